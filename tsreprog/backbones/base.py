@@ -1,0 +1,90 @@
+"""One small interface over any frozen transformer that the reprogramming layers talk to."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from tsreprog.backbones.tokenizer import PromptTokenizer
+from tsreprog.errors import BackboneError
+
+# Where the block list lives in common Hugging Face base models (BERT, GPT-2, Llama/SmolLM2, ViT/DINOv2, ...).
+_BLOCK_PATHS = ("encoder.layer", "h", "layers", "model.layers", "transformer.h", "decoder.layers", "encoder.layers")
+
+
+def find_blocks(model: nn.Module) -> tuple[nn.Module, str, nn.ModuleList]:
+    """Return (parent, attribute, ModuleList) of the transformer blocks."""
+    for path in _BLOCK_PATHS:
+        parent: nn.Module | None = model
+        parts = path.split(".")
+        for part in parts[:-1]:
+            parent = getattr(parent, part, None)
+            if parent is None:
+                break
+        blocks = getattr(parent, parts[-1], None) if parent is not None else None
+        if isinstance(blocks, nn.ModuleList) and len(blocks) > 0:
+            return parent, parts[-1], blocks
+    raise BackboneError(f"cannot find the transformer blocks of {type(model).__name__}")
+
+
+class Backbone(nn.Module):
+    """A frozen Hugging Face model fed with ``inputs_embeds``.
+
+    Frozen means: no parameter requires grad and the model stays in eval mode (no dropout) even when the
+    surrounding forecaster is put in training mode; gradients still flow back to the inputs.
+    """
+
+    def __init__(self, model: nn.Module, tokenizer: PromptTokenizer, name: str, kind: str = "language",
+                 causal: bool = False) -> None:
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.kind = kind
+        self.causal = causal
+        self.model.requires_grad_(False)
+        self.model.eval()
+
+    @property
+    def embed_dim(self) -> int:
+        return int(self.word_embeddings.shape[1])
+
+    @property
+    def word_embeddings(self) -> torch.Tensor:
+        """The frozen (vocab × width) input embedding matrix."""
+        return self.model.get_input_embeddings().weight
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.word_embeddings.dtype
+
+    @property
+    def n_layers(self) -> int:
+        return len(find_blocks(self.model)[2])
+
+    def truncate(self, n_layers: int) -> "Backbone":
+        """Keep the first ``n_layers`` blocks (in place)."""
+        parent, attribute, blocks = find_blocks(self.model)
+        if not 1 <= n_layers <= len(blocks):
+            raise BackboneError(f"backbone '{self.name}' has {len(blocks)} blocks; cannot keep {n_layers}")
+        setattr(parent, attribute, nn.ModuleList(list(blocks)[:n_layers]))
+        config = getattr(self.model, "config", None)
+        if config is not None:
+            if hasattr(config, "num_hidden_layers"):
+                config.num_hidden_layers = n_layers
+            if hasattr(config, "n_layer"):
+                config.n_layer = n_layers
+            if getattr(config, "layer_types", None) is not None:
+                config.layer_types = list(config.layer_types)[:n_layers]
+        return self
+
+    def train(self, mode: bool = True) -> "Backbone":
+        super().train(mode)
+        self.model.eval()
+        return self
+
+    def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.model(inputs_embeds=inputs_embeds.to(self.dtype), attention_mask=attention_mask,
+                         use_cache=False) if self.causal else \
+            self.model(inputs_embeds=inputs_embeds.to(self.dtype), attention_mask=attention_mask)
+        return out.last_hidden_state

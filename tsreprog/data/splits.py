@@ -1,0 +1,64 @@
+"""Turn a table (file, registered dataset or frame) into scaled train/val/test window datasets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tsreprog.data.loading import SeriesTable, read_csv_table
+from tsreprog.data.protocol import SplitBorders, StandardScaler, WindowDataset, split_borders
+from tsreprog.data.registry import DATASETS, find_dataset_file
+from tsreprog.errors import DataError
+
+
+@dataclass
+class PreparedData:
+    """A dataset under the protocol: the raw table, its borders, the train-only scaler and the scaled values."""
+
+    table: SeriesTable
+    borders: SplitBorders
+    scaler: StandardScaler
+    scaled: np.ndarray
+    name: str
+    description: str
+
+    def windows(self, split: str, lookback: int, horizon: int, stride: int = 1,
+                channel_independent: bool = True) -> WindowDataset:
+        start, end = self.borders[split]
+        return WindowDataset(self.scaled[start:end], lookback, horizon, stride, channel_independent,
+                             source=f"{self.table.source} ({split} split)")
+
+
+def load_table(dataset: str, data_dir: str | Path | None = None, date_column: str | None = "date",
+               columns: list[str] | None = None) -> tuple[SeriesTable, str, str, str]:
+    """Resolve a registered name or a CSV path. Returns (table, name, split rule, description)."""
+    spec = DATASETS.get(dataset.lower())
+    if spec is not None and not Path(dataset).suffix:
+        path = find_dataset_file(dataset, data_dir)
+        table = read_csv_table(path, date_column="date", columns=columns)
+        return table, spec.name, spec.split, spec.description
+    path = Path(dataset)
+    if not path.suffix and not path.exists():
+        known = ", ".join(s.name for s in DATASETS.values())
+        raise DataError(f"unknown dataset '{dataset}': not a registered name ({known}) nor an existing file")
+    table = read_csv_table(path, date_column=date_column, columns=columns)
+    return table, path.name.split(".")[0], "ratio", ""
+
+
+def prepare(dataset: str, lookback: int, horizon: int, data_dir: str | Path | None = None,
+            date_column: str | None = "date", columns: list[str] | None = None,
+            split_rule: str | None = None) -> PreparedData:
+    """Load, split by the protocol and scale with statistics of the training rows only."""
+    table, name, rule, description = load_table(dataset, data_dir, date_column, columns)
+    rule = split_rule or rule
+    borders = split_borders(len(table), lookback, rule)
+    for split in ("train", "val", "test"):
+        start, end = borders[split]
+        if end - start < lookback + horizon:
+            raise DataError(f"{table.source}: the {split} split has {end - start} rows, fewer than look-back + "
+                            f"horizon = {lookback + horizon}; use a shorter look-back or horizon")
+    train_start, train_end = borders.train
+    scaler = StandardScaler.fit(table.values[train_start:train_end], table.columns, table.source)
+    return PreparedData(table, borders, scaler, scaler.transform(table.values), name, description)

@@ -1,0 +1,58 @@
+"""Model configuration: one dataclass that checkpoints store in full, so a forecast can be rebuilt exactly."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from tsreprog.errors import ConfigError
+from tsreprog.reprogram.prompt import STATISTICS
+
+
+@dataclass
+class ModelConfig:
+    model: str = "reprogrammed"  # reprogrammed | dlinear | naive
+    backbone: str = "minilm-l6"
+    n_layers: int | None = None  # None keeps every block
+    backbone_dtype: str = "float32"
+    lookback: int = 512
+    horizon: int = 96
+    patch_len: int = 16
+    patch_stride: int = 8
+    d_model: int = 32
+    n_heads: int = 8
+    d_keys: int | None = None
+    n_prototypes: int = 1000
+    prototype_vocab: int | None = None  # None: mix the whole vocabulary
+    head_dim: int | None = None
+    dropout: float = 0.1
+    prompt: bool = True
+    description: str = ""
+    statistics: list[str] = field(default_factory=lambda: list(STATISTICS))
+    n_lags: int = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.lookback >= 2, f"lookback must be >= 2, got {self.lookback}"),
+            (self.horizon >= 1, f"horizon must be >= 1, got {self.horizon}"),
+            (1 <= self.patch_len <= self.lookback, f"patch_len must be in [1, lookback], got {self.patch_len}"),
+            (self.patch_stride >= 1, f"patch_stride must be >= 1, got {self.patch_stride}"),
+            (self.n_prototypes >= 1, f"n_prototypes must be >= 1, got {self.n_prototypes}"),
+            (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
+            (self.model in ("reprogrammed", "dlinear", "naive"), f"unknown model '{self.model}'"),
+            (self.n_layers is None or self.n_layers >= 1, f"n_layers must be >= 1, got {self.n_layers}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown model setting(s): {', '.join(unknown)}")
+        return cls(**values)
