@@ -23,6 +23,7 @@ from tsreprog.backbones.tokenizer import CharTokenizer, HFPromptTokenizer
 from tsreprog.errors import BackboneError
 
 CACHE_ENV = "TSREPROG_CACHE"
+ALLOW_DOWNLOAD_ENV = "TSREPROG_ALLOW_DOWNLOAD"  # set to 1 to let Hugging Face ids download; off by default
 _DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
            "float16": torch.float16, "fp16": torch.float16}
 
@@ -87,14 +88,15 @@ def _load_pretrained(name: str, path: Path | str, dtype: torch.dtype, random_ini
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    local = os.environ.get(ALLOW_DOWNLOAD_ENV, "0") != "1"
     try:
-        config = AutoConfig.from_pretrained(path)
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        config = AutoConfig.from_pretrained(path, local_files_only=local)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local)
         if random_init:
             torch.manual_seed(seed)
             model = AutoModel.from_config(config, attn_implementation="sdpa").to(dtype)
         else:
-            model = AutoModel.from_pretrained(path, dtype=dtype, attn_implementation="sdpa")
+            model = AutoModel.from_pretrained(path, dtype=dtype, attn_implementation="sdpa", local_files_only=local)
     except BackboneError:
         raise
     except (OSError, ValueError) as exc:

@@ -1,0 +1,5 @@
+import sys
+
+from tsreprog.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,146 @@
+"""Flags generated from the config dataclasses, so YAML keys, flags and checkpoint fields are the same names.
+
+Precedence: dataclass default < YAML file (``--config``) < explicit flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import types
+import typing
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+import yaml
+
+from tsreprog.errors import ConfigError
+from tsreprog.models.config import ModelConfig
+from tsreprog.train.config import TrainConfig
+
+HELP = {
+    "model": "forecaster: reprogrammed (frozen backbone), dlinear or naive",
+    "backbone": "backbone name (tsreprog backbones list), local folder or cached HF id",
+    "n_layers": "keep the first N backbone blocks (none: all)",
+    "backbone_dtype": "backbone weights dtype: float32, bfloat16 or float16",
+    "lookback": "look-back window length L",
+    "horizon": "forecast horizon H",
+    "patch_len": "patch length",
+    "patch_stride": "patch stride",
+    "d_model": "patch embedding width",
+    "n_heads": "heads of the reprogramming attention",
+    "d_keys": "key width per head (none: d_model / n_heads)",
+    "n_prototypes": "number of text prototypes",
+    "prototype_vocab": "mix a seeded subset of this many vocabulary rows (none: whole vocabulary)",
+    "head_dim": "reduce backbone width to this before the flatten head (none: keep)",
+    "dropout": "dropout rate",
+    "prompt": "prepend the prompt prefix (true/false)",
+    "description": "domain description in the prompt (default: the dataset's own)",
+    "statistics": "comma-separated prompt statistics: min,max,median,trend,lags",
+    "n_lags": "number of top autocorrelation lags in the prompt",
+    "seed": "random seed",
+    "dataset": "registered dataset name (ETTh1, ...) or a CSV path",
+    "data_dir": "folder holding the benchmark CSVs (default: $TSREPROG_DATA_DIR; ETTh1 is embedded)",
+    "date_column": "time column of a user CSV (none: no time column)",
+    "columns": "comma-separated value columns of a user CSV (default: all but the time column)",
+    "batch_size": "training batch size (channel-independent series)",
+    "eval_batch_size": "batch size for validation and test",
+    "learning_rate": "peak learning rate",
+    "weight_decay": "AdamW weight decay",
+    "schedule": "learning-rate schedule: onecycle, cosine or constant",
+    "epochs": "maximum epochs",
+    "patience": "early-stopping patience in epochs (validation MSE)",
+    "train_stride": "stride between training windows (1: every window)",
+    "val_stride": "stride between validation windows (1: every window)",
+    "max_steps_per_epoch": "cap on training batches per epoch (none: all)",
+    "accelerator": "auto, cpu or gpu",
+    "precision": "auto (bf16-mixed on GPU, 32 on CPU), 32 or bf16-mixed",
+    "num_workers": "data-loader workers",
+    "progress": "show progress bars (true/false)",
+}
+
+
+def _base_type(annotation) -> type:
+    if isinstance(annotation, str):
+        annotation = eval(annotation, {"list": list, "str": str, "int": int, "float": float, "bool": bool})
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType) and args:
+        return _base_type(args[0])
+    if origin is list:
+        return list
+    return annotation
+
+
+def _converter(kind: type, name: str):
+    def convert(text: str):
+        if text.lower() in ("none", "null"):
+            return None
+        if kind is bool:
+            if text.lower() in ("true", "1", "yes", "on"):
+                return True
+            if text.lower() in ("false", "0", "no", "off"):
+                return False
+            raise argparse.ArgumentTypeError(f"--{name.replace('_', '-')} expects true or false, got {text!r}")
+        if kind is list:
+            return [part.strip() for part in text.split(",") if part.strip()]
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--{name.replace('_', '-')} expects {kind.__name__}, "
+                                             f"got {text!r}") from None
+    return convert
+
+
+def add_config_flags(parser: argparse.ArgumentParser, *classes: type) -> None:
+    """One flag per dataclass field; a name shared by two classes (seed) is one flag that sets both."""
+    seen: set[str] = set()
+    for cls in classes:
+        group = parser.add_argument_group(f"{cls.__name__} settings")
+        for f in fields(cls):
+            if f.name in seen:
+                continue
+            seen.add(f.name)
+            default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+            group.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=argparse.SUPPRESS,
+                               type=_converter(_base_type(f.type), f.name),
+                               help=f"{HELP.get(f.name, f.name)} (default: {default})")
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping with 'model' and 'train' sections")
+    unknown = sorted(set(values) - {"model", "train"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown)} (use 'model' and 'train')")
+    return values
+
+
+def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
+    values = read_yaml(args.config) if getattr(args, "config", None) else {}
+    model_values = dict(values.get("model") or {})
+    train_values = dict(values.get("train") or {})
+    given = vars(args)
+    for f in fields(ModelConfig):
+        if f.name in given:
+            model_values[f.name] = given[f.name]
+    for f in fields(TrainConfig):
+        if f.name in given:
+            train_values[f.name] = given[f.name]
+    try:
+        return ModelConfig.from_dict(model_values), TrainConfig.from_dict(train_values)
+    except TypeError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from None
+
+
+def write_yaml(path: Path, model: ModelConfig, train: TrainConfig) -> None:
+    from tsreprog.train.checkpoint import atomic_write_bytes
+
+    atomic_write_bytes(path, yaml.safe_dump({"model": model.to_dict(), "train": train.to_dict()},
+                                            sort_keys=False).encode())

@@ -1,0 +1,7 @@
+"""Training: Lightning module, trainer set-up and atomic checkpoints."""
+
+from tsreprog.train.checkpoint import load_checkpoint, save_checkpoint
+from tsreprog.train.config import TrainConfig
+from tsreprog.train.fit import FitResult, fit
+
+__all__ = ["FitResult", "TrainConfig", "fit", "load_checkpoint", "save_checkpoint"]

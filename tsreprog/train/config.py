@@ -1,0 +1,54 @@
+"""Training configuration (data, budget, optimisation, devices) kept next to the model config in checkpoints."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from tsreprog.errors import ConfigError
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "ETTh1"
+    data_dir: str | None = None
+    date_column: str | None = "date"
+    columns: list[str] | None = None
+    batch_size: int = 32
+    eval_batch_size: int = 256
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: str = "onecycle"  # onecycle | cosine | constant
+    epochs: int = 10
+    patience: int = 3
+    train_stride: int = 1
+    val_stride: int = 1
+    max_steps_per_epoch: int | None = None
+    accelerator: str = "auto"  # auto | cpu | gpu
+    precision: str = "auto"  # auto (bf16-mixed on GPU, 32 on CPU) | 32 | bf16-mixed
+    num_workers: int = 0
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
+            (self.train_stride >= 1 and self.val_stride >= 1, "strides must be >= 1"),
+            (self.schedule in ("onecycle", "cosine", "constant"), f"unknown schedule '{self.schedule}'"),
+            (self.precision in ("auto", "32", "bf16-mixed"), f"unknown precision '{self.precision}'"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown training setting(s): {', '.join(unknown)}")
+        return cls(**values)

@@ -1,0 +1,54 @@
+"""Lightning module: trains only the forecaster's trainable parameters and reports the exact validation MSE."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import nn
+
+from tsreprog.evaluate.metrics import ErrorSums
+
+
+class ForecastModule(L.LightningModule):
+    def __init__(self, model: nn.Module, learning_rate: float = 1e-3, weight_decay: float = 0.0,
+                 schedule: str = "onecycle") -> None:
+        super().__init__()
+        self.model = model
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.schedule = schedule
+        self._val = ErrorSums()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = nn.functional.mse_loss(self.model(x).float(), y)
+        self.log("train_loss", loss, prog_bar=True, batch_size=len(x))
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._val = ErrorSums()
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self._val.update(self.model(x), y)
+
+    def on_validation_epoch_end(self) -> None:
+        metrics = self._val.result("val_")
+        self.log("val_mse", metrics["val_mse"], prog_bar=True)
+        self.log("val_mae", metrics["val_mae"])
+
+    def configure_optimizers(self):
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=self.learning_rate, weight_decay=self.weight_decay)
+        if self.schedule == "constant":
+            return optimizer
+        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        if self.schedule == "cosine":
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+        else:
+            scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=self.learning_rate, total_steps=total,
+                                                            pct_start=0.2)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,37 @@
+"""Rebuild a trained forecaster from a checkpoint: the config rebuilds the model, the file supplies the weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from tsreprog.data.protocol import StandardScaler
+from tsreprog.errors import ConfigError
+from tsreprog.models import ModelConfig, build_model
+from tsreprog.train.checkpoint import load_checkpoint, load_trainable
+from tsreprog.train.config import TrainConfig
+
+
+@dataclass
+class Restored:
+    model: torch.nn.Module
+    model_config: ModelConfig
+    train_config: TrainConfig
+    scaler: StandardScaler
+    dataset: dict
+    metrics: dict
+
+
+def restore(path: str | Path, expect_backbone: str | None = None) -> Restored:
+    payload = load_checkpoint(path)
+    model_config = ModelConfig.from_dict(payload["model_config"])
+    if expect_backbone and model_config.model == "reprogrammed" and expect_backbone != model_config.backbone:
+        raise ConfigError(f"{path}: checkpoint was trained with backbone '{model_config.backbone}', "
+                          f"not '{expect_backbone}'")
+    model = build_model(model_config)
+    load_trainable(model, payload["trainable_state"], str(path))
+    model.eval()
+    return Restored(model, model_config, TrainConfig.from_dict(payload["train_config"]),
+                    StandardScaler.from_state_dict(payload["scaler"]), payload["dataset"], payload.get("metrics", {}))
