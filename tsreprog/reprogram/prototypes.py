@@ -48,14 +48,16 @@ class ReprogrammingAttention(nn.Module):
         self.key = nn.Linear(d_llm, d_keys * n_heads)
         self.value = nn.Linear(d_llm, d_keys * n_heads)
         self.out = nn.Linear(d_keys * n_heads, d_llm)
-        self.dropout = dropout
+        self.dropout = nn.Dropout(dropout)
 
     def forward(self, patches: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
-        q = rearrange(self.query(patches), "n p (h e) -> n h p e", h=self.n_heads)
+        n = patches.shape[0]
+        # Keys and values are the same for every sample: fold the batch into the query axis and attend once,
+        # instead of expanding (V' × d) keys per sample. Dropout goes on the output, which keeps SDPA on its
+        # fused kernels (attention-weight dropout forces the slow math path on CPU).
+        q = rearrange(self.query(patches), "n p (h e) -> 1 h (n p) e", h=self.n_heads)
         k = rearrange(self.key(prototypes), "s (h e) -> 1 h s e", h=self.n_heads)
         v = rearrange(self.value(prototypes), "s (h e) -> 1 h s e", h=self.n_heads)
-        k = k.expand(q.shape[0], -1, -1, -1)
-        v = v.expand(q.shape[0], -1, -1, -1)
-        attended = nn.functional.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.dropout if self.training else 0.0)
-        return self.out(rearrange(attended, "n h p e -> n p (h e)"))
+        attended = nn.functional.scaled_dot_product_attention(q, k, v)
+        attended = rearrange(attended, "1 h (n p) e -> n p (h e)", n=n)
+        return self.dropout(self.out(attended))

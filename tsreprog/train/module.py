@@ -42,7 +42,8 @@ class ForecastModule(L.LightningModule):
 
     def configure_optimizers(self):
         params = [p for p in self.model.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=self.learning_rate, weight_decay=self.weight_decay)
+        optimizer = torch.optim.AdamW(params, lr=self.learning_rate, weight_decay=self.weight_decay,
+                                      fused=True)
         if self.schedule == "constant":
             return optimizer
         total = max(int(self.trainer.estimated_stepping_batches), 1)
