@@ -1,0 +1,40 @@
+import pytest
+import torch
+
+from tsreprog.backbones import available_backbones, load_backbone
+from tsreprog.errors import BackboneError
+
+
+def test_unknown_backbone_is_a_clear_error():
+    with pytest.raises(BackboneError, match="cannot load backbone 'no-such-model' offline"):
+        load_backbone("no-such-model")
+    with pytest.raises(BackboneError, match="unknown random backbone"):
+        load_backbone("random:nothing")
+
+
+def test_truncate_bounds():
+    backbone = load_backbone("random:gpt2")
+    with pytest.raises(BackboneError, match="cannot keep 5"):
+        backbone.truncate(5)
+
+
+def test_gradients_reach_inputs_not_weights():
+    backbone = load_backbone("random:llama")
+    x = torch.randn(2, 6, backbone.embed_dim, requires_grad=True)
+    backbone(x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert all(p.grad is None for p in backbone.parameters())
+
+
+def test_listing_mentions_install_steps():
+    rows = {r["name"]: r for r in available_backbones()}
+    assert rows["minilm-l6"]["available"]
+    assert "random:bert" in rows
+    if not rows["smollm2-135m"]["available"]:
+        assert "tsreprog backbones install smollm2-135m" in rows["smollm2-135m"]["needs"]
+
+
+def test_minilm_loads_offline_and_truncates():
+    backbone = load_backbone("minilm-l6", n_layers=2)
+    assert backbone.embed_dim == 384 and backbone.n_layers == 2 and not backbone.causal
+    assert backbone.word_embeddings.shape == (30522, 384)

@@ -1,0 +1,93 @@
+import json
+
+import pandas as pd
+import pytest
+
+from tsreprog.cli.main import main
+
+TINY = ["--backbone", "random:gpt2", "--lookback", "48", "--horizon", "12", "--patch-len", "8", "--patch-stride", "4",
+        "--d-model", "16", "--n-heads", "4", "--n-prototypes", "20", "--epochs", "1", "--train-stride", "8",
+        "--val-stride", "8", "--batch-size", "16"]
+
+
+@pytest.fixture
+def trained(tmp_path, synthetic_csv):
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", str(synthetic_csv), "--output-dir", str(out), "--quiet", *TINY]) == 0
+    return out
+
+
+def test_train_evaluate_forecast(trained, synthetic_csv, tmp_path, capsys):
+    assert (trained / "checkpoint.pt").is_file() and (trained / "config.yaml").is_file()
+    metrics = json.loads((trained / "metrics.json").read_text())["metrics"]
+    assert metrics["test_mse"] > 0
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(trained / "checkpoint.pt"), "--original-scale"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["mse"] == pytest.approx(metrics["test_mse"], rel=1e-5)
+    assert "original_mse" in shown
+    forecast, plot = tmp_path / "f.csv", tmp_path / "f.png"
+    assert main(["forecast", "--checkpoint", str(trained / "checkpoint.pt"), "--origin", "-12",
+                 "--output", str(forecast), "--plot", str(plot)]) == 0
+    frame = pd.read_csv(forecast)
+    assert list(frame.columns) == ["date", "c0", "c1", "c2"] and len(frame) == 12
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    # Beyond the end of the data: dates continue at the inferred hourly step.
+    beyond = tmp_path / "beyond.csv"
+    assert main(["forecast", "--checkpoint", str(trained / "checkpoint.pt"), "--output", str(beyond)]) == 0
+    dates = pd.to_datetime(pd.read_csv(beyond)["date"])
+    assert (dates.diff().dropna() == pd.Timedelta("1h")).all()
+
+
+def test_config_file_and_train_from_written_config(trained, tmp_path):
+    again = tmp_path / "again"
+    assert main(["train", "--config", str(trained / "config.yaml"), "--output-dir", str(again), "--quiet"]) == 0
+    assert (again / "checkpoint.pt").is_file()
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("tsreprog: error:"), err
+    assert "Traceback" not in err[0]
+    return err[0]
+
+
+def test_existing_outputs_are_not_overwritten(trained, capsys, synthetic_csv):
+    before = (trained / "checkpoint.pt").read_bytes()
+    code = main(["train", "--dataset", str(synthetic_csv), "--output-dir", str(trained), "--quiet", *TINY])
+    assert code == 2 and "already exists" in one_error_line(capsys)
+    assert (trained / "checkpoint.pt").read_bytes() == before
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["train", "--dataset", "missing.csv"], "missing.csv: file not found"),
+    (["train", "--dataset", "ETTh9"], "unknown dataset 'ETTh9'"),
+    (["train", "--backbone", "no-such-model", "--lookback", "48", "--horizon", "12"], "cannot load backbone"),
+    (["evaluate", "--checkpoint", "nope.pt"], "checkpoint not found"),
+    (["train", "--config", "nope.yaml"], "config file not found"),
+])
+def test_bad_input_one_line(args, needle, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(args + ["--quiet"] if args[0] == "train" else args) == 2
+    assert needle in one_error_line(capsys)
+
+
+def test_bad_csv_through_cli(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,a\n2020-01-01 00:00,1\n2020-01-01 01:00,x\n")
+    assert main(["train", "--dataset", str(bad), "--quiet", "--output-dir", str(tmp_path / "o")]) == 2
+    assert "column 'a' line 3: non-numeric value 'x'" in one_error_line(capsys)
+
+
+def test_checkpoint_of_other_backbone_refused(trained, capsys, tmp_path):
+    code = main(["forecast", "--checkpoint", str(trained / "checkpoint.pt"), "--backbone", "minilm-l6",
+                 "--output", str(tmp_path / "x.csv")])
+    assert code == 2 and "not 'minilm-l6'" in one_error_line(capsys)
+
+
+def test_help_for_every_subcommand(capsys):
+    for command in ("train", "evaluate", "forecast", "backbones"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: tsreprog " + command in capsys.readouterr().out

@@ -1,0 +1,79 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsreprog.data import prepare, read_csv_table, table_from_long_frame
+from tsreprog.errors import DataError
+from tests.conftest import synthetic_frame
+
+
+def write(tmp_path, frame, name="data.csv"):
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="file not found"):
+        read_csv_table(tmp_path / "nope.csv")
+
+
+def test_missing_column(tmp_path):
+    path = write(tmp_path, synthetic_frame())
+    with pytest.raises(DataError, match="missing column.*OT"):
+        read_csv_table(path, columns=["OT"])
+    with pytest.raises(DataError, match="no column 'timestamp'"):
+        read_csv_table(path, date_column="timestamp")
+
+
+def test_non_numeric_value_names_column_and_line(tmp_path):
+    frame = synthetic_frame().astype({"c1": object})
+    frame.loc[7, "c1"] = "oops"
+    with pytest.raises(DataError, match=r"column 'c1' line 9: non-numeric value 'oops'"):
+        read_csv_table(write(tmp_path, frame))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_and_inf(tmp_path, bad):
+    frame = synthetic_frame()
+    frame.loc[11, "c2"] = bad
+    with pytest.raises(DataError, match=r"column 'c2' line 13: missing or infinite"):
+        read_csv_table(write(tmp_path, frame))
+
+
+def test_constant_series(tmp_path):
+    frame = synthetic_frame()
+    frame["c0"] = 3.0
+    with pytest.raises(DataError, match="column 'c0' is constant"):
+        prepare(str(write(tmp_path, frame)), lookback=24, horizon=8)
+
+
+def test_too_short(tmp_path):
+    with pytest.raises(DataError, match="fewer than look-back"):
+        prepare(str(write(tmp_path, synthetic_frame(60))), lookback=24, horizon=8)
+
+
+def test_unsorted_and_duplicate_timestamps(tmp_path):
+    frame = synthetic_frame()
+    frame.loc[5, "date"] = frame.loc[4, "date"]
+    with pytest.raises(DataError, match="line 7: duplicate timestamp"):
+        read_csv_table(write(tmp_path, frame))
+    frame = synthetic_frame()
+    frame.loc[[5, 6], "date"] = frame.loc[[6, 5], "date"].to_numpy()
+    with pytest.raises(DataError, match="line 8: timestamps not sorted"):
+        read_csv_table(write(tmp_path, frame, "b.csv"))
+
+
+def test_unknown_dataset_name():
+    with pytest.raises(DataError, match="unknown dataset 'ETTh9'"):
+        prepare("ETTh9", 24, 8)
+
+
+def test_long_frame_roundtrip():
+    wide = synthetic_frame(50, 2)
+    long = wide.melt(id_vars="date", var_name="unique_id", value_name="y").rename(columns={"date": "ds"})
+    table = table_from_long_frame(long)
+    assert table.columns == ["c0", "c1"]
+    np.testing.assert_allclose(table.values, wide[["c0", "c1"]].to_numpy())
+    with pytest.raises(DataError, match="duplicate timestamp"):
+        table_from_long_frame(pd.concat([long, long.iloc[:1]]))

@@ -1,0 +1,32 @@
+"""One conformance check every forecaster must pass (reused by each model's tests, like neuralforecast's
+``check_model``): shapes, finiteness, batch independence, determinism in eval mode, and — for models with a frozen
+backbone — gradients reaching only trainable parameters."""
+
+from __future__ import annotations
+
+import torch
+
+
+def check_forecaster(model: torch.nn.Module, lookback: int, horizon: int, channels: int = 3) -> None:
+    torch.manual_seed(0)
+    x = torch.randn(4, lookback, channels) * 5 + 2
+    model.eval()
+    with torch.no_grad():
+        y = model(x)
+        assert y.shape == (4, horizon, channels), y.shape
+        assert torch.isfinite(y).all()
+        torch.testing.assert_close(model(x), y)  # deterministic in eval mode
+        torch.testing.assert_close(model(x[1:2]), y[1:2], rtol=1e-4, atol=1e-4)  # no leakage across the batch
+        x_swapped = x[:, :, [1, 0, 2]] if channels == 3 else x
+        if channels == 3:  # channel independence: permuting channels permutes forecasts
+            torch.testing.assert_close(model(x_swapped)[:, :, [1, 0, 2]], y, rtol=1e-4, atol=1e-4)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    frozen = [p for p in model.parameters() if not p.requires_grad]
+    if not trainable:
+        return
+    model.train()
+    model.zero_grad(set_to_none=True)
+    model(x).square().mean().backward()
+    assert all(p.grad is not None for p in trainable), "a trainable parameter got no gradient"
+    assert all(p.grad is None for p in frozen), "a frozen parameter got a gradient"
+    assert sum(float(p.grad.abs().sum()) for p in trainable) > 0

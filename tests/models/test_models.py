@@ -1,0 +1,43 @@
+import pytest
+import torch
+
+from tsreprog.models import ModelConfig, build_model
+from tsreprog.errors import ConfigError
+from tests.models.conformance import check_forecaster
+
+TINY = dict(lookback=48, horizon=12, patch_len=8, patch_stride=4, d_model=16, n_heads=4, n_prototypes=20)
+
+
+@pytest.mark.parametrize("backbone", ["random:bert", "random:gpt2", "random:llama"])
+@pytest.mark.parametrize("prompt", [True, False])
+def test_reprogrammed_conforms(backbone, prompt):
+    model = build_model(ModelConfig(backbone=backbone, prompt=prompt, **TINY))
+    check_forecaster(model, TINY["lookback"], TINY["horizon"])
+    assert all(not p.requires_grad for p in model.backbone.parameters())
+    assert not model.backbone.model.training  # stays in eval mode while the forecaster trains
+
+
+@pytest.mark.parametrize("kind", ["dlinear", "naive"])
+def test_baselines_conform(kind):
+    check_forecaster(build_model(ModelConfig(model=kind, lookback=48, horizon=12)), 48, 12)
+
+
+def test_layer_truncation_and_vocab_subset():
+    model = build_model(ModelConfig(backbone="random:llama", n_layers=1, prototype_vocab=40, **TINY))
+    assert model.backbone.n_layers == 1
+    assert model.prototypes.mix.weight.shape == (20, 40)
+    check_forecaster(model, TINY["lookback"], TINY["horizon"], channels=1)
+
+
+def test_bf16_backbone_runs():
+    model = build_model(ModelConfig(backbone="random:bert", backbone_dtype="bfloat16", **TINY))
+    assert model.backbone.dtype == torch.bfloat16
+    y = model(torch.randn(2, 48, 1))
+    assert y.dtype == torch.float32 and torch.isfinite(y).all()
+
+
+def test_invalid_settings_are_named():
+    with pytest.raises(ConfigError, match="patch_len"):
+        ModelConfig(lookback=8, patch_len=16)
+    with pytest.raises(ConfigError, match="unknown model setting"):
+        ModelConfig.from_dict({"lookbak": 3})

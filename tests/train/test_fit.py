@@ -1,0 +1,78 @@
+import os
+
+import pytest
+import torch
+
+from tsreprog.errors import ConfigError, TsreprogError
+from tsreprog.models import ModelConfig
+from tsreprog.train import TrainConfig, fit
+from tsreprog.train.checkpoint import check_writable, load_checkpoint, save_checkpoint
+from tsreprog.train.restore import restore
+
+MODEL = dict(backbone="random:bert", lookback=48, horizon=12, patch_len=8, patch_stride=4, d_model=16, n_heads=4,
+             n_prototypes=20)
+
+
+def train_config(csv, **extra):
+    values = dict(dataset=str(csv), epochs=2, batch_size=16, train_stride=4, val_stride=4, progress=False,
+                  learning_rate=3e-3)
+    values.update(extra)
+    return TrainConfig(**values)
+
+
+def test_backbone_bit_identical_and_checkpoint_small(synthetic_csv, tmp_path):
+    from tsreprog.models import build_model
+
+    reference = {k: v.clone() for k, v in build_model(ModelConfig(**MODEL)).backbone.state_dict().items()}
+    path = tmp_path / "ck.pt"
+    result = fit(ModelConfig(**MODEL), train_config(synthetic_csv), path)
+    after = result.model.backbone.state_dict()
+    assert reference.keys() == after.keys()
+    assert all(torch.equal(reference[k], after[k]) for k in reference)
+    payload = load_checkpoint(path)
+    assert not any(k.startswith("backbone.") for k in payload["trainable_state"])
+    assert payload["model_config"]["backbone"] == "random:bert"
+    assert payload["dataset"]["columns"] == ["c0", "c1", "c2"]
+    assert result.metrics["test_n_windows"] > 0 and result.metrics["test_mse"] > 0
+    assert len(result.history) >= 1
+
+
+def test_best_checkpoint_restores_same_predictions(synthetic_csv, tmp_path):
+    path = tmp_path / "ck.pt"
+    result = fit(ModelConfig(**MODEL), train_config(synthetic_csv, epochs=3), path)
+    restored = restore(path)
+    x = torch.randn(2, 48, 3)
+    result.model.eval()
+    torch.testing.assert_close(restored.model(x), result.model(x))
+    with pytest.raises(ConfigError, match="trained with backbone 'random:bert', not 'random:gpt2'"):
+        restore(path, expect_backbone="random:gpt2")
+
+
+def test_checkpoint_from_other_config_is_refused(synthetic_csv, tmp_path):
+    path = tmp_path / "ck.pt"
+    fit(ModelConfig(**MODEL), train_config(synthetic_csv, epochs=1), path, test=False)
+    payload = load_checkpoint(path)
+    payload["model_config"]["d_model"] = 32
+    payload.pop("format")
+    other = tmp_path / "other.pt"
+    save_checkpoint(other, payload)
+    with pytest.raises(ConfigError, match="trained with another backbone or config"):
+        restore(other)
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ConfigError, match="not a tsreprog checkpoint"):
+        restore(tmp_path / "junk.pt")
+
+
+def test_atomic_write_never_leaves_partial_files(tmp_path):
+    path = tmp_path / "ck.pt"
+    save_checkpoint(path, {"model_config": {}, "trainable_state": {"w": torch.ones(3)}})
+    with pytest.raises(TsreprogError, match="already exists"):
+        check_writable(path)
+    assert check_writable(path, overwrite=True) == path
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
+
+
+def test_training_lowers_validation_error_over_baseline_init(synthetic_csv):
+    result = fit(ModelConfig(model="dlinear", lookback=48, horizon=12), train_config(synthetic_csv, epochs=5))
+    naive = fit(ModelConfig(model="naive", lookback=48, horizon=12), train_config(synthetic_csv))
+    assert result.metrics["test_mse"] < naive.metrics["test_mse"]
