@@ -39,20 +39,29 @@ class ReprogrammedForecaster(nn.Module):
     def sequence_length(self) -> int:
         return self.n_patches + (self.prompt.length if self.prompt is not None else 0)
 
-    def embed_inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """(N, L) raw series → backbone inputs (N, T, width) and the RevIN statistics."""
+    def embed_inputs(self, x: torch.Tensor, prototypes: torch.Tensor | None = None
+                     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """(N, L) raw series → backbone inputs (N, T, width) and the RevIN statistics.
+
+        ``prototypes`` replaces the computed text prototypes (the NTK differentiates through them directly)."""
         normalised, stats = self.revin.normalize(x)
-        patches = self.reprogramming(self.patch_embedding(normalised), self.prototypes())
+        prototypes = self.prototypes() if prototypes is None else prototypes
+        patches = self.reprogramming(self.patch_embedding(normalised), prototypes)
         if self.prompt is None:
             return patches, stats
         prompt = nn.functional.embedding(self.prompt(normalised), self.backbone.word_embeddings)
         return torch.cat([prompt.to(patches.dtype), patches], dim=1), stats
 
+    def patch_hidden(self, series: torch.Tensor, prototypes: torch.Tensor | None = None
+                     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """(N, L) → the backbone's hidden states at the patch positions (N, P, width), and RevIN statistics."""
+        inputs, stats = self.embed_inputs(series, prototypes)
+        return self.backbone(inputs)[:, -self.n_patches:, :].to(self.head.proj.weight.dtype), stats
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, L, C) → forecast (B, H, C)."""
         channels = x.shape[-1]
         series = rearrange(x, "b l c -> (b c) l")
-        inputs, stats = self.embed_inputs(series)
-        hidden = self.backbone(inputs)[:, -self.n_patches:, :].float()
+        hidden, stats = self.patch_hidden(series)
         forecast = self.revin.denormalize(self.head(hidden), stats)
         return rearrange(forecast, "(b c) h -> b h c", c=channels)

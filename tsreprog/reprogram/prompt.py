@@ -106,8 +106,10 @@ class PromptPrefix(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: normalised series (N, L) → token ids (N, T)."""
         stats = series_statistics(x.float(), self.n_lags)
-        ids = self.template.expand(x.shape[0], -1).clone()
-        for name in self.statistics:
-            chars = self._lag_chars(stats["lags"]) if name == "lags" else value_chars(stats[name])
-            ids[:, getattr(self, f"slot_{name}")] = self.char_ids[chars]
-        return ids
+        chars = [self._lag_chars(stats["lags"]) if name == "lags" else value_chars(stats[name])
+                 for name in self.statistics]
+        positions = torch.cat([getattr(self, f"slot_{name}") for name in self.statistics])
+        dynamic = self.char_ids[torch.cat(chars, dim=-1)]
+        # Out-of-place scatter (not index_put_), so the prompt also works under torch.func.vmap (the NTK).
+        template = self.template.expand(x.shape[0], -1)
+        return template.scatter(1, positions.expand(x.shape[0], -1), dynamic)

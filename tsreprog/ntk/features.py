@@ -1,0 +1,49 @@
+"""Per-sample gradient features: rows of the Jacobian contracted with output probes, computed with torch.func.
+
+For a probe v (a direction in output space) the feature of sample i is φ_i = ∂⟨v, f(x_i; θ)⟩/∂θ, flattened over
+the selected parameters. The traced NTK is Σ_v Φ_v Φ_vᵀ over the probes: one-hot probes give it exactly,
+Rademacher probes (E[v vᵀ] = I) give an unbiased estimate whose cost grows with the number of probes, not with the
+output size. Samples are processed in chunks (vmap inside a chunk) so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch.func import vjp, vmap
+
+ParamDict = dict[str, torch.Tensor]
+SampleFn = Callable[[ParamDict, torch.Tensor], torch.Tensor]  # (params, one sample) -> output vector
+
+
+def probe_features(fn: SampleFn, params: ParamDict, xs: torch.Tensor, cotangents: torch.Tensor,
+                   transforms: dict[str, Callable[[torch.Tensor], torch.Tensor]] | None = None,
+                   chunk: int = 16) -> torch.Tensor:
+    """Features (N, D) of ⟨cotangent_i, fn(params, x_i)⟩ for each sample i.
+
+    ``cotangents`` (N, O) holds each sample's probe; ``transforms`` maps a parameter name to a function applied to
+    its per-sample gradient (batched over the leading axis) before flattening, e.g. multiplication by a Gram root.
+    """
+    transforms = transforms or {}
+
+    def one(x: torch.Tensor, cotangent: torch.Tensor) -> ParamDict:
+        _, pullback = vjp(lambda p: fn(p, x), params)
+        return pullback(cotangent)[0]
+
+    batched = vmap(one)
+    rows = []
+    for start in range(0, xs.shape[0], chunk):
+        grads = batched(xs[start:start + chunk], cotangents[start:start + chunk])
+        parts = []
+        for name in params:
+            g = grads[name]
+            if name in transforms:
+                g = transforms[name](g)
+            parts.append(g.reshape(g.shape[0], -1))
+        rows.append(torch.cat(parts, dim=1))
+    return torch.cat(rows)
+
+
+def rademacher(shape: tuple[int, ...], generator: torch.Generator, dtype: torch.dtype) -> torch.Tensor:
+    return (torch.randint(0, 2, shape, generator=generator) * 2 - 1).to(dtype)

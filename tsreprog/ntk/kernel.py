@@ -1,0 +1,197 @@
+"""Empirical neural tangent kernel with respect to trainable parameters only.
+
+Two paths share the feature engine (:mod:`tsreprog.ntk.features`):
+
+- generic: any ``nn.Module`` and parameter filter (default: ``requires_grad``); f(x) flattened to O outputs.
+- structured, for :class:`~tsreprog.models.ReprogrammedForecaster` (exact same kernel, far cheaper):
+  * the prototype map S = W·E + b is differentiated through S: ∂f/∂W = (∂f/∂S)·Eᵀ, so its kernel term is
+    ⟨G_i·R, G_j·R⟩ with R Rᵀ = EᵀE + 11ᵀ (d × d, computed once); the V' × V Jacobian is never formed;
+  * the linear head f = σ·(W_h·h + b_h) + μ (σ, μ from RevIN) contributes O·σ_iσ_j(⟨h_i, h_j⟩ + 1) to the traced
+    kernel in closed form, and the upstream layers are differentiated with the probe pulled back through the head,
+    so backward passes start at h instead of at the O outputs.
+
+Modes: ``exact`` (one-hot probes over every output: the exact traced kernel), ``sketch`` (``n_probes`` Rademacher
+probes: unbiased for the traced kernel, cost independent of O), and ``full=True`` for the (N·O) × (N·O) kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from einops import rearrange
+from torch import nn
+from torch.func import functional_call
+
+from tsreprog.ntk.features import probe_features, rademacher
+
+
+@dataclass
+class NTKResult:
+    kernel: torch.Tensor  # (N, N) traced, or (N·O, N·O) full
+    outputs: torch.Tensor  # f(x) at the current parameters, (N, O)
+    n_parameters: int
+    mode: str
+    n_probes: int
+
+
+def _split_params(model: nn.Module, param_filter: Callable[[str, nn.Parameter], bool] | None):
+    keep = param_filter or (lambda name, p: p.requires_grad)
+    params = {n: p.detach() for n, p in model.named_parameters() if keep(n, p)}
+    rest = {n: t.detach() for n, t in model.state_dict(keep_vars=True).items() if n not in params}
+    return params, rest
+
+
+def _probes(mode: str, n_outputs: int, n_probes: int, seed: int, dtype: torch.dtype) -> torch.Tensor:
+    """(k, O) probe directions: identity rows for exact mode, Rademacher rows for sketch mode."""
+    if mode == "exact":
+        return torch.eye(n_outputs, dtype=dtype)
+    if mode != "sketch":
+        raise ValueError(f"unknown NTK mode '{mode}' (exact or sketch)")
+    return rademacher((n_probes, n_outputs), torch.Generator().manual_seed(seed), dtype)
+
+
+def _accumulate(features_per_probe, n: int, n_out: int, full: bool, scale: float,
+                progress: Callable | None) -> torch.Tensor:
+    """Traced: Σ_k Φ_k Φ_kᵀ · scale. Full (exact probes only): block (o, o') = Φ_o Φ_o'ᵀ."""
+    if not full:
+        kernel = None
+        for features in features_per_probe:
+            block = features @ features.T
+            kernel = block if kernel is None else kernel + block
+            if progress:
+                progress()
+        return kernel * scale
+    phis = []
+    for features in features_per_probe:
+        phis.append(features)
+        if progress:
+            progress()
+    stacked = torch.stack(phis, dim=1).reshape(n * n_out, -1)  # rows ordered (sample, output)
+    return stacked @ stacked.T
+
+
+def empirical_ntk(model: nn.Module, x: torch.Tensor, mode: str = "exact", n_probes: int = 8, full: bool = False,
+                  seed: int = 0, chunk: int = 16, dtype: torch.dtype = torch.float32,
+                  param_filter: Callable[[str, nn.Parameter], bool] | None = None,
+                  structured: bool = True, progress: bool = False) -> NTKResult:
+    """NTK of ``model`` on inputs ``x`` (N, ...) w.r.t. its trainable (or filtered) parameters."""
+    from tsreprog.models.reprogrammed import ReprogrammedForecaster
+
+    if full and mode != "exact":
+        raise ValueError("the full (N·O) kernel needs mode='exact'")
+    was_training = model.training
+    model.eval()
+    try:
+        if structured and isinstance(model, ReprogrammedForecaster) and param_filter is None:
+            return _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progress)
+        return _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, progress)
+    finally:
+        model.train(was_training)
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return None, None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="NTK probes", leave=False)
+    return bar, lambda: bar.update(1)
+
+
+def _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, progress) -> NTKResult:
+    params, rest = _split_params(model, param_filter)
+
+    def fn(p, sample):
+        return functional_call(model, {**p, **rest}, (sample[None],)).reshape(-1).to(dtype)
+
+    with torch.no_grad():
+        outputs = torch.cat([functional_call(model, {**params, **rest}, (x[i:i + chunk],)).reshape(
+            len(x[i:i + chunk]), -1) for i in range(0, len(x), chunk)]).to(dtype)
+    n, n_out = outputs.shape
+    probes = _probes(mode, n_out, n_probes, seed, dtype)
+    scale = 1.0 if mode == "exact" else 1.0 / len(probes)
+    bar, tick = _progress_bar(len(probes), progress)
+    features = (probe_features(fn, params, x, probe.expand(n, -1), chunk=chunk) for probe in probes)
+    kernel = _accumulate(features, n, n_out, full, scale, tick)
+    if bar:
+        bar.close()
+    return NTKResult(kernel, outputs, sum(p.numel() for p in params.values()), mode, len(probes))
+
+
+def gram_root(embeddings: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """R with R Rᵀ = EᵀE + 11ᵀ (d × d): the metric the prototype map's gradient lives in (bias included)."""
+    e = embeddings.to(torch.float64)
+    gram = e.T @ e + torch.ones(e.shape[1], e.shape[1], dtype=torch.float64)
+    values, vectors = torch.linalg.eigh(gram)
+    return (vectors * values.clamp_min(0).sqrt()).to(dtype)
+
+
+class _PatchHidden(nn.Module):
+    """Exposes ``model.patch_hidden`` as a module forward, so torch.func.functional_call can drive it."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.m = model
+
+    def forward(self, series: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+        return self.m.patch_hidden(series, prototypes)[0]
+
+
+def _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progress) -> NTKResult:
+    head = model.head
+    if not isinstance(head.reduce, nn.Identity) or (full and x.shape[-1] > 1):
+        return _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, None, progress)
+    params, rest = _split_params(model, None)
+    head_names = {"head.proj.weight", "head.proj.bias"}
+    proto_names = {"prototypes.mix.weight", "prototypes.mix.bias"}
+    upstream = {k: v for k, v in params.items() if k not in head_names | proto_names}
+    embeddings = model.prototypes._embeddings[0].index_select(0, model.prototypes.rows)
+    with torch.no_grad():
+        prototypes = model.prototypes().detach()
+    upstream["__prototypes__"] = prototypes
+    root = gram_root(embeddings, dtype)
+    frozen = {**rest, **{k: v for k, v in params.items() if k in head_names | proto_names}}
+
+    wrapper = _PatchHidden(model)
+
+    def hidden(p, sample):
+        """One univariate sample (L,) → flattened head input h (P·d)."""
+        state = {f"m.{k}": v for k, v in {**p, **frozen}.items() if k != "__prototypes__"}
+        out = functional_call(wrapper, state, (sample[None], p["__prototypes__"]))
+        return out.reshape(-1).to(dtype)
+
+    # Univariate rows: the model is channel independent, so (N, L, C) becomes N·C independent samples.
+    series = rearrange(x, "n l c -> (n c) l")
+    with torch.no_grad():
+        _, (mean, std) = model.revin.normalize(series)
+        std = std.to(dtype)
+        hs = torch.cat([torch.vmap(lambda s: hidden(upstream, s))(series[i:i + chunk])
+                        for i in range(0, len(series), chunk)])
+        w = head.proj.weight.to(dtype)
+        outputs = (hs @ w.T + head.proj.bias.to(dtype)) * std + mean.to(dtype)
+    n, n_out = outputs.shape
+    probes = _probes(mode, n_out, n_probes, seed, dtype)
+    scale = 1.0 if mode == "exact" else 1.0 / len(probes)
+    transforms = {"__prototypes__": lambda g: g @ root}
+    bar, tick = _progress_bar(len(probes), progress)
+    features = (probe_features(hidden, upstream, series, (probe @ w)[None, :] * std, transforms, chunk)
+                for probe in probes)
+    kernel = _accumulate(features, n, n_out, full, scale, tick)
+    if bar:
+        bar.close()
+    head_gram = (hs @ hs.T + 1.0) * (std @ std.T)
+    if full:
+        eye = torch.eye(n_out, dtype=dtype)
+        kernel = kernel + torch.kron(head_gram, eye)
+    else:
+        probe_mass = (probes * probes).sum() * scale  # = O for one-hot and for Rademacher probes alike
+        kernel = kernel + probe_mass * head_gram
+    channels = x.shape[-1]
+    if channels > 1:  # back to the generic convention: K(i, j) = Σ_c K((i, c), (j, c)), outputs (N, H·C)
+        kernel = torch.diagonal(kernel.reshape(len(x), channels, len(x), channels), dim1=1, dim2=3).sum(-1)
+        outputs = rearrange(outputs, "(n c) h -> n (h c)", c=channels)
+    n_params = sum(p.numel() for p in params.values())
+    return NTKResult(kernel, outputs, n_params, mode, len(probes))
