@@ -117,6 +117,66 @@ def cmd_forecast(args) -> int:
     return 0
 
 
+def cmd_select(args) -> int:
+    from tsreprog.data.splits import prepare
+    from tsreprog.errors import BackboneError
+    from tsreprog.models import ModelConfig
+    from tsreprog.ntk.select import Candidate, plot_spectra, score_candidate, sample_windows
+    from tsreprog.train.checkpoint import check_writable
+
+    out = Path(args.output_dir)
+    report_path = check_writable(out / "select.json", args.overwrite)
+    plot_path = check_writable(out / "spectra.png", args.overwrite)
+    data = prepare(args.dataset, args.lookback, args.horizon, args.data_dir)
+    base = ModelConfig(lookback=args.lookback, horizon=args.horizon, prompt=args.prompt, description=data.description,
+                       n_prototypes=args.n_prototypes, seed=args.seed)
+    layers = [None if v == "all" else int(v) for v in args.layers.split(",")]
+    candidates = [Candidate(b.strip(), n) for b in args.backbones.split(",") for n in layers]
+    x_train, y_train = sample_windows(data, "train", args.lookback, args.horizon, args.n_train, args.seed)
+    x_val, y_val = sample_windows(data, "val", args.lookback, args.horizon, args.n_val, args.seed + 1)
+    x, y = torch_cat(x_train, x_val), torch_cat(y_train, y_val)
+    scores, skipped = [], []
+    for candidate in candidates:
+        _say(args, f"scoring {candidate.label}")
+        try:
+            scores.append(score_candidate(candidate, base, x, y, len(x_train), args.mode, args.probes, args.ridge,
+                                          args.seed))
+        except BackboneError as exc:
+            if "cannot keep" not in str(exc):
+                raise
+            skipped.append({"candidate": candidate.label, "reason": str(exc)})
+    if not scores:
+        raise TsreprogError("no candidate could be scored: " + "; ".join(s["reason"] for s in skipped))
+    scores.sort(key=lambda s: s.score)
+    header = f"{'rank':>4}  {'candidate':<28} {'score':>9} {'λ_max':>10} {'λ_min':>10} {'cond':>10} {'eff.rank':>8} " \
+             f"{'KTA':>6} {'sec':>6}"
+    print(header)
+    for rank, s in enumerate(scores, 1):
+        f = s.figures
+        print(f"{rank:>4}  {s.candidate.label:<28} {s.score:>9.4f} {f['lambda_max']:>10.3g} {f['lambda_min']:>10.3g} "
+              f"{f['condition_number']:>10.3g} {f['effective_rank']:>8.2f} {f['kernel_target_alignment']:>6.3f} "
+              f"{s.seconds:>6.1f}")
+    for item in skipped:
+        print(f"skipped {item['candidate']}: {item['reason']}")
+    write_json(report_path, {
+        "dataset": data.name, "lookback": args.lookback, "horizon": args.horizon, "n_train": args.n_train,
+        "n_val": args.n_val, "mode": args.mode, "probes": args.probes,
+        "score": "KRR validation MSE with the candidate's NTK (lower is better)",
+        "ranking": [{"rank": i + 1, "candidate": s.candidate.label, "backbone": s.candidate.backbone,
+                     "n_layers": s.candidate.n_layers, "score": s.score, "seconds": s.seconds, **s.figures}
+                    for i, s in enumerate(scores)],
+        "eigenvalues": {s.candidate.label: s.eigenvalues for s in scores}, "skipped": skipped})
+    plot_spectra(scores, plot_path)
+    _say(args, f"wrote {report_path} and {plot_path}")
+    return 0
+
+
+def torch_cat(a, b):
+    import torch
+
+    return torch.cat([a, b])
+
+
 def cmd_backbones(args) -> int:
     from tsreprog.backbones.registry import available_backbones
 
@@ -180,6 +240,32 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--backbone", help="refuse the checkpoint unless it was trained with this backbone")
     forecast.add_argument("--overwrite", action="store_true", help="replace existing output files")
     forecast.set_defaults(handler=cmd_forecast)
+
+    select = sub.add_parser("select", help="rank backbones × layer counts by their NTK before training",
+                            description="Computes each candidate's empirical NTK on target windows, reports its "
+                                        "spectrum and ranks candidates by the validation MSE of kernel regression "
+                                        "with that NTK (lower is better). Writes select.json and spectra.png.")
+    select.add_argument("--dataset", default="ETTh1", help="dataset name or CSV (default ETTh1)")
+    select.add_argument("--data-dir", help="folder of benchmark CSVs")
+    select.add_argument("--backbones", default="minilm-l6,random:minilm-l6",
+                        help="comma-separated backbones (default: minilm-l6,random:minilm-l6)")
+    select.add_argument("--layers", default="1,2,4,6", help="comma-separated layer counts or 'all' (default 1,2,4,6)")
+    select.add_argument("--lookback", type=int, default=512, help="look-back (default 512)")
+    select.add_argument("--horizon", type=int, default=96, help="horizon (default 96)")
+    select.add_argument("--n-train", type=int, default=64, help="training windows in the kernel (default 64)")
+    select.add_argument("--n-val", type=int, default=32, help="validation windows in the kernel (default 32)")
+    select.add_argument("--mode", choices=["exact", "sketch"], default="sketch",
+                        help="exact traced kernel or Rademacher-probe sketch (default sketch)")
+    select.add_argument("--probes", type=int, default=8, help="output probes in sketch mode (default 8)")
+    select.add_argument("--ridge", type=float, default=1e-3, help="relative ridge of the kernel regression")
+    select.add_argument("--n-prototypes", type=int, default=1000, help="text prototypes (default 1000)")
+    select.add_argument("--prompt", type=lambda v: v.lower() in ("1", "true", "yes", "on"), default=True,
+                        help="prompt prefix on (default true)")
+    select.add_argument("--seed", type=int, default=0, help="seed for windows, probes and initialisation")
+    select.add_argument("--output-dir", default="runs/select", help="where to write select.json and spectra.png")
+    select.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    select.add_argument("--quiet", action="store_true", help="no status lines")
+    select.set_defaults(handler=cmd_select)
 
     backbones = sub.add_parser("backbones", help="list or install backbones",
                                description="list: what loads offline now and what the rest need; install NAME: "

@@ -73,6 +73,7 @@ def _accumulate(features_per_probe, n: int, n_out: int, full: bool, scale: float
     return stacked @ stacked.T
 
 
+@torch.no_grad()  # torch.func's vjp still differentiates inside; nothing outside builds a graph
 def empirical_ntk(model: nn.Module, x: torch.Tensor, mode: str = "exact", n_probes: int = 8, full: bool = False,
                   seed: int = 0, chunk: int = 16, dtype: torch.dtype = torch.float32,
                   param_filter: Callable[[str, nn.Parameter], bool] | None = None,
@@ -170,8 +171,8 @@ def _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progre
         std = std.to(dtype)
         hs = torch.cat([torch.vmap(lambda s: hidden(upstream, s))(series[i:i + chunk])
                         for i in range(0, len(series), chunk)])
-        w = head.proj.weight.to(dtype)
-        outputs = (hs @ w.T + head.proj.bias.to(dtype)) * std + mean.to(dtype)
+        w = head.proj.weight.detach().to(dtype)
+        outputs = (hs @ w.T + head.proj.bias.detach().to(dtype)) * std + mean.to(dtype)
     n, n_out = outputs.shape
     probes = _probes(mode, n_out, n_probes, seed, dtype)
     scale = 1.0 if mode == "exact" else 1.0 / len(probes)

@@ -1,0 +1,98 @@
+import pytest
+import torch
+from torch import nn
+
+from tsreprog.models import ModelConfig, build_model
+from tsreprog.ntk import eigenvalues, empirical_ntk, kernel_regression_mse, lanczos_extremes, spectrum_report
+
+TINY = dict(backbone="random:bert", lookback=48, horizon=6, patch_len=8, patch_stride=4, d_model=16, n_heads=4,
+            n_prototypes=20, dropout=0.0)
+
+
+def test_linear_model_kernel_is_x_xt():
+    torch.manual_seed(0)
+    model = nn.Linear(5, 1, bias=False).double()
+    x = torch.randn(7, 5, dtype=torch.float64)
+    result = empirical_ntk(model, x, dtype=torch.float64)
+    torch.testing.assert_close(result.kernel, x @ x.T)
+    with_outputs = nn.Linear(5, 3).double()  # traced over 3 outputs, with bias: 3·(x·x' + 1)
+    torch.testing.assert_close(empirical_ntk(with_outputs, x, dtype=torch.float64).kernel, 3 * (x @ x.T + 1))
+
+
+def loop_kernel(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Reference: per-sample, per-output autograd loop, full Jacobians, trace over outputs."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    rows = []
+    for i in range(len(x)):
+        out = model(x[i:i + 1]).reshape(-1)
+        jac = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(out[o], params, retain_graph=True)])
+               for o in range(out.numel())]
+        rows.append(torch.stack(jac))
+    jacobians = torch.stack(rows)  # (N, O, P)
+    return torch.einsum("iop,jop->ij", jacobians, jacobians)
+
+
+def test_mlp_kernel_matches_autograd_loop_and_ignores_frozen():
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    model[0].requires_grad_(False)  # frozen layer: must contribute nothing
+    x = torch.randn(6, 4, dtype=torch.float64)
+    result = empirical_ntk(model, x, dtype=torch.float64, chunk=4)
+    torch.testing.assert_close(result.kernel, loop_kernel(model, x))
+    head_only = empirical_ntk(model, x, dtype=torch.float64, param_filter=lambda n, p: n.startswith("2."))
+    torch.testing.assert_close(result.kernel, head_only.kernel)
+    assert result.n_parameters == 8 * 3 + 3
+
+
+def test_reprogrammed_structured_kernel_equals_generic():
+    torch.manual_seed(2)
+    model = build_model(ModelConfig(**TINY)).double()
+    x = torch.randn(5, 48, 1, dtype=torch.float64)
+    structured = empirical_ntk(model, x, dtype=torch.float64)
+    generic = empirical_ntk(model, x, dtype=torch.float64, structured=False)
+    torch.testing.assert_close(structured.kernel, generic.kernel, rtol=1e-9, atol=1e-9)
+    full = empirical_ntk(model, x, dtype=torch.float64, full=True)
+    assert full.kernel.shape == (30, 30)
+    traced = full.kernel.reshape(5, 6, 5, 6).diagonal(dim1=1, dim2=3).sum(-1)
+    torch.testing.assert_close(traced, generic.kernel, rtol=1e-9, atol=1e-9)
+    assert all(not p.requires_grad for p in model.backbone.parameters())
+
+
+def test_sketch_is_unbiased_for_the_traced_kernel():
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 12)).double()
+    x = torch.randn(5, 4, dtype=torch.float64)
+    exact = empirical_ntk(model, x, dtype=torch.float64).kernel
+    one = empirical_ntk(model, x, mode="sketch", n_probes=2, seed=0, dtype=torch.float64).kernel
+    mean = torch.stack([empirical_ntk(model, x, mode="sketch", n_probes=4, seed=s, dtype=torch.float64).kernel
+                        for s in range(300)]).mean(0)
+    error_one = (one - exact).norm() / exact.norm()
+    error_mean = (mean - exact).norm() / exact.norm()
+    assert error_mean < 0.05 and error_mean < error_one
+
+
+def test_lanczos_matches_eigvalsh():
+    torch.manual_seed(4)
+    a = torch.randn(200, 60, dtype=torch.float64)
+    kernel = a @ a.T + 1e-3 * torch.eye(200, dtype=torch.float64)
+    exact = torch.linalg.eigvalsh(kernel)
+    low, high = lanczos_extremes(lambda v: kernel @ v, 200, k=3, iterations=120)
+    torch.testing.assert_close(high, exact[-3:], rtol=1e-8, atol=1e-8)
+    assert abs(float(low[0]) - float(exact[0])) < 1e-6
+
+
+def test_spectrum_figures_and_rank_deficiency():
+    values = eigenvalues(torch.diag(torch.tensor([4.0, 2.0, 1.0, 0.0, 0.0], dtype=torch.float64)))
+    report = spectrum_report(values)
+    assert report.lambda_max == 4.0 and report.lambda_min == 1.0 and report.condition_number == 4.0
+    assert report.numerical_rank == 3 and report.trace == 7.0
+    assert 1.0 < report.effective_rank < 3.0
+
+
+def test_kernel_regression_recovers_a_linear_target():
+    torch.manual_seed(5)
+    x = torch.randn(40, 3, dtype=torch.float64)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]], dtype=torch.float64)
+    kernel = x @ x.T
+    mse = kernel_regression_mse(kernel, torch.zeros(40, 1, dtype=torch.float64), y, n_train=30, ridge=1e-8)
+    assert mse < 1e-8
