@@ -20,10 +20,11 @@ SampleFn = Callable[[ParamDict, torch.Tensor], torch.Tensor]  # (params, one sam
 def probe_features(fn: SampleFn, params: ParamDict, xs: torch.Tensor, cotangents: torch.Tensor,
                    transforms: dict[str, Callable[[torch.Tensor], torch.Tensor]] | None = None,
                    chunk: int = 16) -> torch.Tensor:
-    """Features (N, D) of ⟨cotangent_i, fn(params, x_i)⟩ for each sample i.
+    """Features (N, K, D) of ⟨cotangent_ik, fn(params, x_i)⟩ for each sample i and probe k.
 
-    ``cotangents`` (N, O) holds each sample's probe; ``transforms`` maps a parameter name to a function applied to
-    its per-sample gradient (batched over the leading axis) before flattening, e.g. multiplication by a Gram root.
+    ``cotangents`` (N, K, O) holds each sample's K probes (vmapped together with the samples, so a chunk of probes
+    costs one batched backward pass); ``transforms`` maps a parameter name to a function applied to its per-sample
+    gradient (leading axes batched) before flattening, e.g. multiplication by a Gram root.
     """
     transforms = transforms or {}
 
@@ -31,7 +32,7 @@ def probe_features(fn: SampleFn, params: ParamDict, xs: torch.Tensor, cotangents
         _, pullback = vjp(lambda p: fn(p, x), params)
         return pullback(cotangent)[0]
 
-    batched = vmap(one)
+    batched = vmap(vmap(one, in_dims=(None, 0)), in_dims=(0, 0))
     rows = []
     for start in range(0, xs.shape[0], chunk):
         grads = batched(xs[start:start + chunk], cotangents[start:start + chunk])
@@ -40,8 +41,8 @@ def probe_features(fn: SampleFn, params: ParamDict, xs: torch.Tensor, cotangents
             g = grads[name]
             if name in transforms:
                 g = transforms[name](g)
-            parts.append(g.reshape(g.shape[0], -1))
-        rows.append(torch.cat(parts, dim=1))
+            parts.append(g.reshape(g.shape[0], g.shape[1], -1))
+        rows.append(torch.cat(parts, dim=2))
     return torch.cat(rows)
 
 

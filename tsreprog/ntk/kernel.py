@@ -53,31 +53,33 @@ def _probes(mode: str, n_outputs: int, n_probes: int, seed: int, dtype: torch.dt
     return rademacher((n_probes, n_outputs), torch.Generator().manual_seed(seed), dtype)
 
 
-def _accumulate(features_per_probe, n: int, n_out: int, full: bool, scale: float,
+def _accumulate(feature_blocks, n: int, n_out: int, full: bool, scale: float,
                 progress: Callable | None) -> torch.Tensor:
-    """Traced: Σ_k Φ_k Φ_kᵀ · scale. Full (exact probes only): block (o, o') = Φ_o Φ_o'ᵀ."""
-    if not full:
-        kernel = None
-        for features in features_per_probe:
-            block = features @ features.T
-            kernel = block if kernel is None else kernel + block
-            if progress:
-                progress()
-        return kernel * scale
-    phis = []
-    for features in features_per_probe:
-        phis.append(features)
+    """Traced: Σ_k Φ_k Φ_kᵀ · scale over probe blocks (N, k, D). Full (exact probes only): block (o, o') = Φ_o Φ_o'ᵀ."""
+    kernel, blocks = None, []
+    for features in feature_blocks:
+        if full:
+            blocks.append(features)
+        else:
+            flat = features.reshape(n, -1)
+            kernel = flat @ flat.T if kernel is None else kernel + flat @ flat.T
         if progress:
-            progress()
-    stacked = torch.stack(phis, dim=1).reshape(n * n_out, -1)  # rows ordered (sample, output)
+            progress(features.shape[1])
+    if not full:
+        return kernel * scale
+    stacked = torch.cat(blocks, dim=1).reshape(n * n_out, -1)  # rows ordered (sample, output)
     return stacked @ stacked.T
+
+
+def _probe_blocks(probes: torch.Tensor, size: int):
+    return [probes[i:i + size] for i in range(0, len(probes), size)]
 
 
 @torch.no_grad()  # torch.func's vjp still differentiates inside; nothing outside builds a graph
 def empirical_ntk(model: nn.Module, x: torch.Tensor, mode: str = "exact", n_probes: int = 8, full: bool = False,
                   seed: int = 0, chunk: int = 16, dtype: torch.dtype = torch.float32,
                   param_filter: Callable[[str, nn.Parameter], bool] | None = None,
-                  structured: bool = True, progress: bool = False) -> NTKResult:
+                  structured: bool = True, progress: bool = False, probe_chunk: int = 8) -> NTKResult:
     """NTK of ``model`` on inputs ``x`` (N, ...) w.r.t. its trainable (or filtered) parameters."""
     from tsreprog.models.reprogrammed import ReprogrammedForecaster
 
@@ -87,8 +89,8 @@ def empirical_ntk(model: nn.Module, x: torch.Tensor, mode: str = "exact", n_prob
     model.eval()
     try:
         if structured and isinstance(model, ReprogrammedForecaster) and param_filter is None:
-            return _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progress)
-        return _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, progress)
+            return _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progress, probe_chunk)
+        return _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, progress, probe_chunk)
     finally:
         model.train(was_training)
 
@@ -99,10 +101,11 @@ def _progress_bar(total: int, enabled: bool):
     from tqdm.auto import tqdm
 
     bar = tqdm(total=total, desc="NTK probes", leave=False)
-    return bar, lambda: bar.update(1)
+    return bar, bar.update
 
 
-def _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, progress) -> NTKResult:
+def _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, progress,
+                 probe_chunk: int = 8) -> NTKResult:
     params, rest = _split_params(model, param_filter)
 
     def fn(p, sample):
@@ -115,7 +118,8 @@ def _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, param_filte
     probes = _probes(mode, n_out, n_probes, seed, dtype)
     scale = 1.0 if mode == "exact" else 1.0 / len(probes)
     bar, tick = _progress_bar(len(probes), progress)
-    features = (probe_features(fn, params, x, probe.expand(n, -1), chunk=chunk) for probe in probes)
+    features = (probe_features(fn, params, x, block.expand(n, -1, -1), chunk=chunk)
+                for block in _probe_blocks(probes, probe_chunk))
     kernel = _accumulate(features, n, n_out, full, scale, tick)
     if bar:
         bar.close()
@@ -141,10 +145,11 @@ class _PatchHidden(nn.Module):
         return self.m.patch_hidden(series, prototypes)[0]
 
 
-def _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progress) -> NTKResult:
+def _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progress,
+                      probe_chunk: int = 8) -> NTKResult:
     head = model.head
     if not isinstance(head.reduce, nn.Identity) or (full and x.shape[-1] > 1):
-        return _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, None, progress)
+        return _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, None, progress, probe_chunk)
     params, rest = _split_params(model, None)
     head_names = {"head.proj.weight", "head.proj.bias"}
     proto_names = {"prototypes.mix.weight", "prototypes.mix.bias"}
@@ -178,8 +183,8 @@ def _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progre
     scale = 1.0 if mode == "exact" else 1.0 / len(probes)
     transforms = {"__prototypes__": lambda g: g @ root}
     bar, tick = _progress_bar(len(probes), progress)
-    features = (probe_features(hidden, upstream, series, (probe @ w)[None, :] * std, transforms, chunk)
-                for probe in probes)
+    features = (probe_features(hidden, upstream, series, (block @ w)[None] * std[:, :, None], transforms, chunk)
+                for block in _probe_blocks(probes, probe_chunk))
     kernel = _accumulate(features, n, n_out, full, scale, tick)
     if bar:
         bar.close()

@@ -1,0 +1,124 @@
+"""Does the NTK ranking predict trained accuracy? Score candidates (backbone × layers) by their NTK, train each with
+one fixed budget, and compare: Spearman ρ between each figure and trained test MSE, the gap between the picked and
+the best candidate, and the cost of selection against the cost of training every candidate.
+
+Writes benchmarks/results/ntk_validity.json. The study config (look-back, vocabulary subset, budget) is recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tsreprog.bench.environment import environment
+from tsreprog.backbones.registry import smollm2_dir
+from tsreprog.data import prepare
+from tsreprog.models import ModelConfig
+from tsreprog.ntk.select import Candidate, sample_windows, score_candidate
+from tsreprog.train import TrainConfig, fit
+
+FIGURES = ("score", "lambda_max", "lambda_min", "condition_number", "effective_rank", "trace", "decay",
+           "kernel_target_alignment", "init_val_mse")
+
+
+def spearman(a, b) -> float:
+    ra = np.argsort(np.argsort(a)).astype(float)
+    rb = np.argsort(np.argsort(b)).astype(float)
+    ra -= ra.mean()
+    rb -= rb.mean()
+    return float((ra * rb).sum() / np.sqrt((ra ** 2).sum() * (rb ** 2).sum()))
+
+
+def default_candidates() -> list[Candidate]:
+    candidates = [Candidate("minilm-l6", n) for n in (1, 2, 4, 6)]
+    candidates += [Candidate("random:minilm-l6", n) for n in (2, 6)]
+    if (smollm2_dir() / "config.json").is_file():
+        candidates += [Candidate("smollm2-135m", n) for n in (2, 4)]
+    else:
+        candidates += [Candidate("random:minilm-l6", n) for n in (1, 4)]
+    return candidates
+
+
+def study(dataset: str, args, candidates: list[Candidate]) -> dict:
+    data = prepare(dataset, args.lookback, args.horizon, args.data_dir)
+    base = ModelConfig(lookback=args.lookback, horizon=args.horizon, prototype_vocab=args.prototype_vocab,
+                       description=data.description, seed=0)
+    x_train, y_train = sample_windows(data, "train", args.lookback, args.horizon, args.n_train, 0)
+    x_val, y_val = sample_windows(data, "val", args.lookback, args.horizon, args.n_val, 1)
+    x, y = torch.cat([x_train, x_val]), torch.cat([y_train, y_val])
+    rows = []
+    for candidate in candidates:
+        scored = score_candidate(candidate, base, x, y, len(x_train), "sketch", args.probes)
+        config = ModelConfig(**{**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers})
+        train = TrainConfig(dataset=dataset, data_dir=args.data_dir, epochs=args.epochs,
+                            max_steps_per_epoch=args.steps, train_stride=args.train_stride, val_stride=args.val_stride,
+                            batch_size=32, learning_rate=1e-3, progress=False, patience=args.epochs)
+        started = time.perf_counter()
+        result = fit(config, train, data=data, test=False)
+        test = result.model
+        from tsreprog.evaluate import evaluate
+
+        test_metrics = evaluate(test, data.windows("test", args.lookback, args.horizon, args.test_stride), 256)
+        train_seconds = time.perf_counter() - started
+        row = {"candidate": candidate.label, "score": scored.score, **{k: v for k, v in scored.figures.items()},
+               "select_seconds": scored.seconds, "train_seconds": train_seconds,
+               "val_mse": result.metrics["best_val_mse"], "test_mse": test_metrics["mse"],
+               "test_mae": test_metrics["mae"]}
+        rows.append(row)
+        print(f"{dataset:<14} {candidate.label:<24} score {scored.score:.4f}  val {row['val_mse']:.4f}  "
+              f"test {row['test_mse']:.4f}  select {scored.seconds:.0f}s  train {train_seconds:.0f}s", flush=True)
+    test_mse = [r["test_mse"] for r in rows]
+    correlations = {}
+    for name in FIGURES:
+        values = [r[name] for r in rows]
+        if all(np.isfinite(values)):
+            correlations[name] = spearman(values, test_mse)
+    picked = min(rows, key=lambda r: r["score"])
+    best = min(rows, key=lambda r: r["test_mse"])
+    select_cost = sum(r["select_seconds"] for r in rows)
+    train_cost = sum(r["train_seconds"] for r in rows)
+    return {"dataset": dataset, "candidates": rows,
+            "spearman_with_test_mse": correlations,
+            "picked": picked["candidate"], "best": best["candidate"],
+            "pick_gap": picked["test_mse"] / best["test_mse"] - 1.0,
+            "selection_seconds": select_cost, "training_seconds": train_cost,
+            "selection_cost_fraction": select_cost / train_cost}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--datasets", default="ETTh1,ETTm1")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--lookback", type=int, default=192)
+    parser.add_argument("--horizon", type=int, default=96)
+    parser.add_argument("--prototype-vocab", type=int, default=8192)
+    parser.add_argument("--n-train", type=int, default=64)
+    parser.add_argument("--n-val", type=int, default=32)
+    parser.add_argument("--probes", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--train-stride", type=int, default=8)
+    parser.add_argument("--val-stride", type=int, default=16)
+    parser.add_argument("--test-stride", type=int, default=8)
+    parser.add_argument("--output", default="benchmarks/results/ntk_validity.json")
+    args = parser.parse_args()
+    candidates = default_candidates()
+    studies = [study(name, args, candidates) for name in args.datasets.split(",")]
+    for s in studies:
+        print(f"{s['dataset']}: picked {s['picked']}, best {s['best']}, gap {100 * s['pick_gap']:.1f}%, "
+              f"selection {100 * s['selection_cost_fraction']:.1f}% of training; "
+              + ", ".join(f"ρ({k})={v:+.2f}" for k, v in s["spearman_with_test_mse"].items()))
+    payload = {"benchmark": "ntk_validity", "config": vars(args),
+               "score": "KRR validation MSE with the candidate's NTK (lower is better)",
+               "studies": studies, **environment("cpu")}
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(payload, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()
