@@ -39,23 +39,24 @@ class ReprogrammedForecaster(nn.Module):
     def sequence_length(self) -> int:
         return self.n_patches + (self.prompt.length if self.prompt is not None else 0)
 
-    def embed_inputs(self, x: torch.Tensor, prototypes: torch.Tensor | None = None
+    def embed_inputs(self, x: torch.Tensor, keys_values: torch.Tensor | None = None
                      ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """(N, L) raw series → backbone inputs (N, T, width) and the RevIN statistics.
 
-        ``prototypes`` replaces the computed text prototypes (the NTK differentiates through them directly)."""
+        ``keys_values`` replaces the projected prototypes (the NTK differentiates at that narrow point)."""
         normalised, stats = self.revin.normalize(x)
-        prototypes = self.prototypes() if prototypes is None else prototypes
-        patches = self.reprogramming(self.patch_embedding(normalised), prototypes)
+        if keys_values is None:
+            keys_values = self.reprogramming.project(self.prototypes())
+        patches = self.reprogramming(self.patch_embedding(normalised), keys_values=keys_values)
         if self.prompt is None:
             return patches, stats
         prompt = nn.functional.embedding(self.prompt(normalised), self.backbone.word_embeddings)
         return torch.cat([prompt.to(patches.dtype), patches], dim=1), stats
 
-    def patch_hidden(self, series: torch.Tensor, prototypes: torch.Tensor | None = None
+    def patch_hidden(self, series: torch.Tensor, keys_values: torch.Tensor | None = None
                      ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """(N, L) → the backbone's hidden states at the patch positions (N, P, width), and RevIN statistics."""
-        inputs, stats = self.embed_inputs(series, prototypes)
+        inputs, stats = self.embed_inputs(series, keys_values)
         return self.backbone(inputs)[:, -self.n_patches:, :].to(self.head.proj.weight.dtype), stats
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

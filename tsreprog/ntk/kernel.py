@@ -4,8 +4,11 @@ Two paths share the feature engine (:mod:`tsreprog.ntk.features`):
 
 - generic: any ``nn.Module`` and parameter filter (default: ``requires_grad``); f(x) flattened to O outputs.
 - structured, for :class:`~tsreprog.models.ReprogrammedForecaster` (exact same kernel, far cheaper):
-  * the prototype map S = W·E + b is differentiated through S: ∂f/∂W = (∂f/∂S)·Eᵀ, so its kernel term is
-    ⟨G_i·R, G_j·R⟩ with R Rᵀ = EᵀE + 11ᵀ (d × d, computed once); the V' × V Jacobian is never formed;
+  * the text prototypes reach the model only through their keys and values Z = S·Bᵀ + c (V' × 2hk, B = [W_k; W_v],
+    2hk = 64 by default), with S = W·E + b. Differentiating at Z gives A = ∂f/∂Z, and then
+    ∂f/∂W = A·B·Eᵀ, ∂f/∂b = A·B·1, ∂f/∂(B, c) = Aᵀ·[S, 1]. Their kernel terms are ⟨A_i·R, A_j·R⟩ with
+    R Rᵀ = B(EᵀE + 11ᵀ)Bᵀ (2hk × 2hk, computed once) and ⟨A_iᵀ[S,1], A_jᵀ[S,1]⟩: the V' × V Jacobian of the
+    prototype map (30.5M columns for MiniLM) is never formed, and each feature costs O(V'·2hk·(2hk + d));
   * the linear head f = σ·(W_h·h + b_h) + μ (σ, μ from RevIN) contributes O·σ_iσ_j(⟨h_i, h_j⟩ + 1) to the traced
     kernel in closed form, and the upstream layers are differentiated with the probe pulled back through the head,
     so backward passes start at h instead of at the O outputs.
@@ -16,7 +19,7 @@ probes: unbiased for the traced kernel, cost independent of O), and ``full=True`
 
 from __future__ import annotations
 
-import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -75,24 +78,59 @@ def _probe_blocks(probes: torch.Tensor, size: int):
     return [probes[i:i + size] for i in range(0, len(probes), size)]
 
 
+@contextmanager
+def vmap_friendly_attention(model: nn.Module):
+    """Plain-math attention while the kernel is computed: fused kernels (SDPA flash on CPU, some CUDA kernels) lack
+    vmap batching rules or forward-mode AD; HF models switch to "eager", ours to explicit softmax. Restored after."""
+    from tsreprog.reprogram.prototypes import ReprogrammingAttention
+
+    changed = []
+    for module in model.modules():
+        if isinstance(module, ReprogrammingAttention):
+            changed.append((module, "math", module.math_attention))
+            module.math_attention = True
+        elif hasattr(module, "set_attn_implementation") and getattr(module, "config", None) is not None:
+            previous = getattr(module.config, "_attn_implementation", None)
+            if previous not in (None, "eager"):
+                try:
+                    module.set_attn_implementation("eager")
+                    changed.append((module, "hf", previous))
+                except (ValueError, AttributeError):
+                    pass
+    try:
+        yield
+    finally:
+        for module, kind, previous in reversed(changed):
+            if kind == "math":
+                module.math_attention = previous
+            else:
+                module.set_attn_implementation(previous)
+
+
 @torch.no_grad()  # torch.func's vjp still differentiates inside; nothing outside builds a graph
 def empirical_ntk(model: nn.Module, x: torch.Tensor, mode: str = "exact", n_probes: int = 8, full: bool = False,
                   seed: int = 0, chunk: int = 16, dtype: torch.dtype = torch.float32,
                   param_filter: Callable[[str, nn.Parameter], bool] | None = None,
                   structured: bool = True, progress: bool = False, probe_chunk: int = 8) -> NTKResult:
     """NTK of ``model`` on inputs ``x`` (N, ...) w.r.t. its trainable (or filtered) parameters."""
-    from tsreprog.models.reprogrammed import ReprogrammedForecaster
-
     if full and mode != "exact":
         raise ValueError("the full (N·O) kernel needs mode='exact'")
     was_training = model.training
     model.eval()
     try:
-        if structured and isinstance(model, ReprogrammedForecaster) and param_filter is None:
-            return _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progress, probe_chunk)
-        return _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, progress, probe_chunk)
+        with vmap_friendly_attention(model):
+            return _dispatch(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, structured,
+                             progress, probe_chunk)
     finally:
         model.train(was_training)
+
+
+def _dispatch(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, structured, progress, probe_chunk):
+    from tsreprog.models.reprogrammed import ReprogrammedForecaster
+
+    if structured and isinstance(model, ReprogrammedForecaster) and param_filter is None:
+        return _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progress, probe_chunk)
+    return _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, progress, probe_chunk)
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -126,10 +164,14 @@ def _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, param_filte
     return NTKResult(kernel, outputs, sum(p.numel() for p in params.values()), mode, len(probes))
 
 
-def gram_root(embeddings: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """R with R Rᵀ = EᵀE + 11ᵀ (d × d): the metric the prototype map's gradient lives in (bias included)."""
+def gram_root(embeddings: torch.Tensor, dtype: torch.dtype, projection: torch.Tensor | None = None) -> torch.Tensor:
+    """R with R Rᵀ = B(EᵀE + 11ᵀ)Bᵀ (B = ``projection``, identity when None): the metric in which the prototype
+    map's gradient (weights and bias) is measured once it is pulled back through B."""
     e = embeddings.to(torch.float64)
     gram = e.T @ e + torch.ones(e.shape[1], e.shape[1], dtype=torch.float64)
+    if projection is not None:
+        b = projection.to(torch.float64)
+        gram = b @ gram @ b.T
     values, vectors = torch.linalg.eigh(gram)
     return (vectors * values.clamp_min(0).sqrt()).to(dtype)
 
@@ -141,8 +183,8 @@ class _PatchHidden(nn.Module):
         super().__init__()
         self.m = model
 
-    def forward(self, series: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
-        return self.m.patch_hidden(series, prototypes)[0]
+    def forward(self, series: torch.Tensor, keys_values: torch.Tensor) -> torch.Tensor:
+        return self.m.patch_hidden(series, keys_values)[0]
 
 
 def _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progress,
@@ -152,21 +194,30 @@ def _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progre
         return _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, None, progress, probe_chunk)
     params, rest = _split_params(model, None)
     head_names = {"head.proj.weight", "head.proj.bias"}
-    proto_names = {"prototypes.mix.weight", "prototypes.mix.bias"}
-    upstream = {k: v for k, v in params.items() if k not in head_names | proto_names}
-    embeddings = model.prototypes._embeddings[0].index_select(0, model.prototypes.rows)
+    kv_names = {"prototypes.mix.weight", "prototypes.mix.bias", "reprogramming.key.weight",
+                "reprogramming.key.bias", "reprogramming.value.weight", "reprogramming.value.bias"}
+    upstream = {k: v for k, v in params.items() if k not in head_names | kv_names}
+    attention = model.reprogramming
+    embeddings = model.prototypes._embeddings[0].index_select(0, model.prototypes.rows).to(dtype)
     with torch.no_grad():
-        prototypes = model.prototypes().detach()
-    upstream["__prototypes__"] = prototypes
-    root = gram_root(embeddings, dtype)
-    frozen = {**rest, **{k: v for k, v in params.items() if k in head_names | proto_names}}
+        prototypes = model.prototypes().detach().to(dtype)
+        upstream["__kv__"] = attention.project(prototypes.to(attention.key.weight.dtype)).detach()
+    projection = torch.cat([attention.key.weight, attention.value.weight]).detach().to(dtype)  # B: (2hk, d)
+    root = gram_root(embeddings, dtype, projection)
+    prototypes_1 = torch.cat([prototypes, torch.ones(len(prototypes), 1, dtype=dtype)], dim=1)  # [S, 1]
+    frozen = {**rest, **{k: v for k, v in params.items() if k in head_names | kv_names}}
+
+    def kv_features(a: torch.Tensor) -> torch.Tensor:
+        """A = ∂f/∂Z (..., V', 2hk) → features of the prototype map and of the key/value projections."""
+        a = a.to(dtype)
+        return torch.cat([(a @ root).flatten(-2), (a.transpose(-1, -2) @ prototypes_1).flatten(-2)], dim=-1)
 
     wrapper = _PatchHidden(model)
 
     def hidden(p, sample):
         """One univariate sample (L,) → flattened head input h (P·d)."""
-        state = {f"m.{k}": v for k, v in {**p, **frozen}.items() if k != "__prototypes__"}
-        out = functional_call(wrapper, state, (sample[None], p["__prototypes__"]))
+        state = {f"m.{k}": v for k, v in {**p, **frozen}.items() if k != "__kv__"}
+        out = functional_call(wrapper, state, (sample[None], p["__kv__"]))
         return out.reshape(-1).to(dtype)
 
     # Univariate rows: the model is channel independent, so (N, L, C) becomes N·C independent samples.
@@ -181,7 +232,7 @@ def _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progre
     n, n_out = outputs.shape
     probes = _probes(mode, n_out, n_probes, seed, dtype)
     scale = 1.0 if mode == "exact" else 1.0 / len(probes)
-    transforms = {"__prototypes__": lambda g: g @ root}
+    transforms = {"__kv__": kv_features}
     bar, tick = _progress_bar(len(probes), progress)
     features = (probe_features(hidden, upstream, series, (block @ w)[None] * std[:, :, None], transforms, chunk)
                 for block in _probe_blocks(probes, probe_chunk))

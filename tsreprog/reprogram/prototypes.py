@@ -49,15 +49,31 @@ class ReprogrammingAttention(nn.Module):
         self.value = nn.Linear(d_llm, d_keys * n_heads)
         self.out = nn.Linear(d_keys * n_heads, d_llm)
         self.dropout = nn.Dropout(dropout)
+        # Explicit softmax attention instead of fused SDPA: vectorises under torch.func.vmap (the NTK), where the
+        # fused CPU kernel has no batching rule and would be looped per sample.
+        self.math_attention = False
 
-    def forward(self, patches: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+    def project(self, prototypes: torch.Tensor) -> torch.Tensor:
+        """Prototypes (V', d_llm) → their keys and values side by side, (V', 2·heads·d_keys)."""
+        return torch.cat([self.key(prototypes), self.value(prototypes)], dim=-1)
+
+    def forward(self, patches: torch.Tensor, prototypes: torch.Tensor | None = None,
+                keys_values: torch.Tensor | None = None) -> torch.Tensor:
+        """Attend from patches onto prototypes; ``keys_values`` (from :meth:`project`) skips the projection."""
         n = patches.shape[0]
+        if keys_values is None:
+            keys_values = self.project(prototypes)
+        keys, values = keys_values.chunk(2, dim=-1)
         # Keys and values are the same for every sample: fold the batch into the query axis and attend once,
         # instead of expanding (V' × d) keys per sample. Dropout goes on the output, which keeps SDPA on its
         # fused kernels (attention-weight dropout forces the slow math path on CPU).
         q = rearrange(self.query(patches), "n p (h e) -> 1 h (n p) e", h=self.n_heads)
-        k = rearrange(self.key(prototypes), "s (h e) -> 1 h s e", h=self.n_heads)
-        v = rearrange(self.value(prototypes), "s (h e) -> 1 h s e", h=self.n_heads)
-        attended = nn.functional.scaled_dot_product_attention(q, k, v)
+        k = rearrange(keys, "s (h e) -> 1 h s e", h=self.n_heads)
+        v = rearrange(values, "s (h e) -> 1 h s e", h=self.n_heads)
+        if self.math_attention:
+            weights = torch.softmax(q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5, dim=-1)
+            attended = weights @ v
+        else:
+            attended = nn.functional.scaled_dot_product_attention(q, k, v)
         attended = rearrange(attended, "1 h (n p) e -> n p (h e)", n=n)
         return self.dropout(self.out(attended))
