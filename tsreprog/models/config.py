@@ -29,6 +29,7 @@ class ModelConfig:
     description: str = ""
     statistics: list[str] = field(default_factory=lambda: list(STATISTICS))
     n_lags: int = 5
+    quantiles: list[float] | None = None  # e.g. [0.1, 0.5, 0.9]: a quantile head trained with the pinball loss
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -42,6 +43,10 @@ class ModelConfig:
             (self.model in ("reprogrammed", "dlinear", "naive"), f"unknown model '{self.model}'"),
             (self.n_layers is None or self.n_layers >= 1, f"n_layers must be >= 1, got {self.n_layers}"),
         ]
+        if self.quantiles is not None:
+            checks.append((len(self.quantiles) >= 1 and all(0 < q < 1 for q in self.quantiles)
+                           and list(self.quantiles) == sorted(set(self.quantiles)),
+                           f"quantiles must be distinct, increasing and inside (0, 1), got {self.quantiles}"))
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)

@@ -11,6 +11,7 @@ from tsreprog.backbones import Backbone, load_backbone
 from tsreprog.models.config import ModelConfig
 from tsreprog.reprogram import (FlattenHead, PatchEmbedding, PromptPrefix, ReprogrammingAttention, RevIN,
                                 TextPrototypes, num_patches)
+from tsreprog.reprogram.head import monotone_quantiles
 
 
 class ReprogrammedForecaster(nn.Module):
@@ -30,7 +31,12 @@ class ReprogrammedForecaster(nn.Module):
                                                     config.dropout)
         self.prompt = PromptPrefix(self.backbone.tokenizer, config.description, config.lookback, config.horizon,
                                    tuple(config.statistics), config.n_lags) if config.prompt else None
-        self.head = FlattenHead(self.n_patches, width, config.horizon, config.head_dim, config.dropout)
+        self.quantiles = list(config.quantiles) if config.quantiles else None
+        self.head = FlattenHead(self.n_patches, width, config.horizon, config.head_dim, config.dropout,
+                                n_outputs=len(self.quantiles) if self.quantiles else 1)
+        if self.quantiles:
+            self.register_buffer("quantile_levels", torch.tensor(self.quantiles), persistent=False)
+            self.point_index = min(range(len(self.quantiles)), key=lambda i: abs(self.quantiles[i] - 0.5))
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """Only what training changes: the backbone is rebuilt from its name, so checkpoints stay small."""
@@ -59,10 +65,24 @@ class ReprogrammedForecaster(nn.Module):
         inputs, stats = self.embed_inputs(series, keys_values)
         return self.backbone(inputs)[:, -self.n_patches:, :].to(self.head.proj.weight.dtype), stats
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, L, C) → forecast (B, H, C)."""
+    def _forecast(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, L, C) → (B, H, C) or, with a quantile head, (B, H, C, Q) — on the input scale."""
         channels = x.shape[-1]
         series = rearrange(x, "b l c -> (b c) l")
-        hidden, stats = self.patch_hidden(series)
-        forecast = self.revin.denormalize(self.head(hidden), stats)
-        return rearrange(forecast, "(b c) h -> b h c", c=channels)
+        hidden, (mean, std) = self.patch_hidden(series)
+        out = self.head(hidden)
+        if self.quantiles:
+            out = monotone_quantiles(out) * std[:, :, None] + mean[:, :, None]  # std > 0 keeps the order
+            return rearrange(out, "(b c) h q -> b h c q", c=channels)
+        return rearrange(self.revin.denormalize(out, (mean, std)), "(b c) h -> b h c", c=channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, L, C) → point forecast (B, H, C); with a quantile head, the quantile nearest the median."""
+        out = self._forecast(x)
+        return out[..., self.point_index] if self.quantiles else out
+
+    def predict_quantiles(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, L, C) → (B, H, C, Q) non-decreasing along Q (levels in ``self.quantiles``)."""
+        if not self.quantiles:
+            raise ValueError("this model has no quantile head (set ModelConfig.quantiles)")
+        return self._forecast(x)

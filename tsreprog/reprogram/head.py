@@ -20,3 +20,17 @@ class FlattenHead(nn.Module):
         """hidden: (N, P, width) → (N, H) or (N, H, n_outputs)."""
         out = self.proj(self.dropout(self.reduce(hidden).flatten(1)))
         return out if self.n_outputs == 1 else out.view(-1, self.horizon, self.n_outputs)
+
+
+def monotone_quantiles(raw: torch.Tensor) -> torch.Tensor:
+    """(..., Q) unconstrained outputs → non-decreasing quantiles: the first, then cumulative softplus steps.
+
+    Quantile crossing is impossible by construction, so no post-hoc sorting is needed."""
+    steps = torch.nn.functional.softplus(raw[..., 1:])
+    return torch.cat([raw[..., :1], raw[..., :1] + steps.cumsum(-1)], dim=-1)
+
+
+def pinball_loss(quantiles: torch.Tensor, target: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """Mean quantile (pinball) loss; quantiles (..., Q), target (...), levels (Q,)."""
+    diff = target.unsqueeze(-1) - quantiles
+    return torch.maximum(levels * diff, (levels - 1) * diff).mean()

@@ -75,15 +75,43 @@ def checkpoint_payload(model_config: ModelConfig, train: TrainConfig, data: Prep
     }
 
 
-def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Path | None = None,
-        data: PreparedData | None = None, test: bool = True) -> FitResult:
-    """Train ``model_config`` on ``train.dataset`` and return the best model with its validation/test metrics."""
-    L.seed_everything(train.seed, workers=True, verbose=False)
+def quiet_lightning() -> None:
     for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode.*")
+
+
+def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainConfig,
+                     keeper: BestTrainableCheckpoint) -> BestTrainableCheckpoint:
+    """The training loop every interface shares: Lightning, early stopping on exact validation MSE, best weights
+    kept by ``keeper`` and loaded back into ``model`` at the end."""
+    quiet_lightning()
+    accelerator, precision = resolve_devices(train)
+    loaders = [
+        DataLoader(train_set, batch_size=train.batch_size, shuffle=True, num_workers=train.num_workers,
+                   generator=torch.Generator().manual_seed(train.seed)),
+        DataLoader(val_set, batch_size=train.eval_batch_size, shuffle=False, num_workers=train.num_workers),
+    ]
+    trainer = L.Trainer(
+        max_epochs=train.epochs, accelerator=accelerator, devices=1, precision=precision,
+        limit_train_batches=train.max_steps_per_epoch or 1.0, logger=False, enable_checkpointing=False,
+        enable_progress_bar=train.progress, enable_model_summary=False, num_sanity_val_steps=0,
+        callbacks=[EarlyStopping("val_mse", patience=train.patience, mode="min"), keeper],
+    )
+    module = ForecastModule(model, train.learning_rate, train.weight_decay, train.schedule)
+    trainer.fit(module, *loaders)
+    if keeper.best_state is not None:
+        load_trainable(model, keeper.best_state, "best validation checkpoint")
+    model.cpu().eval()
+    return keeper
+
+
+def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Path | None = None,
+        data: PreparedData | None = None, test: bool = True) -> FitResult:
+    """Train ``model_config`` on ``train.dataset`` and return the best model with its validation/test metrics."""
+    L.seed_everything(train.seed, workers=True, verbose=False)
     data = data or prepare(train.dataset, model_config.lookback, model_config.horizon, train.data_dir,
                            train.date_column, train.columns)
     if not model_config.description and data.description:
@@ -97,26 +125,12 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
     if any(p.requires_grad for p in model.parameters()):
         train_set = data.windows("train", model_config.lookback, model_config.horizon, train.train_stride)
         val_set = data.windows("val", model_config.lookback, model_config.horizon, train.val_stride)
-        loaders = [
-            DataLoader(train_set, batch_size=train.batch_size, shuffle=True, num_workers=train.num_workers,
-                       generator=torch.Generator().manual_seed(train.seed)),
-            DataLoader(val_set, batch_size=train.eval_batch_size, shuffle=False, num_workers=train.num_workers),
-        ]
-        trainer = L.Trainer(
-            max_epochs=train.epochs, accelerator=accelerator, devices=1, precision=precision,
-            limit_train_batches=train.max_steps_per_epoch or 1.0, logger=False, enable_checkpointing=False,
-            enable_progress_bar=train.progress, enable_model_summary=False, num_sanity_val_steps=0,
-            callbacks=[EarlyStopping("val_mse", patience=train.patience, mode="min"), keeper],
-        )
-        module = ForecastModule(model, train.learning_rate, train.weight_decay, train.schedule)
-        trainer.fit(module, *loaders)
-        if keeper.best_state is not None:
-            load_trainable(model, keeper.best_state, "best validation checkpoint")
+        train_on_windows(model, train_set, val_set, train, keeper)
     elif path is not None:
         save_checkpoint(path, {**payload, "trainable_state": {}, "metrics": {}, "epoch": 0})
     train_seconds = time.perf_counter() - started
-    metrics: dict = {"best_val_mse": keeper.best if keeper.best_state is not None else None, "train_seconds": train_seconds,
-                     "epochs_run": len(keeper.history)}
+    metrics: dict = {"best_val_mse": keeper.best if keeper.best_state is not None else None,
+                     "train_seconds": train_seconds, "epochs_run": len(keeper.history)}
     if test:
         device = "cuda" if accelerator == "gpu" else "cpu"
         model.to(device)

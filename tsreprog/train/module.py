@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from tsreprog.evaluate.metrics import ErrorSums
+from tsreprog.reprogram.head import pinball_loss
 
 
 class ForecastModule(L.LightningModule):
@@ -24,7 +25,10 @@ class ForecastModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        loss = nn.functional.mse_loss(self.model(x).float(), y)
+        if getattr(self.model, "quantiles", None):
+            loss = pinball_loss(self.model.predict_quantiles(x).float(), y, self.model.quantile_levels)
+        else:
+            loss = nn.functional.mse_loss(self.model(x).float(), y)
         self.log("train_loss", loss, prog_bar=True, batch_size=len(x))
         return loss
 
