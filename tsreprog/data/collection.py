@@ -1,0 +1,144 @@
+"""Several univariate series of different lengths (a long frame or a GluonTS dataset), on their own regular grids.
+
+Gaps are kept as NaN rather than filled: a window is used only when its look-back and horizon are fully observed,
+so no invented value is ever trained on or scored against. Each series has its own scaler, fitted on the rows that
+are used for training.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+from tsreprog.errors import DataError
+
+
+@dataclass
+class Series:
+    item_id: str
+    start: pd.Timestamp
+    values: np.ndarray  # float64, NaN where missing, on a regular grid
+    mean: float = 0.0
+    std: float = 1.0
+
+    def scaled(self) -> np.ndarray:
+        return (self.values - self.mean) / self.std
+
+
+@dataclass
+class SeriesCollection:
+    series: list[Series]
+    freq: str
+    filled: dict[str, int] = field(default_factory=dict)  # grid points missing per series
+
+    def timestamps(self, s: Series) -> pd.DatetimeIndex:
+        return pd.date_range(s.start, periods=len(s.values), freq=self.freq)
+
+    def fit_scalers(self, end_offset: int = 0) -> None:
+        """Per-series mean/std over observed values, leaving out the last ``end_offset`` rows (held out)."""
+        for s in self.series:
+            part = s.values[: len(s.values) - end_offset] if end_offset else s.values
+            observed = part[np.isfinite(part)]
+            if observed.size < 2 or observed.std() <= 1e-12 * max(1.0, abs(observed.mean())):
+                raise DataError(f"series {s.item_id!r}: constant or too few observed values to scale")
+            s.mean, s.std = float(observed.mean()), float(observed.std())
+
+
+def infer_frequency(index: pd.DatetimeIndex, item_id: str) -> str:
+    freq = pd.infer_freq(index[: min(len(index), 200)]) if len(index) >= 3 else None
+    if freq is None:  # gaps defeat infer_freq: take the most common step
+        steps = pd.Series(np.diff(index.asi8))
+        if steps.empty:
+            raise DataError(f"series {item_id!r}: too short to infer a frequency")
+        freq = pd.tseries.frequencies.to_offset(pd.Timedelta(int(steps.mode().iloc[0]))).freqstr
+    return freq
+
+
+def collection_from_long(frame: pd.DataFrame, id_col: str = "unique_id", time_col: str = "ds",
+                         target_col: str = "y", freq: str | None = None) -> SeriesCollection:
+    """Validate a long frame and put every series on a regular grid (gaps as NaN)."""
+    missing = [c for c in (id_col, time_col, target_col) if c not in frame.columns]
+    if missing:
+        raise DataError(f"frame has no column '{missing[0]}' (columns: {', '.join(map(str, frame.columns))}); "
+                        "set id_col / time_col / target_col")
+    extra = [c for c in frame.columns if c not in (id_col, time_col, target_col)]
+    if extra:
+        warnings.warn(f"ignoring extra column(s) {', '.join(map(str, extra))}: covariates are not used", stacklevel=3)
+    times = pd.to_datetime(frame[time_col], errors="coerce", utc=False)
+    if times.isna().any():
+        row = int(np.flatnonzero(times.isna().to_numpy())[0])
+        raise DataError(f"frame row {row}: column '{time_col}' is not a timestamp: {frame[time_col].iloc[row]!r}")
+    values = pd.to_numeric(frame[target_col], errors="coerce")
+    bad = values.isna() & frame[target_col].notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"frame row {row}: column '{target_col}' is not numeric: {frame[target_col].iloc[row]!r}")
+    work = pd.DataFrame({"id": frame[id_col].astype(str).to_numpy(), "t": times.to_numpy(), "y": values.to_numpy()})
+    if work.duplicated(["id", "t"]).any():
+        row = int(np.flatnonzero(work.duplicated(["id", "t"]).to_numpy())[0])
+        raise DataError(f"frame row {row}: duplicate timestamp {work.t.iloc[row]} for series {work.id.iloc[row]!r}")
+    series, freqs, filled = [], set(), {}
+    for item_id, group in work.sort_values(["id", "t"]).groupby("id", sort=False):
+        index = pd.DatetimeIndex(group["t"])
+        step = freq or infer_frequency(index, item_id)
+        freqs.add(step)
+        grid = pd.date_range(index[0], index[-1], freq=step)
+        if not index.isin(grid).all():
+            raise DataError(f"series {item_id!r}: timestamps do not lie on a regular {step} grid")
+        regular = group.set_index("t")["y"].reindex(grid).to_numpy(dtype=np.float64)
+        regular[~np.isfinite(regular)] = np.nan
+        filled[item_id] = int(np.isnan(regular).sum())
+        series.append(Series(item_id, grid[0], regular))
+    if len(freqs) > 1:
+        raise DataError(f"series have different frequencies ({', '.join(sorted(freqs))}); pass freq= explicitly")
+    return SeriesCollection(series, freqs.pop(), filled)
+
+
+def valid_starts(values: np.ndarray, length: int, stop: int | None = None) -> np.ndarray:
+    """Start indices of windows of ``length`` with no NaN that end at or before ``stop`` (vectorised)."""
+    stop = len(values) if stop is None else stop
+    if stop < length:
+        return np.zeros(0, dtype=np.int64)
+    missing = np.concatenate([[0], np.cumsum(np.isnan(values[:stop]))])
+    counts = missing[length:] - missing[:-length]
+    return np.flatnonzero(counts == 0)
+
+
+class CollectionWindows(Dataset):
+    """Univariate (look-back, horizon) windows over every series, only fully observed ones, scaled per series."""
+
+    def __init__(self, collection: SeriesCollection, lookback: int, horizon: int, stride: int = 1,
+                 region: str = "train", holdout: int = 0) -> None:
+        """``region``: "train" uses windows ending before the last ``holdout`` rows of each series, "holdout" the
+        windows whose horizon lies in those rows (the look-back may reach back into the training part)."""
+        self.lookback, self.horizon = lookback, horizon
+        self.data: list[torch.Tensor] = []
+        index = []
+        for k, s in enumerate(collection.series):
+            scaled = s.scaled()
+            n = len(scaled)
+            if region == "train":
+                starts = valid_starts(scaled, lookback + horizon, n - holdout)[::stride]
+            else:
+                starts = valid_starts(scaled, lookback + horizon, n)
+                starts = starts[starts + lookback + horizon > n - holdout][::stride]
+            self.data.append(torch.as_tensor(scaled, dtype=torch.float32))
+            index.append(np.stack([np.full(len(starts), k), starts], axis=1))
+        self.index = np.concatenate(index) if index else np.zeros((0, 2), dtype=np.int64)
+        if len(self.index) == 0:
+            raise DataError(f"no fully observed window of look-back {lookback} + horizon {horizon} in the "
+                            f"{region} part of any series; use a shorter look-back or horizon")
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int):
+        k, start = self.index[i]
+        values = self.data[k]
+        mid = start + self.lookback
+        return values[start:mid, None], values[mid:mid + self.horizon, None]

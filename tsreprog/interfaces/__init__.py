@@ -1,0 +1,1 @@
+"""High-level interfaces in the conventions users already know: pandas long frames and GluonTS."""

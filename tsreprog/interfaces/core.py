@@ -1,0 +1,96 @@
+"""What the pandas and GluonTS interfaces share: configs from keyword arguments, training on a series collection,
+batched forecasting of the last look-back of many series, and small atomic save files."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import fields
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+
+from tsreprog.data.collection import CollectionWindows, SeriesCollection
+from tsreprog.errors import ConfigError, DataError
+from tsreprog.models import ModelConfig, build_model
+from tsreprog.train.checkpoint import load_checkpoint, load_trainable, save_checkpoint
+from tsreprog.train.config import TrainConfig
+from tsreprog.train.fit import BestTrainableCheckpoint, train_on_windows
+
+
+def split_options(options: dict) -> tuple[dict, dict]:
+    """Route keyword arguments to ModelConfig or TrainConfig by field name; unknown names are an error."""
+    model_keys = {f.name for f in fields(ModelConfig)}
+    train_keys = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(options) - model_keys - train_keys)
+    if unknown:
+        raise ConfigError(f"unknown option(s): {', '.join(unknown)}")
+    model = {k: v for k, v in options.items() if k in model_keys}
+    train = {k: v for k, v in options.items() if k in train_keys}
+    if "seed" in options:
+        model["seed"] = train["seed"] = options["seed"]
+    return model, train
+
+
+def train_collection(model_config: ModelConfig, train_config: TrainConfig, collection: SeriesCollection,
+                     holdout: int) -> torch.nn.Module:
+    """Scale each series on its training rows, train on fully observed windows, early-stop on the held-out tail."""
+    L.seed_everything(train_config.seed, verbose=False)
+    collection.fit_scalers(end_offset=holdout)
+    train_set = CollectionWindows(collection, model_config.lookback, model_config.horizon,
+                                  train_config.train_stride, "train", holdout)
+    val_set = CollectionWindows(collection, model_config.lookback, model_config.horizon, 1, "holdout", holdout)
+    model = build_model(model_config)
+    if any(p.requires_grad for p in model.parameters()):
+        train_on_windows(model, train_set, val_set, train_config, BestTrainableCheckpoint({}, None))
+    return model.eval()
+
+
+def last_windows(collection: SeriesCollection, lookback: int, ends: list[int] | None = None) -> torch.Tensor:
+    """(n_series, L, 1) scaled look-back windows ending at ``ends`` (default: each series' end). Missing values
+    inside a look-back are interpolated linearly, with a warning: a forecast needs a complete look-back."""
+    rows = []
+    for k, s in enumerate(collection.series):
+        end = len(s.values) if ends is None else ends[k]
+        window = s.scaled()[max(end - lookback, 0):end]
+        if len(window) < lookback:
+            raise DataError(f"series {s.item_id!r}: {len(window)} rows before the forecast origin, the model needs "
+                            f"a look-back of {lookback}")
+        if np.isnan(window).any():
+            observed = np.flatnonzero(~np.isnan(window))
+            if observed.size < 2:
+                raise DataError(f"series {s.item_id!r}: the look-back before the forecast origin is missing")
+            warnings.warn(f"series {s.item_id!r}: {int(np.isnan(window).sum())} missing value(s) in the look-back "
+                          "interpolated for forecasting", stacklevel=3)
+            window = np.interp(np.arange(lookback), observed, window[observed])
+        rows.append(window)
+    return torch.as_tensor(np.stack(rows), dtype=torch.float32)[:, :, None]
+
+
+@torch.no_grad()
+def forecast_windows(model: torch.nn.Module, windows: torch.Tensor, batch_size: int = 256) -> np.ndarray:
+    """(N, L, 1) scaled windows → (N, H) point forecasts or (N, H, Q) quantiles, scaled."""
+    model.eval()
+    quantiles = getattr(model, "quantiles", None)
+    outputs = []
+    for start in range(0, len(windows), batch_size):
+        batch = windows[start:start + batch_size]
+        out = model.predict_quantiles(batch)[:, :, 0, :] if quantiles else model(batch)[:, :, 0]
+        outputs.append(out.float().numpy())
+    return np.concatenate(outputs)
+
+
+def save_state(path: str | Path, model: torch.nn.Module, model_config: ModelConfig, train_config: TrainConfig,
+               extra: dict) -> None:
+    save_checkpoint(path, {"model_config": model_config.to_dict(), "train_config": train_config.to_dict(),
+                           "trainable_state": model.trainable_state_dict(), "scaler": {}, "dataset": {},
+                           "interface": extra})
+
+
+def load_state(path: str | Path) -> tuple[torch.nn.Module, ModelConfig, TrainConfig, dict]:
+    payload = load_checkpoint(path)
+    model_config = ModelConfig.from_dict(payload["model_config"])
+    model = build_model(model_config)
+    load_trainable(model, payload["trainable_state"], str(path))
+    return model.eval(), model_config, TrainConfig.from_dict(payload["train_config"]), payload.get("interface", {})

@@ -1,0 +1,165 @@
+"""``Forecaster``: fit on a pandas long frame, predict future rows, cross-validate, save and load.
+
+Conventions follow neuralforecast: columns ``unique_id``, ``ds``, ``y`` (configurable), forecasts in a column named
+by the model alias, quantiles as ``<alias>-q-<level>`` columns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tsreprog.data.collection import SeriesCollection, collection_from_long
+from tsreprog.errors import ConfigError, DataError
+from tsreprog.interfaces.core import (forecast_windows, last_windows, load_state, save_state, split_options,
+                                      train_collection)
+from tsreprog.models import ModelConfig
+from tsreprog.train.config import TrainConfig
+
+STATE_FILE = "tsreprog.pt"
+
+
+class Forecaster:
+    """A reprogrammed forecaster for many series at once.
+
+    >>> fc = Forecaster(backbone="minilm-l6", lookback=168, horizon=24, quantiles=[0.1, 0.5, 0.9], epochs=3)
+    >>> fc.fit(df).predict()   # unique_id, ds, tsreprog, tsreprog-q-0.1, tsreprog-q-0.5, tsreprog-q-0.9
+    """
+
+    def __init__(self, backbone: str = "minilm-l6", lookback: int = 96, horizon: int = 24,
+                 quantiles: list[float] | None = None, freq: str | None = None, id_col: str = "unique_id",
+                 time_col: str = "ds", target_col: str = "y", alias: str = "tsreprog", val_size: int | None = None,
+                 **options) -> None:
+        model_options, train_options = split_options(options)
+        self.model_config = ModelConfig(backbone=backbone, lookback=lookback, horizon=horizon, quantiles=quantiles,
+                                        **model_options)
+        self.train_config = TrainConfig(**{"progress": False, **train_options})
+        self.freq, self.id_col, self.time_col, self.target_col = freq, id_col, time_col, target_col
+        self.alias = alias
+        self.val_size = val_size or horizon
+        self.model = None
+        self.collection: SeriesCollection | None = None
+
+    # -- fitting -------------------------------------------------------------------------------------------------
+    def _collect(self, df: pd.DataFrame) -> SeriesCollection:
+        return collection_from_long(df, self.id_col, self.time_col, self.target_col, self.freq)
+
+    def fit(self, df: pd.DataFrame) -> "Forecaster":
+        """Train on every series of ``df``; the last ``val_size`` rows of each series steer early stopping."""
+        self.collection = self._collect(df)
+        self.freq = self.collection.freq
+        self.model = train_collection(self.model_config, self.train_config, self.collection, self.val_size)
+        return self
+
+    def _require_fitted(self) -> None:
+        if self.model is None or self.collection is None:
+            raise ConfigError("call fit(df) (or Forecaster.load(path)) before predicting")
+
+    # -- forecasting ---------------------------------------------------------------------------------------------
+    def _columns(self) -> list[str]:
+        columns = [self.alias]
+        if self.model_config.quantiles:
+            columns += [f"{self.alias}-q-{q:g}" for q in self.model_config.quantiles]
+        return columns
+
+    def _frame(self, collection: SeriesCollection, out: np.ndarray, h: int, ends: list[int],
+               cutoffs: bool = False) -> pd.DataFrame:
+        scale = np.array([s.std for s in collection.series])
+        shift = np.array([s.mean for s in collection.series])
+        parts = []
+        for k, s in enumerate(collection.series):
+            stamps = collection.timestamps(s)
+            start = stamps[0] + ends[k] * pd.tseries.frequencies.to_offset(collection.freq)
+            future = pd.date_range(start, periods=h, freq=collection.freq)
+            frame = {self.id_col: s.item_id, self.time_col: future}
+            values = out[k, :h] * scale[k] + shift[k]
+            if self.model_config.quantiles:
+                frame[self.alias] = values[:, self.model.point_index]
+                for j, column in enumerate(self._columns()[1:]):
+                    frame[column] = values[:, j]
+            else:
+                frame[self.alias] = values
+            if cutoffs:
+                frame["cutoff"] = stamps[ends[k] - 1]
+                truth = s.values[ends[k]:ends[k] + h]
+                frame[self.target_col] = np.concatenate([truth, np.full(h - len(truth), np.nan)])
+            parts.append(pd.DataFrame(frame))
+        return pd.concat(parts, ignore_index=True)
+
+    def predict(self, h: int | None = None, df: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Forecast ``h`` (≤ horizon) steps past the end of each series (of ``df`` if given, with the scalers
+        learned at fit time for series seen then)."""
+        self._require_fitted()
+        h = self._check_h(h)
+        collection = self._with_scalers(self._collect(df)) if df is not None else self.collection
+        ends = [len(s.values) for s in collection.series]
+        out = forecast_windows(self.model, last_windows(collection, self.model_config.lookback, ends))
+        return self._frame(collection, out, h, ends)
+
+    def cross_validation(self, n_windows: int = 1, step: int | None = None, h: int | None = None,
+                         df: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Rolling-origin evaluation without refitting: ``n_windows`` cutoffs ``step`` rows apart, the last one
+        ``h`` rows before each series' end; returns forecasts beside the truth (``cutoff`` and ``y`` columns)."""
+        self._require_fitted()
+        h = self._check_h(h)
+        step = step or h
+        if n_windows < 1 or step < 1:
+            raise ConfigError("n_windows and step must be >= 1")
+        collection = self._with_scalers(self._collect(df)) if df is not None else self.collection
+        frames = []
+        for w in range(n_windows):
+            back = h + (n_windows - 1 - w) * step
+            ends = [len(s.values) - back for s in collection.series]
+            out = forecast_windows(self.model, last_windows(collection, self.model_config.lookback, ends))
+            frames.append(self._frame(collection, out, h, ends, cutoffs=True))
+        result = pd.concat(frames, ignore_index=True)
+        return result[[self.id_col, self.time_col, "cutoff", self.target_col, *self._columns()]]
+
+    def _check_h(self, h: int | None) -> int:
+        h = h or self.model_config.horizon
+        if not 1 <= h <= self.model_config.horizon:
+            raise ConfigError(f"h={h}: the model was trained for a horizon of {self.model_config.horizon}")
+        return h
+
+    def _with_scalers(self, collection: SeriesCollection) -> SeriesCollection:
+        known = {s.item_id: s for s in self.collection.series}
+        if collection.freq != self.freq:
+            raise DataError(f"frame frequency {collection.freq} differs from the fitted {self.freq}")
+        for s in collection.series:
+            if s.item_id in known:
+                s.mean, s.std = known[s.item_id].mean, known[s.item_id].std
+            else:  # an unseen series: its own statistics, the model is channel independent
+                observed = s.values[np.isfinite(s.values)]
+                s.mean, s.std = float(observed.mean()), float(observed.std() or 1.0)
+        return collection
+
+    # -- persistence ---------------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write a folder with one small file (trainable weights, configs, per-series scalers and history)."""
+        self._require_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        series = [{"item_id": s.item_id, "start": str(s.start), "values": s.values.tolist(), "mean": s.mean,
+                   "std": s.std} for s in self.collection.series]
+        save_state(folder / STATE_FILE, self.model, self.model_config, self.train_config, {
+            "kind": "pandas", "freq": self.freq, "id_col": self.id_col, "time_col": self.time_col,
+            "target_col": self.target_col, "alias": self.alias, "val_size": self.val_size, "series": series})
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Forecaster":
+        model, model_config, train_config, extra = load_state(Path(path) / STATE_FILE)
+        if extra.get("kind") != "pandas":
+            raise ConfigError(f"{path}: not a saved tsreprog Forecaster")
+        from tsreprog.data.collection import Series
+
+        self = cls.__new__(cls)
+        self.model_config, self.train_config, self.model = model_config, train_config, model
+        for key in ("freq", "id_col", "time_col", "target_col", "alias", "val_size"):
+            setattr(self, key, extra[key])
+        self.collection = SeriesCollection(
+            [Series(s["item_id"], pd.Timestamp(s["start"]), np.asarray(s["values"], dtype=np.float64), s["mean"],
+                    s["std"]) for s in extra["series"]], extra["freq"])
+        return self
