@@ -48,12 +48,12 @@ class ForecastModule(L.LightningModule):
         params = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=self.learning_rate, weight_decay=self.weight_decay,
                                       fused=True)
-        if self.schedule == "constant":
-            return optimizer
         total = max(int(self.trainer.estimated_stepping_batches), 1)
+        if self.schedule == "constant" or total < 4:  # too few steps for a warm-up phase to mean anything
+            return optimizer
         if self.schedule == "cosine":
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
         else:
             scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=self.learning_rate, total_steps=total,
-                                                            pct_start=0.2)
+                                                            pct_start=min(0.5, max(0.2, 2.0 / total)))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,59 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("gluonts")
+from gluonts.dataset.common import ListDataset  # noqa: E402
+from gluonts.evaluation import Evaluator, make_evaluation_predictions  # noqa: E402
+from gluonts.model.forecast import QuantileForecast  # noqa: E402
+from gluonts.model.predictor import Predictor  # noqa: E402
+
+from tsreprog.data.collection import collection_from_long  # noqa: E402
+from tsreprog.interfaces.gluonts_api import ReprogrammedEstimator, ReprogrammedPredictor  # noqa: E402
+from tests.interfaces.conftest import small  # noqa: E402
+
+H = 24
+
+
+@pytest.fixture(scope="module")
+def datasets(pedestrian):
+    collection = collection_from_long(pedestrian.drop(columns="Date"))
+
+    def make(cut: int) -> ListDataset:
+        return ListDataset([{"start": pd.Period(s.start.tz_localize(None), freq="h"),
+                             "target": s.values[: len(s.values) - cut], "item_id": s.item_id}
+                            for s in collection.series], freq="h")
+
+    return make(H), make(0)
+
+
+@pytest.fixture(scope="module")
+def predictor(datasets):
+    train, _ = datasets
+    options = small()
+    options.pop("horizon")
+    return ReprogrammedEstimator(prediction_length=H, quantiles=[0.1, 0.5, 0.9], **options).train(train)
+
+
+def test_forecasts_and_gluonts_metrics(predictor, datasets):
+    _, full = datasets
+    forecasts, series = make_evaluation_predictions(full, predictor)
+    forecasts, series = list(forecasts), list(series)
+    assert len(forecasts) == 4 and all(isinstance(f, QuantileForecast) for f in forecasts)
+    first = forecasts[0]
+    assert first.prediction_length == H
+    assert np.all(first.quantile(0.1) <= first.quantile(0.9))
+    aggregate, per_item = Evaluator(quantiles=[0.1, 0.5, 0.9])(series, forecasts, num_series=4)
+    for metric in ("MASE", "sMAPE", "mean_wQuantileLoss"):
+        assert np.isfinite(aggregate[metric])
+    assert len(per_item) == 4
+
+
+def test_serialise_round_trip(predictor, datasets, tmp_path):
+    predictor.serialize(tmp_path)
+    loaded = Predictor.deserialize(tmp_path)
+    assert isinstance(loaded, ReprogrammedPredictor) and loaded == predictor
+    train, _ = datasets
+    a = next(iter(predictor.predict(train)))
+    b = next(iter(loaded.predict(train)))
+    np.testing.assert_array_equal(a.forecast_array, b.forecast_array)

@@ -1,0 +1,145 @@
+"""GluonTS Estimator and Predictor: train on any GluonTS ``Dataset``, predict ``QuantileForecast`` objects that
+``gluonts.evaluation`` scores (MASE, sMAPE, weighted quantile loss), serialise and deserialise.
+
+The reprogrammed model is scale- and shift-equivariant (RevIN normalises every look-back window), so prediction
+needs no per-series scaler; training scales each series by its own statistics only to balance the loss across
+series of very different magnitudes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import torch
+from gluonts.dataset import Dataset
+from gluonts.model.estimator import Estimator
+from gluonts.model.forecast import QuantileForecast
+from gluonts.model.predictor import Predictor
+
+from tsreprog.data.collection import Series, SeriesCollection
+from tsreprog.errors import ConfigError, DataError
+from tsreprog.interfaces.core import forecast_windows, load_state, save_state, split_options, train_collection
+from tsreprog.models import ModelConfig
+from tsreprog.train.config import TrainConfig
+
+STATE_FILE = "tsreprog.pt"
+
+
+def collection_from_gluonts(dataset: Dataset, freq: str | None = None) -> SeriesCollection:
+    series, freqs = [], set()
+    for k, entry in enumerate(dataset):
+        if "target" not in entry or "start" not in entry:
+            raise DataError(f"GluonTS entry {k}: needs 'start' and 'target'")
+        target = np.asarray(entry["target"], dtype=np.float64)
+        if target.ndim != 1:
+            raise DataError(f"GluonTS entry {k}: multivariate targets are not supported; one entry per series")
+        start = entry["start"]
+        if isinstance(start, pd.Period):
+            freqs.add(start.freqstr)
+            start = start.to_timestamp()
+        target[~np.isfinite(target)] = np.nan
+        series.append(Series(str(entry.get("item_id", k)), pd.Timestamp(start), target))
+    if not series:
+        raise DataError("the GluonTS dataset is empty")
+    if freq is None:
+        if len(freqs) != 1:
+            raise DataError("cannot tell the dataset's frequency; pass freq=")
+        freq = freqs.pop()
+    return SeriesCollection(series, freq)
+
+
+class ReprogrammedPredictor(Predictor):
+    """Forecasts the ``prediction_length`` steps after each entry's target."""
+
+    def __init__(self, model: torch.nn.Module, model_config: ModelConfig, train_config: TrainConfig, freq: str,
+                 prediction_length: int) -> None:
+        super().__init__(prediction_length=prediction_length)
+        self.model, self.model_config, self.train_config, self.freq = model, model_config, train_config, freq
+
+    def _lookback(self, target: np.ndarray, item: str) -> np.ndarray:
+        lookback = self.model_config.lookback
+        window = np.asarray(target, dtype=np.float64)[-lookback:]
+        observed = np.flatnonzero(np.isfinite(window))
+        if observed.size < 2:
+            raise DataError(f"series {item!r}: fewer than 2 observed values in the look-back")
+        if observed.size < len(window):
+            window = np.interp(np.arange(len(window)), observed, window[observed])
+        if len(window) < lookback:  # short series: repeat the first value on the left
+            warnings.warn(f"series {item!r}: shorter than the look-back {lookback}; left-padded", stacklevel=3)
+            window = np.concatenate([np.full(lookback - len(window), window[0]), window])
+        return window
+
+    def predict(self, dataset: Dataset, num_samples: int | None = None, **kwargs) -> Iterator[QuantileForecast]:
+        entries = list(dataset)
+        windows = torch.as_tensor(np.stack([self._lookback(e["target"], e.get("item_id", i))
+                                            for i, e in enumerate(entries)]), dtype=torch.float32)[:, :, None]
+        out = forecast_windows(self.model, windows)[:, : self.prediction_length]
+        quantiles = self.model_config.quantiles
+        for entry, values in zip(entries, out):
+            start = entry["start"]
+            start = start if isinstance(start, pd.Period) else pd.Period(start, freq=self.freq)
+            first = start + len(entry["target"])
+            if quantiles:
+                arrays = values.T  # (Q, H)
+                keys = [str(q) for q in quantiles]
+                point = arrays[[self.model.point_index]]
+                if "0.5" not in keys:
+                    arrays, keys = np.concatenate([arrays, point]), keys + ["0.5"]
+                arrays, keys = np.concatenate([arrays, point]), keys + ["mean"]
+            else:
+                arrays, keys = np.stack([values, values]), ["mean", "0.5"]
+            yield QuantileForecast(arrays, first, keys, item_id=entry.get("item_id"))
+
+    def serialize(self, path: Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        super().serialize(path)
+        save_state(path / STATE_FILE, self.model, self.model_config, self.train_config,
+                   {"kind": "gluonts", "freq": self.freq, "prediction_length": self.prediction_length})
+
+    @classmethod
+    def deserialize(cls, path: Path, **kwargs) -> "ReprogrammedPredictor":
+        model, model_config, train_config, extra = load_state(Path(path) / STATE_FILE)
+        if extra.get("kind") != "gluonts":
+            raise ConfigError(f"{path}: not a serialised tsreprog GluonTS predictor")
+        return cls(model, model_config, train_config, extra["freq"], extra["prediction_length"])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ReprogrammedPredictor):
+            return NotImplemented
+        mine, theirs = self.model.trainable_state_dict(), other.model.trainable_state_dict()
+        return (self.model_config == other.model_config and self.freq == other.freq
+                and self.prediction_length == other.prediction_length and mine.keys() == theirs.keys()
+                and all(torch.equal(mine[k], theirs[k]) for k in mine))
+
+
+class ReprogrammedEstimator(Estimator):
+    """``ReprogrammedEstimator(prediction_length=24, freq="h", backbone="minilm-l6", lookback=168,
+    quantiles=[0.1, 0.5, 0.9], epochs=5).train(dataset)`` → :class:`ReprogrammedPredictor`."""
+
+    def __init__(self, prediction_length: int, freq: str | None = None, backbone: str = "minilm-l6",
+                 lookback: int = 96, quantiles: list[float] | None = None, **options) -> None:
+        super().__init__()
+        model_options, train_options = split_options(options)
+        self.prediction_length, self.freq = prediction_length, freq
+        self.model_config = ModelConfig(backbone=backbone, lookback=lookback, horizon=prediction_length,
+                                        quantiles=quantiles, **model_options)
+        self.train_config = TrainConfig(**{"progress": False, **train_options})
+
+    def train(self, training_data: Dataset, validation_data: Dataset | None = None,
+              **kwargs) -> ReprogrammedPredictor:
+        """Train on ``training_data``; early stopping uses the last ``prediction_length`` steps of each series
+        (``validation_data``, when given, must hold the same series extended further; its tail is used)."""
+        data = validation_data if validation_data is not None else training_data
+        collection = collection_from_gluonts(data, self.freq)
+        holdout = self.prediction_length
+        if validation_data is not None:
+            train_lengths = [len(np.asarray(e["target"])) for e in training_data]
+            holdout = max(len(s.values) - n for s, n in zip(collection.series, train_lengths)) or holdout
+        model = train_collection(self.model_config, self.train_config, collection, holdout)
+        return ReprogrammedPredictor(model, self.model_config, self.train_config, collection.freq,
+                                     self.prediction_length)
