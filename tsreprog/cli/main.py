@@ -194,6 +194,14 @@ def cmd_backbones(args) -> int:
     return 0
 
 
+def add_checkpoint_source(parser: argparse.ArgumentParser) -> None:
+    """Arguments shared by the commands that run a trained checkpoint on a dataset."""
+    parser.add_argument("--checkpoint", required=True, help="checkpoint.pt written by train")
+    parser.add_argument("--dataset", help="dataset name or CSV (default: the one it was trained on)")
+    parser.add_argument("--data-dir", help="folder of benchmark CSVs")
+    parser.add_argument("--backbone", help="refuse the checkpoint unless it was trained with this backbone")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tsreprog.models.config import ModelConfig
     from tsreprog.train.config import TrainConfig
@@ -214,14 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="score a checkpoint on a split",
                               description="MSE/MAE on scaled data (LTSF convention) over every window of a split.")
-    evaluate.add_argument("--checkpoint", required=True, help="checkpoint.pt written by train")
-    evaluate.add_argument("--dataset", help="dataset name or CSV (default: the one it was trained on)")
-    evaluate.add_argument("--data-dir", help="folder of benchmark CSVs")
+    add_checkpoint_source(evaluate)
     evaluate.add_argument("--split", default="test", choices=["train", "val", "test"], help="split (default: test)")
     evaluate.add_argument("--stride", type=int, default=1, help="window stride (default 1: every window)")
     evaluate.add_argument("--batch-size", type=int, default=256, help="batch size (default 256)")
     evaluate.add_argument("--original-scale", action="store_true", help="also report metrics on the original scale")
-    evaluate.add_argument("--backbone", help="refuse the checkpoint unless it was trained with this backbone")
     evaluate.add_argument("--output", help="write the metrics as JSON here")
     evaluate.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     evaluate.set_defaults(handler=cmd_evaluate)
@@ -230,14 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Forecast H rows from an origin (default: past the end of the data) on the "
                                           "original scale; where the origin lies inside the data, the plot shows "
                                           "the truth too.")
-    forecast.add_argument("--checkpoint", required=True, help="checkpoint.pt written by train")
-    forecast.add_argument("--dataset", help="dataset name or CSV (default: the one it was trained on)")
-    forecast.add_argument("--data-dir", help="folder of benchmark CSVs")
+    add_checkpoint_source(forecast)
     forecast.add_argument("--origin", type=int, default=None,
                           help="row of the first forecast step; negative counts from the end (default: end of data)")
     forecast.add_argument("--output", default="forecast.csv", help="forecast CSV (default: forecast.csv)")
     forecast.add_argument("--plot", default=None, help="PNG of history, forecast and truth")
-    forecast.add_argument("--backbone", help="refuse the checkpoint unless it was trained with this backbone")
     forecast.add_argument("--overwrite", action="store_true", help="replace existing output files")
     forecast.set_defaults(handler=cmd_forecast)
 

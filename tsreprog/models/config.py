@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 
-from tsreprog.errors import ConfigError
+from tsreprog.config_base import ConfigMixin
 from tsreprog.reprogram.prompt import STATISTICS
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(ConfigMixin):
+    _kind = "model setting"
+
     model: str = "reprogrammed"  # reprogrammed | dlinear | naive
     backbone: str = "minilm-l6"
     n_layers: int | None = None  # None keeps every block
@@ -47,17 +49,4 @@ class ModelConfig:
             checks.append((len(self.quantiles) >= 1 and all(0 < q < 1 for q in self.quantiles)
                            and list(self.quantiles) == sorted(set(self.quantiles)),
                            f"quantiles must be distinct, increasing and inside (0, 1), got {self.quantiles}"))
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "ModelConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown model setting(s): {', '.join(unknown)}")
-        return cls(**values)
+        self._require(checks)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
-from tsreprog.errors import ConfigError
+from tsreprog.config_base import ConfigMixin
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(ConfigMixin):
+    _kind = "training setting"
+
     dataset: str = "ETTh1"
     data_dir: str | None = None
     date_column: str | None = "date"
@@ -38,17 +40,4 @@ class TrainConfig:
             (self.schedule in ("onecycle", "cosine", "constant"), f"unknown schedule '{self.schedule}'"),
             (self.precision in ("auto", "32", "bf16-mixed"), f"unknown precision '{self.precision}'"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown training setting(s): {', '.join(unknown)}")
-        return cls(**values)
+        self._require(checks)
