@@ -96,3 +96,19 @@ def test_kernel_regression_recovers_a_linear_target():
     kernel = x @ x.T
     mse = kernel_regression_mse(kernel, torch.zeros(40, 1, dtype=torch.float64), y, n_train=30, ridge=1e-8)
     assert mse < 1e-8
+
+
+def test_matrix_free_operator_matches_formed_kernel():
+    torch.manual_seed(6)
+    for model in (build_model(ModelConfig(**TINY)).double(),
+                  nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 6)).double()):
+        x = torch.randn(12, 48, 1, dtype=torch.float64) if isinstance(model, nn.Module) and hasattr(
+            model, "backbone") else torch.randn(12, 4, dtype=torch.float64)
+        formed = empirical_ntk(model, x, dtype=torch.float64).kernel
+        lazy = empirical_ntk(model, x, dtype=torch.float64, matrix_free=True, memory_mb=1)
+        assert lazy.kernel is None and lazy.operator.size == 12
+        v = torch.randn(12, dtype=torch.float64)
+        torch.testing.assert_close(lazy.operator.matvec(v), formed @ v, rtol=1e-9, atol=1e-9)
+        low, high = lanczos_extremes(lazy.operator.matvec, 12, k=1, iterations=12)
+        exact = torch.linalg.eigvalsh(formed)
+        torch.testing.assert_close(high[-1], exact[-1], rtol=1e-8, atol=1e-8)

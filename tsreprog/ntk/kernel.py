@@ -33,11 +33,49 @@ from tsreprog.ntk.features import probe_features, rademacher
 
 @dataclass
 class NTKResult:
-    kernel: torch.Tensor  # (N, N) traced, or (N·O, N·O) full
+    kernel: torch.Tensor | None  # (N, N) traced, or (N·O, N·O) full; None in matrix-free mode
     outputs: torch.Tensor  # f(x) at the current parameters, (N, O)
     n_parameters: int
     mode: str
     n_probes: int
+    operator: "KernelOperator | None" = None
+
+
+@dataclass
+class NTKOptions:
+    mode: str = "exact"
+    n_probes: int = 8
+    full: bool = False
+    matrix_free: bool = False
+    seed: int = 0
+    chunk: int = 16
+    probe_chunk: int = 8
+    dtype: torch.dtype = torch.float32
+    progress: bool = False
+
+
+class KernelOperator:
+    """Matrix-free traced NTK: K·v = scale·Σ_k Φ_k(Φ_kᵀ v) (+ a low-rank closed-form part), K never formed.
+
+    Memory is that of the features (N × probes × D), not N²; with :func:`tsreprog.ntk.lanczos_extremes` this gives
+    the extreme eigenvalues for N far beyond what an N × N eigendecomposition allows."""
+
+    def __init__(self, features: torch.Tensor, scale: float, low_rank: tuple[torch.Tensor, float] | None = None):
+        self.features = features.reshape(features.shape[0], -1)  # (N, k·D)
+        self.scale = scale
+        self.low_rank = low_rank  # (U, c): adds c·U Uᵀ
+
+    @property
+    def size(self) -> int:
+        return self.features.shape[0]
+
+    def matvec(self, v: torch.Tensor) -> torch.Tensor:
+        v = v.to(self.features.dtype)
+        out = self.scale * (self.features @ (self.features.T @ v))
+        if self.low_rank is not None:
+            u, c = self.low_rank
+            out = out + c * (u @ (u.T @ v.to(u.dtype))).to(out.dtype)
+        return out
 
 
 def _split_params(model: nn.Module, param_filter: Callable[[str, nn.Parameter], bool] | None):
@@ -57,17 +95,19 @@ def _probes(mode: str, n_outputs: int, n_probes: int, seed: int, dtype: torch.dt
 
 
 def _accumulate(feature_blocks, n: int, n_out: int, full: bool, scale: float,
-                progress: Callable | None) -> torch.Tensor:
+                progress: Callable | None, keep: bool = False) -> torch.Tensor:
     """Traced: Σ_k Φ_k Φ_kᵀ · scale over probe blocks (N, k, D). Full (exact probes only): block (o, o') = Φ_o Φ_o'ᵀ."""
     kernel, blocks = None, []
     for features in feature_blocks:
-        if full:
+        if full or keep:
             blocks.append(features)
         else:
             flat = features.reshape(n, -1)
             kernel = flat @ flat.T if kernel is None else kernel + flat @ flat.T
         if progress:
             progress(features.shape[1])
+    if keep:
+        return torch.cat(blocks, dim=1)
     if not full:
         return kernel * scale
     stacked = torch.cat(blocks, dim=1).reshape(n * n_out, -1)  # rows ordered (sample, output)
@@ -111,26 +151,38 @@ def vmap_friendly_attention(model: nn.Module):
 def empirical_ntk(model: nn.Module, x: torch.Tensor, mode: str = "exact", n_probes: int = 8, full: bool = False,
                   seed: int = 0, chunk: int = 16, dtype: torch.dtype = torch.float32,
                   param_filter: Callable[[str, nn.Parameter], bool] | None = None,
-                  structured: bool = True, progress: bool = False, probe_chunk: int = 8) -> NTKResult:
-    """NTK of ``model`` on inputs ``x`` (N, ...) w.r.t. its trainable (or filtered) parameters."""
+                  structured: bool = True, progress: bool = False, probe_chunk: int = 8,
+                  matrix_free: bool = False, memory_mb: float | None = None) -> NTKResult:
+    """NTK of ``model`` on inputs ``x`` (N, ...) w.r.t. its trainable (or filtered) parameters.
+
+    ``matrix_free`` returns a :class:`KernelOperator` instead of the N × N matrix; ``memory_mb`` caps the size of
+    one batch of per-sample features by choosing the sample chunk (overrides ``chunk``)."""
     if full and mode != "exact":
         raise ValueError("the full (N·O) kernel needs mode='exact'")
+    if full and matrix_free:
+        raise ValueError("matrix-free mode gives the traced kernel; the full kernel is formed explicitly")
+    options = NTKOptions(mode, n_probes, full, matrix_free, seed, chunk, probe_chunk, dtype, progress)
     was_training = model.training
     model.eval()
     try:
         with vmap_friendly_attention(model):
-            return _dispatch(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, structured,
-                             progress, probe_chunk)
+            from tsreprog.models.reprogrammed import ReprogrammedForecaster
+
+            if structured and isinstance(model, ReprogrammedForecaster) and param_filter is None:
+                return _reprogrammed_ntk(model, x, options, memory_mb)
+            return _generic_ntk(model, x, options, param_filter, memory_mb)
     finally:
         model.train(was_training)
 
 
-def _dispatch(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, structured, progress, probe_chunk):
-    from tsreprog.models.reprogrammed import ReprogrammedForecaster
-
-    if structured and isinstance(model, ReprogrammedForecaster) and param_filter is None:
-        return _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progress, probe_chunk)
-    return _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, progress, probe_chunk)
+def _chunk_for_budget(options: NTKOptions, feature_dim: int, memory_mb: float | None) -> int:
+    """Samples per vmapped batch so that one batch of features (samples × probes × D) fits ``memory_mb``; the
+    backward passes need about as much again, hence the factor 3."""
+    if memory_mb is None:
+        return options.chunk
+    per_sample = 3 * min(options.probe_chunk, options.n_probes if options.mode == "sketch" else 10**9) \
+        * feature_dim * torch.finfo(options.dtype).bits / 8
+    return max(1, int(memory_mb * 2**20 // per_sample))
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -142,9 +194,17 @@ def _progress_bar(total: int, enabled: bool):
     return bar, bar.update
 
 
-def _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, param_filter, progress,
-                 probe_chunk: int = 8) -> NTKResult:
+def _finish(blocks, n, n_out, options, scale, tick, low_rank=None):
+    """Traced or full kernel from the feature blocks, or the matrix-free operator over them."""
+    if options.matrix_free:
+        return None, KernelOperator(_accumulate(blocks, n, n_out, False, scale, tick, keep=True), scale, low_rank)
+    return _accumulate(blocks, n, n_out, options.full, scale, tick), None
+
+
+def _generic_ntk(model, x, options: NTKOptions, param_filter, memory_mb) -> NTKResult:
+    dtype = options.dtype
     params, rest = _split_params(model, param_filter)
+    chunk = _chunk_for_budget(options, sum(p.numel() for p in params.values()), memory_mb)
 
     def fn(p, sample):
         return functional_call(model, {**p, **rest}, (sample[None],)).reshape(-1).to(dtype)
@@ -153,15 +213,15 @@ def _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, param_filte
         outputs = torch.cat([functional_call(model, {**params, **rest}, (x[i:i + chunk],)).reshape(
             len(x[i:i + chunk]), -1) for i in range(0, len(x), chunk)]).to(dtype)
     n, n_out = outputs.shape
-    probes = _probes(mode, n_out, n_probes, seed, dtype)
-    scale = 1.0 if mode == "exact" else 1.0 / len(probes)
-    bar, tick = _progress_bar(len(probes), progress)
+    probes = _probes(options.mode, n_out, options.n_probes, options.seed, dtype)
+    scale = 1.0 if options.mode == "exact" else 1.0 / len(probes)
+    bar, tick = _progress_bar(len(probes), options.progress)
     features = (probe_features(fn, params, x, block.expand(n, -1, -1), chunk=chunk)
-                for block in _probe_blocks(probes, probe_chunk))
-    kernel = _accumulate(features, n, n_out, full, scale, tick)
+                for block in _probe_blocks(probes, options.probe_chunk))
+    kernel, operator = _finish(features, n, n_out, options, scale, tick)
     if bar:
         bar.close()
-    return NTKResult(kernel, outputs, sum(p.numel() for p in params.values()), mode, len(probes))
+    return NTKResult(kernel, outputs, sum(p.numel() for p in params.values()), options.mode, len(probes), operator)
 
 
 def gram_root(embeddings: torch.Tensor, dtype: torch.dtype, projection: torch.Tensor | None = None) -> torch.Tensor:
@@ -187,11 +247,12 @@ class _PatchHidden(nn.Module):
         return self.m.patch_hidden(series, keys_values)[0]
 
 
-def _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progress,
-                      probe_chunk: int = 8) -> NTKResult:
+def _reprogrammed_ntk(model, x, options: NTKOptions, memory_mb) -> NTKResult:
     head = model.head
-    if not isinstance(head.reduce, nn.Identity) or (full and x.shape[-1] > 1):
-        return _generic_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, None, progress, probe_chunk)
+    if not isinstance(head.reduce, nn.Identity) or (options.full or options.matrix_free) and x.shape[-1] > 1 \
+            or model.quantiles:
+        return _generic_ntk(model, x, options, None, memory_mb)
+    dtype, full = options.dtype, options.full
     params, rest = _split_params(model, None)
     head_names = {"head.proj.weight", "head.proj.bias"}
     kv_names = {"prototypes.mix.weight", "prototypes.mix.bias", "reprogramming.key.weight",
@@ -220,6 +281,9 @@ def _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progre
         out = functional_call(wrapper, state, (sample[None], p["__kv__"]))
         return out.reshape(-1).to(dtype)
 
+    feature_dim = sum(p.numel() for k, p in upstream.items() if k != "__kv__") + \
+        len(prototypes) * (root.shape[1]) + upstream["__kv__"].shape[1] * prototypes_1.shape[1]
+    chunk = _chunk_for_budget(options, feature_dim, memory_mb)
     # Univariate rows: the model is channel independent, so (N, L, C) becomes N·C independent samples.
     series = rearrange(x, "n l c -> (n c) l")
     with torch.no_grad():
@@ -230,25 +294,29 @@ def _reprogrammed_ntk(model, x, mode, n_probes, full, seed, chunk, dtype, progre
         w = head.proj.weight.detach().to(dtype)
         outputs = (hs @ w.T + head.proj.bias.detach().to(dtype)) * std + mean.to(dtype)
     n, n_out = outputs.shape
-    probes = _probes(mode, n_out, n_probes, seed, dtype)
-    scale = 1.0 if mode == "exact" else 1.0 / len(probes)
+    probes = _probes(options.mode, n_out, options.n_probes, options.seed, dtype)
+    scale = 1.0 if options.mode == "exact" else 1.0 / len(probes)
     transforms = {"__kv__": kv_features}
-    bar, tick = _progress_bar(len(probes), progress)
+    bar, tick = _progress_bar(len(probes), options.progress)
     features = (probe_features(hidden, upstream, series, (block @ w)[None] * std[:, :, None], transforms, chunk)
-                for block in _probe_blocks(probes, probe_chunk))
-    kernel = _accumulate(features, n, n_out, full, scale, tick)
+                for block in _probe_blocks(probes, options.probe_chunk))
+    probe_mass = float((probes * probes).sum() * scale)  # = O for one-hot and for Rademacher probes alike
+    # Head term O·σσᵀ∘(H Hᵀ + 1) = O·U Uᵀ with U = σ∘[H, 1]: low rank, kept as a factor in matrix-free mode.
+    head_factor = torch.cat([hs, torch.ones(len(hs), 1, dtype=dtype)], dim=1) * std
+    kernel, operator = _finish(features, n, n_out, options, scale, tick, (head_factor, probe_mass))
     if bar:
         bar.close()
-    head_gram = (hs @ hs.T + 1.0) * (std @ std.T)
+    n_params = sum(p.numel() for p in params.values())
+    if operator is not None:
+        return NTKResult(None, outputs, n_params, options.mode, len(probes), operator)
+    head_gram = head_factor @ head_factor.T
     if full:
         eye = torch.eye(n_out, dtype=dtype)
         kernel = kernel + torch.kron(head_gram, eye)
     else:
-        probe_mass = (probes * probes).sum() * scale  # = O for one-hot and for Rademacher probes alike
         kernel = kernel + probe_mass * head_gram
     channels = x.shape[-1]
     if channels > 1:  # back to the generic convention: K(i, j) = Σ_c K((i, c), (j, c)), outputs (N, H·C)
         kernel = torch.diagonal(kernel.reshape(len(x), channels, len(x), channels), dim1=1, dim2=3).sum(-1)
         outputs = rearrange(outputs, "(n c) h -> n (h c)", c=channels)
-    n_params = sum(p.numel() for p in params.values())
-    return NTKResult(kernel, outputs, n_params, mode, len(probes))
+    return NTKResult(kernel, outputs, n_params, options.mode, len(probes))
