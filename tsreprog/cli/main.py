@@ -171,6 +171,21 @@ def cmd_select(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    from tsreprog.tune import StudySettings, load_space, run, summary, write_reports
+
+    model_config, train_config = build_configs(args)
+    train_config.progress = False
+    settings = StudySettings(args.storage, args.study_name, args.n_trials, args.pruner, train_config.seed,
+                             args.heartbeat)
+    _say(args, f"study '{settings.study_name}' in {settings.storage}: {settings.n_trials} finished trials wanted")
+    study = run(settings, model_config, train_config, load_space(args.space), resume=args.resume)
+    written = write_reports(study, Path(args.output_dir))
+    print(summary(study))
+    _say(args, "wrote " + ", ".join(str(p) for p in written.values()))
+    return 0
+
+
 def torch_cat(a, b):
     import torch
 
@@ -268,6 +283,28 @@ def build_parser() -> argparse.ArgumentParser:
     select.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     select.add_argument("--quiet", action="store_true", help="no status lines")
     select.set_defaults(handler=cmd_select)
+
+    tune = sub.add_parser("tune", help="search prompts and hyper-parameters with Optuna (resumable)",
+                          description="Each trial trains a short budget (the train settings below) and reports "
+                                      "validation MSE every epoch so bad trials are pruned. Several processes with "
+                                      "the same --storage and --study-name share one study. Writes best.yaml (runs "
+                                      "with `tsreprog train --config`), summary.txt, history.png, importance.png.")
+    tune.add_argument("--config", help="YAML with the base 'model' and 'train' sections")
+    tune.add_argument("--storage", default="sqlite:///study.db",
+                      help="Optuna storage URL: sqlite:///file.db (default) or any SQLAlchemy URL, e.g. "
+                           "postgresql://user@host/db")
+    tune.add_argument("--study-name", default="tsreprog", help="study name (default tsreprog)")
+    tune.add_argument("--n-trials", type=int, default=20, help="finished trials wanted, all workers together")
+    tune.add_argument("--resume", action="store_true",
+                      help="continue an existing study (also how extra workers join one)")
+    tune.add_argument("--space", help="YAML with a 'space:' mapping overriding the default search space")
+    tune.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"], help="pruner")
+    tune.add_argument("--heartbeat", type=int, default=10,
+                      help="seconds between worker heartbeats; a trial silent for two is retried (default 10)")
+    tune.add_argument("--output-dir", default="runs/tune", help="where reports go (default runs/tune)")
+    tune.add_argument("--quiet", action="store_true", help="no status lines")
+    add_config_flags(tune, ModelConfig, TrainConfig)
+    tune.set_defaults(handler=cmd_tune)
 
     backbones = sub.add_parser("backbones", help="list or install backbones",
                                description="list: what loads offline now and what the rest need; install NAME: "

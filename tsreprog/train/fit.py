@@ -84,7 +84,7 @@ def quiet_lightning() -> None:
 
 
 def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainConfig,
-                     keeper: BestTrainableCheckpoint) -> BestTrainableCheckpoint:
+                     keeper: BestTrainableCheckpoint, extra_callbacks: list | None = None) -> BestTrainableCheckpoint:
     """The training loop every interface shares: Lightning, early stopping on exact validation MSE, best weights
     kept by ``keeper`` and loaded back into ``model`` at the end."""
     quiet_lightning()
@@ -98,7 +98,7 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
         max_epochs=train.epochs, accelerator=accelerator, devices=1, precision=precision,
         limit_train_batches=train.max_steps_per_epoch or 1.0, logger=False, enable_checkpointing=False,
         enable_progress_bar=train.progress, enable_model_summary=False, num_sanity_val_steps=0,
-        callbacks=[EarlyStopping("val_mse", patience=train.patience, mode="min"), keeper],
+        callbacks=[EarlyStopping("val_mse", patience=train.patience, mode="min"), keeper, *(extra_callbacks or [])],
     )
     module = ForecastModule(model, train.learning_rate, train.weight_decay, train.schedule)
     trainer.fit(module, *loaders)

@@ -1,0 +1,143 @@
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from tsreprog.cli.main import main
+
+SPACE = Path(__file__).with_name("tiny_space.yaml")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tune_args(csv, storage, out, n_trials=6, extra=()):
+    return ["tune", "--dataset", str(csv), "--storage", storage, "--backbone", "random:bert", "--lookback", "48",
+            "--horizon", "12", "--epochs", "3", "--train-stride", "4", "--val-stride", "4", "--n-trials",
+            str(n_trials), "--space", str(SPACE), "--output-dir", str(out), "--heartbeat", "1", "--quiet", *extra]
+
+
+def states(storage, name="tsreprog"):
+    study = optuna.load_study(study_name=name, storage=storage)
+    return [t.state for t in study.get_trials(deepcopy=False)]
+
+
+def finished(storage):
+    return sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in states(storage))
+
+
+def spawn(args):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "tsreprog", *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+def test_study_prunes_and_best_config_trains(synthetic_csv, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    assert main(tune_args(synthetic_csv, storage, tmp_path / "out")) == 0
+    counts = states(storage)
+    assert finished(storage) == 6
+    assert counts.count(TrialState.PRUNED) >= 1
+    for name in ("best.yaml", "summary.txt", "history.png", "importance.png"):
+        assert (tmp_path / "out" / name).is_file()
+    assert main(["train", "--config", str(tmp_path / "out" / "best.yaml"), "--output-dir", str(tmp_path / "t"),
+                 "--quiet"]) == 0
+    # The same study again without --resume is refused; with --resume and the budget met, nothing more runs.
+    assert main(tune_args(synthetic_csv, storage, tmp_path / "out2")) == 2
+    assert main(tune_args(synthetic_csv, storage, tmp_path / "out2", extra=["--resume"])) == 0
+    assert len(states(storage)) == len(counts)
+
+
+def test_kill_9_then_resume(synthetic_csv, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    worker = spawn(tune_args(synthetic_csv, storage, tmp_path / "out", n_trials=5))
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        time.sleep(0.5)
+        try:
+            current = states(storage)
+        except Exception:  # study not created yet
+            continue
+        if sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in current) >= 2 and TrialState.RUNNING in current:
+            break
+    else:
+        pytest.fail("worker never reached a running trial")
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    before = states(storage)
+    assert before.count(TrialState.RUNNING) == 1
+    done_before = finished(storage)
+    time.sleep(3)  # heartbeat 1 s: the orphaned trial is stale after 2 s
+    assert main(tune_args(synthetic_csv, storage, tmp_path / "out", n_trials=5, extra=["--resume"])) == 0
+    after = optuna.load_study(study_name="tsreprog", storage=storage).get_trials()
+    assert finished(storage) == 5 >= done_before  # budget met exactly: nothing lost, nothing counted twice
+    assert sum(t.state == TrialState.RUNNING for t in after) == 0
+    failed = [t for t in after if t.state == TrialState.FAIL]
+    assert len(failed) == 1  # the killed trial is marked failed, not counted
+    retried = [t for t in after if t.system_attrs.get("failed_trial") == failed[0].number]
+    assert len(retried) == 1 and retried[0].params == failed[0].params
+
+
+def _two_workers(csv, storage, tmp_path, n_trials=6):
+    optuna.create_study(storage=storage, study_name="tsreprog", direction="minimize")
+    workers = [spawn(tune_args(csv, storage, tmp_path / f"w{i}", n_trials, extra=["--resume"])) for i in range(2)]
+    for worker in workers:
+        _, err = worker.communicate(timeout=400)
+        assert worker.returncode == 0, err.decode()[-2000:]
+    assert n_trials <= finished(storage) <= n_trials + 1  # a worker may finish the trial it started at the end
+    assert TrialState.RUNNING not in states(storage)
+
+
+def test_two_workers_share_one_sqlite_study(synthetic_csv, tmp_path):
+    _two_workers(synthetic_csv, f"sqlite:///{tmp_path / 'study.db'}", tmp_path)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def postgres_url():
+    """A real PostgreSQL server on loopback, started for the test and stopped after it."""
+    initdb = shutil.which("initdb") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None)
+    if initdb is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: .ci/run installs Debian's postgresql package")
+        pytest.skip("PostgreSQL binaries not installed")
+    pytest.importorskip("psycopg2")
+    bin_dir = Path(initdb).resolve().parent
+    root = Path(tempfile.mkdtemp(prefix="tsreprog-pg-"))  # not under pytest's root-only folder
+    data, sockets = root / "data", root / "sock"
+    sockets.mkdir()
+    prefix = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(root, "postgres")
+        shutil.chown(sockets, "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
+                   check=True, capture_output=True)
+    port = _free_port()
+    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
+                    f"-p {port} -k {sockets} -h 127.0.0.1", "start"], check=True, capture_output=True)
+    try:
+        subprocess.run([*prefix, str(bin_dir / "createdb") if (bin_dir / "createdb").exists() else "createdb",
+                        "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "optuna"], check=True,
+                       capture_output=True)
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/optuna"
+    finally:
+        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_two_workers_share_one_postgres_study(synthetic_csv, tmp_path, postgres_url):
+    _two_workers(synthetic_csv, postgres_url, tmp_path)

@@ -1,0 +1,70 @@
+"""One trial: sample a configuration, train it on a short budget, report validation MSE after every epoch so that
+the pruner can stop it early, and return the best validation MSE."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import optuna
+from lightning.pytorch.callbacks import Callback
+
+from tsreprog.data.splits import PreparedData
+from tsreprog.models import ModelConfig
+from tsreprog.train import TrainConfig
+from tsreprog.tune.space import suggest
+
+
+class PruneOnValidation(Callback):
+    """Reports ``val_mse`` to Optuna each epoch; raises ``TrialPruned`` when the pruner says so."""
+
+    def __init__(self, trial: optuna.Trial) -> None:
+        self.trial = trial
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking or "val_mse" not in trainer.callback_metrics:
+            return
+        value = float(trainer.callback_metrics["val_mse"])
+        self.trial.report(value, step=trainer.current_epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {trainer.current_epoch} with val_mse {value:.4f}")
+
+
+def trial_configs(values: dict, base_model: ModelConfig, base_train: TrainConfig,
+                  data_description: str) -> tuple[ModelConfig, TrainConfig]:
+    """Apply sampled values to the base configs (model fields and training fields by name)."""
+    model_fields = {f.name for f in fields(ModelConfig)}
+    train_fields = {f.name for f in fields(TrainConfig)}
+    model_values = {**base_model.to_dict(), **{k: v for k, v in values.items() if k in model_fields}}
+    description = model_values.get("description")
+    if description == "dataset":
+        model_values["description"] = data_description
+    elif description == "none":
+        model_values["description"] = ""
+    if model_values["patch_len"] < model_values["patch_stride"]:
+        model_values["patch_stride"] = model_values["patch_len"]
+    train_values = {**base_train.to_dict(), **{k: v for k, v in values.items() if k in train_fields}}
+    return ModelConfig.from_dict(model_values), TrainConfig.from_dict(train_values)
+
+
+class Objective:
+    def __init__(self, data: PreparedData, base_model: ModelConfig, base_train: TrainConfig, space: dict) -> None:
+        self.data, self.base_model, self.base_train, self.space = data, base_model, base_train, space
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from tsreprog.errors import BackboneError
+        from tsreprog.models import build_model
+        from tsreprog.train.fit import BestTrainableCheckpoint, train_on_windows
+
+        model_config, train_config = trial_configs(suggest(trial, self.space), self.base_model, self.base_train,
+                                                   self.data.description)
+        trial.set_user_attr("model_config", model_config.to_dict())
+        trial.set_user_attr("train_config", train_config.to_dict())
+        try:
+            model = build_model(model_config)
+        except BackboneError as exc:  # e.g. more layers than this backbone has: an infeasible point
+            raise optuna.TrialPruned(str(exc)) from None
+        keeper = BestTrainableCheckpoint({}, None)
+        train_set = self.data.windows("train", model_config.lookback, model_config.horizon, train_config.train_stride)
+        val_set = self.data.windows("val", model_config.lookback, model_config.horizon, train_config.val_stride)
+        train_on_windows(model, train_set, val_set, train_config, keeper, extra_callbacks=[PruneOnValidation(trial)])
+        return keeper.best

@@ -1,0 +1,146 @@
+"""Run, resume and report an Optuna study.
+
+Storage: a SQLite file by default (embedded, nothing to start), or any SQLAlchemy URL (PostgreSQL, MySQL) for many
+workers on many machines. Every worker writes a heartbeat; a trial whose worker died (kill -9, lost machine) goes
+stale, is marked FAIL, never counted, and is retried once with the same parameters. The trial budget counts
+finished trials (complete or pruned) across all workers, so a resumed or shared study stops at exactly that many.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+import yaml
+from optuna.storages import RDBStorage, RetryFailedTrialCallback
+from optuna.study import MaxTrialsCallback
+from optuna.trial import TrialState
+
+from tsreprog.data.splits import prepare
+from tsreprog.errors import ConfigError
+from tsreprog.models import ModelConfig
+from tsreprog.train import TrainConfig
+from tsreprog.train.checkpoint import atomic_write_bytes
+from tsreprog.tune.objective import Objective
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+@dataclass
+class StudySettings:
+    storage: str = "sqlite:///study.db"
+    study_name: str = "tsreprog"
+    n_trials: int = 20
+    pruner: str = "median"  # median | hyperband | none
+    seed: int = 0
+    heartbeat: int = 10  # seconds; a trial silent for 2 heartbeats is stale
+
+
+def make_storage(settings: StudySettings) -> RDBStorage:
+    try:
+        return RDBStorage(settings.storage, heartbeat_interval=settings.heartbeat, grace_period=2 * settings.heartbeat,
+                          failed_trial_callback=RetryFailedTrialCallback(max_retry=1),
+                          engine_kwargs={"pool_pre_ping": True} if not settings.storage.startswith("sqlite") else None)
+    except Exception as exc:  # SQLAlchemy raises many types for a bad URL or an unreachable server
+        raise ConfigError(f"cannot open study storage {settings.storage!r}: {str(exc).splitlines()[0]}") from None
+
+
+def make_pruner(name: str) -> optuna.pruners.BasePruner:
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner()
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ConfigError(f"unknown pruner '{name}' (median, hyperband or none)")
+
+
+def open_study(settings: StudySettings, resume: bool) -> optuna.Study:
+    storage = make_storage(settings)
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    if settings.study_name in names and not resume:
+        raise ConfigError(f"study '{settings.study_name}' already exists in {settings.storage}; pass --resume to "
+                          "continue it (or join it from another worker), or choose another --study-name")
+    if resume and settings.study_name not in names:
+        raise ConfigError(f"--resume: no study '{settings.study_name}' in {settings.storage}")
+    return optuna.create_study(storage=storage, study_name=settings.study_name, direction="minimize",
+                               sampler=optuna.samplers.TPESampler(seed=settings.seed),
+                               pruner=make_pruner(settings.pruner), load_if_exists=True)
+
+
+def finished_count(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def run(settings: StudySettings, base_model: ModelConfig, base_train: TrainConfig, space: dict,
+        resume: bool = False) -> optuna.Study:
+    """Run trials until the study holds ``n_trials`` finished trials (all workers together)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    data = prepare(base_train.dataset, base_model.lookback, base_model.horizon, base_train.data_dir,
+                   base_train.date_column, base_train.columns)  # bad data fails before any study is created
+    study = open_study(settings, resume)
+    optuna.storages.fail_stale_trials(study)  # a dead worker's RUNNING trial → FAIL (and a retry is enqueued)
+    if finished_count(study) < settings.n_trials:
+        objective = Objective(data, base_model, base_train, space)
+        study.optimize(objective, callbacks=[MaxTrialsCallback(settings.n_trials, states=FINISHED)],
+                       catch=(RuntimeError,), gc_after_trial=True)
+    return study
+
+
+def best_config_yaml(study: optuna.Study) -> str:
+    """The best trial as a config that ``tsreprog train --config`` runs unchanged."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        raise ConfigError(f"study '{study.study_name}' has no complete trial yet")
+    best = study.best_trial
+    train = dict(best.user_attrs["train_config"])
+    train["progress"] = True
+    header = (f"# Best trial {best.number} of study '{study.study_name}': validation MSE {best.value:.5f}\n"
+              f"# Sampled: {best.params}\n")
+    return header + yaml.safe_dump({"model": best.user_attrs["model_config"], "train": train}, sort_keys=False)
+
+
+def summary(study: optuna.Study) -> str:
+    trials = study.get_trials(deepcopy=False)
+    counts = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
+    lines = [f"study {study.study_name}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v)]
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    if complete:
+        best = study.best_trial
+        lines.append(f"best trial {best.number}: validation MSE {best.value:.5f}")
+        lines += [f"  {k} = {v}" for k, v in best.params.items()]
+    return "\n".join(lines)
+
+
+def write_reports(study: optuna.Study, folder: Path) -> dict[str, Path]:
+    """best.yaml, summary.txt, history.png and (with ≥ 2 complete trials) importance.png, written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as ovm
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {"best": folder / "best.yaml", "summary": folder / "summary.txt", "history": folder / "history.png"}
+    atomic_write_bytes(written["best"], best_config_yaml(study).encode())
+    atomic_write_bytes(written["summary"], (summary(study) + "\n").encode())
+    plots = [("history", ovm.plot_optimization_history)]
+    if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) >= 2:
+        written["importance"] = folder / "importance.png"
+        plots.append(("importance", ovm.plot_param_importances))
+    for name, plot in plots:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            axes = plot(study)
+        figure = axes.figure if hasattr(axes, "figure") else plt.gcf()
+        figure.set_size_inches(8, 5)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90)
+        plt.close(figure)
+        atomic_write_bytes(written[name], buffer.getvalue())
+    return written
