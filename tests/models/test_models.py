@@ -17,9 +17,10 @@ def test_reprogrammed_conforms(backbone, prompt):
     assert not model.backbone.model.training  # stays in eval mode while the forecaster trains
 
 
-@pytest.mark.parametrize("kind", ["dlinear", "naive"])
+@pytest.mark.parametrize("kind", ["dlinear", "naive", "patchtst"])
 def test_baselines_conform(kind):
-    check_forecaster(build_model(ModelConfig(model=kind, lookback=48, horizon=12)), 48, 12)
+    config = ModelConfig(model=kind, lookback=48, horizon=12, patch_len=8, patch_stride=4, d_model=16, n_heads=4)
+    check_forecaster(build_model(config), 48, 12)
 
 
 def test_layer_truncation_and_vocab_subset():

@@ -186,6 +186,24 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from tsreprog.bench.models import MODELS
+    from tsreprog.bench.report import write_report
+    from tsreprog.bench.runner import run_bench
+
+    models = [m.strip() for m in args.models.split(",")]
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise TsreprogError(f"unknown benchmark model '{unknown[0]}' (known: {', '.join(MODELS)})")
+    horizons = [int(h) for h in args.horizons.split(",")] if args.horizons else None
+    out = Path(args.output_dir)
+    cells = run_bench([d.strip() for d in args.datasets.split(",")], models, args.profile, args.lookback, horizons,
+                      args.data_dir, out, log=(lambda m: None) if args.quiet else (lambda m: print(m, flush=True)))
+    written = write_report(cells, out, args.profile)
+    print(written["markdown"].read_text())
+    return 0
+
+
 def torch_cat(a, b):
     import torch
 
@@ -305,6 +323,20 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--quiet", action="store_true", help="no status lines")
     add_config_flags(tune, ModelConfig, TrainConfig)
     tune.set_defaults(handler=cmd_tune)
+
+    bench = sub.add_parser("bench", help="the standard long-term protocol: datasets × horizons × models",
+                           description="Runs every missing cell (one JSON each under OUTPUT/cells, so an interrupted "
+                                       "run resumes), then writes table.md, table.csv, results.json and plots.")
+    bench.add_argument("--datasets", default="ETTh1", help="comma-separated datasets (default ETTh1)")
+    bench.add_argument("--models", default="reprog-minilm,reprog-smollm2,no-backbone,random-backbone,no-prompt,"
+                                           "dlinear,patchtst,naive", help="comma-separated models (default: all)")
+    bench.add_argument("--horizons", help="comma-separated horizons (default: each dataset's standard four)")
+    bench.add_argument("--lookback", type=int, default=512, help="one look-back for every model (default 512)")
+    bench.add_argument("--profile", choices=["quick", "full"], default="quick", help="budget profile")
+    bench.add_argument("--data-dir", help="folder of benchmark CSVs")
+    bench.add_argument("--output-dir", default="runs/bench", help="where cells, tables and plots go")
+    bench.add_argument("--quiet", action="store_true", help="no progress lines")
+    bench.set_defaults(handler=cmd_bench)
 
     backbones = sub.add_parser("backbones", help="list or install backbones",
                                description="list: what loads offline now and what the rest need; install NAME: "

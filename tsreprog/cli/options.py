@@ -18,7 +18,7 @@ from tsreprog.models.config import ModelConfig
 from tsreprog.train.config import TrainConfig
 
 HELP = {
-    "model": "forecaster: reprogrammed (frozen backbone), dlinear or naive",
+    "model": "forecaster: reprogrammed (frozen backbone), dlinear, patchtst or naive",
     "backbone": "backbone name (tsreprog backbones list), local folder or cached HF id",
     "n_layers": "keep the first N backbone blocks (none: all)",
     "backbone_dtype": "backbone weights dtype: float32, bfloat16 or float16",

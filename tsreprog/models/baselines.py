@@ -31,6 +31,40 @@ class DLinear(nn.Module):
         return {k: v.detach().cpu() for k, v in self.state_dict().items()}
 
 
+class PatchTST(nn.Module):
+    """Nie et al. 2023, compact: RevIN → patches → linear embedding + learned positions → Transformer encoder
+    (``config.n_layers`` layers, default 3) → flatten head. Channel independent.
+
+    With one layer this is also the "backbone removed" ablation of the reprogrammed model: the same patches and
+    head with one trainable attention layer in place of the frozen language model."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        from tsreprog.reprogram import FlattenHead, PatchEmbedding, RevIN, num_patches
+
+        self.config = config
+        self.revin = RevIN()
+        self.n_patches = num_patches(config.lookback, config.patch_len, config.patch_stride)
+        width = max(config.d_model, 16)
+        self.embedding = PatchEmbedding(config.patch_len, config.patch_stride, width, config.dropout)
+        self.position = nn.Parameter(torch.zeros(1, self.n_patches, width))
+        layer = nn.TransformerEncoderLayer(width, config.n_heads, 2 * width, config.dropout, batch_first=True,
+                                           norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, config.n_layers or 3, enable_nested_tensor=False)
+        self.head = FlattenHead(self.n_patches, width, config.horizon, dropout=config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        channels = x.shape[-1]
+        series = x.transpose(1, 2).reshape(-1, x.shape[1])
+        normalised, stats = self.revin.normalize(series)
+        hidden = self.encoder(self.embedding(normalised) + self.position)
+        out = self.revin.denormalize(self.head(hidden), stats)
+        return out.reshape(-1, channels, self.config.horizon).transpose(1, 2)
+
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().cpu() for k, v in self.state_dict().items()}
+
+
 class NaiveLastValue(nn.Module):
     """Repeats the last observed value over the horizon; nothing to train."""
 
@@ -51,6 +85,8 @@ def build_model(config: ModelConfig) -> nn.Module:
         return DLinear(config)
     if config.model == "naive":
         return NaiveLastValue(config)
+    if config.model == "patchtst":
+        return PatchTST(config)
     from tsreprog.models.reprogrammed import ReprogrammedForecaster
 
     return ReprogrammedForecaster(config)

@@ -12,7 +12,7 @@ from tsreprog.reprogram.prompt import STATISTICS
 class ModelConfig(ConfigMixin):
     _kind = "model setting"
 
-    model: str = "reprogrammed"  # reprogrammed | dlinear | naive
+    model: str = "reprogrammed"  # reprogrammed | dlinear | patchtst | naive
     backbone: str = "minilm-l6"
     n_layers: int | None = None  # None keeps every block
     backbone_dtype: str = "float32"
@@ -42,7 +42,7 @@ class ModelConfig(ConfigMixin):
             (self.patch_stride >= 1, f"patch_stride must be >= 1, got {self.patch_stride}"),
             (self.n_prototypes >= 1, f"n_prototypes must be >= 1, got {self.n_prototypes}"),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
-            (self.model in ("reprogrammed", "dlinear", "naive"), f"unknown model '{self.model}'"),
+            (self.model in ("reprogrammed", "dlinear", "patchtst", "naive"), f"unknown model '{self.model}'"),
             (self.n_layers is None or self.n_layers >= 1, f"n_layers must be >= 1, got {self.n_layers}"),
         ]
         if self.quantiles is not None:

@@ -1,0 +1,71 @@
+import json
+
+import pytest
+
+from tsreprog.bench import models as bench_models
+from tsreprog.bench.report import write_report
+from tsreprog.bench.runner import cell_path, collect, run_bench
+from tsreprog.cli.main import main
+from tsreprog.models import ModelConfig
+
+
+@pytest.fixture
+def tiny_models(monkeypatch):
+    """Shrink every benchmark model so the protocol runs end to end in seconds (tiny random backbones)."""
+    original = bench_models.bench_model
+
+    def tiny(name, profile, lookback, horizon):
+        spec = original(name, profile, lookback, horizon)
+        values = spec.model.to_dict()
+        values.update(patch_len=8, patch_stride=4, d_model=16, n_heads=4, n_prototypes=20)
+        if values["model"] == "reprogrammed":
+            values["backbone"] = "random:gpt2" if name != "random-backbone" else "random:llama"
+            values["n_layers"] = 1
+        spec.model = ModelConfig.from_dict(values)
+        return spec
+
+    monkeypatch.setattr(bench_models, "bench_model", tiny)
+    monkeypatch.setattr("tsreprog.bench.runner.bench_model", tiny)
+    monkeypatch.setitem(bench_models.PROFILES, "quick", {**bench_models.PROFILES["quick"],
+                                                        "train": dict(epochs=1, patience=1, train_stride=8,
+                                                                      val_stride=8, max_steps_per_epoch=3,
+                                                                      batch_size=16)})
+
+
+MODELS = ["reprog-minilm", "no-backbone", "random-backbone", "no-prompt", "dlinear", "patchtst", "naive"]
+
+
+def test_protocol_runner_end_to_end(tiny_models, synthetic_csv, tmp_path):
+    cells = run_bench([str(synthetic_csv)], MODELS, "quick", lookback=48, horizons=[12, 24], out=tmp_path,
+                      log=lambda m: None)
+    assert len(cells) == len(MODELS) * 2
+    for cell in cells:
+        assert cell["mse"] > 0 and cell["mae"] > 0 and cell["test_windows"] > 0
+        assert {"trainable_parameters", "seconds_per_epoch", "peak_memory_mb", "device", "commit"} <= set(cell)
+    naive = [c for c in cells if c["model"] == "naive"]
+    assert all(c["trainable_parameters"] == 0 for c in naive)
+    written = write_report(cells, tmp_path, "quick")
+    table = written["markdown"].read_text()
+    assert "| naive |" in table and "Time-LLM" in table and "H=12 MSE / MAE" in table
+    assert (tmp_path / "plots" / "mse_by_horizon_synthetic.png").is_file()
+    assert list((tmp_path / "plots").glob("forecast_*.png"))
+    assert json.loads(written["json"].read_text())["profile"] == "quick"
+
+
+def test_interrupted_run_resumes_missing_cells_only(tiny_models, synthetic_csv, tmp_path):
+    partial = run_bench([str(synthetic_csv)], ["dlinear", "naive"], "quick", lookback=48, horizons=[12, 24],
+                        out=tmp_path, log=lambda m: None, stop_after=3)
+    assert len(partial) == 3
+    first = cell_path(tmp_path, str(synthetic_csv), "dlinear", 12)
+    stamp = first.stat().st_mtime_ns
+    seen = []
+    full = run_bench([str(synthetic_csv)], ["dlinear", "naive"], "quick", lookback=48, horizons=[12, 24],
+                     out=tmp_path, log=seen.append)
+    assert len(full) == 4 and len(collect(tmp_path)) == 4
+    assert first.stat().st_mtime_ns == stamp  # finished cells are not recomputed
+    assert sum(line.endswith("...") for line in seen) == 1
+
+
+def test_bench_cli_rejects_unknown_model(capsys):
+    assert main(["bench", "--models", "gpt-9"]) == 2
+    assert "unknown benchmark model 'gpt-9'" in capsys.readouterr().err

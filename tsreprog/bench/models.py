@@ -1,0 +1,66 @@
+"""The models of one benchmark table and the budget of each profile.
+
+Every model in a table shares the look-back, the data protocol and the training budget; ablations differ from the
+reprogrammed model in exactly one thing (backbone removed, backbone randomly initialised, prompt off).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tsreprog.backbones.registry import smollm2_dir
+from tsreprog.models import ModelConfig
+from tsreprog.train import TrainConfig
+
+PROFILES = {
+    # CPU: a whole table for one dataset in ~30 minutes on 2 cores (ETTh-sized); every test window still scored.
+    "quick": {"train": dict(epochs=2, patience=2, train_stride=16, val_stride=32, max_steps_per_epoch=60,
+                            batch_size=32), "backbone_layers": 2,
+              "note": "reduced: 2 backbone blocks, every 16th training window, <=60 steps x 2 epochs"},
+    # The published budget: every window, early stopping, all blocks. Meant for a GPU.
+    "full": {"train": dict(epochs=10, patience=3, train_stride=1, val_stride=1, batch_size=32),
+             "backbone_layers": None, "note": "published budget: stride 1, 10 epochs, early stopping, all blocks"},
+}
+
+MODELS = ("reprog-minilm", "reprog-smollm2", "no-backbone", "random-backbone", "no-prompt", "dlinear", "patchtst",
+          "naive")
+
+
+@dataclass
+class BenchModel:
+    name: str
+    model: ModelConfig
+    learning_rate: float
+    available: bool = True
+    why_not: str = ""
+
+
+def bench_model(name: str, profile: str, lookback: int, horizon: int) -> BenchModel:
+    layers = PROFILES[profile]["backbone_layers"]
+    reprog = dict(lookback=lookback, horizon=horizon, n_layers=layers)
+    if name == "reprog-minilm":
+        return BenchModel(name, ModelConfig(backbone="minilm-l6", **reprog), 1e-3)
+    if name == "reprog-smollm2":
+        ready = (smollm2_dir() / "config.json").is_file()
+        return BenchModel(name, ModelConfig(backbone="smollm2-135m", **reprog), 1e-3, ready,
+                          "" if ready else "not installed (tsreprog backbones install smollm2-135m)")
+    if name == "random-backbone":
+        return BenchModel(name, ModelConfig(backbone="random:minilm-l6", **reprog), 1e-3)
+    if name == "no-prompt":
+        return BenchModel(name, ModelConfig(backbone="minilm-l6", prompt=False, **reprog), 1e-3)
+    if name == "no-backbone":
+        return BenchModel(name, ModelConfig(model="patchtst", n_layers=1, d_model=128, n_heads=8, lookback=lookback,
+                                            horizon=horizon), 1e-3)
+    if name == "patchtst":
+        return BenchModel(name, ModelConfig(model="patchtst", n_layers=3, d_model=128, n_heads=16, lookback=lookback,
+                                            horizon=horizon), 1e-3)
+    if name == "dlinear":
+        return BenchModel(name, ModelConfig(model="dlinear", lookback=lookback, horizon=horizon), 5e-3)
+    if name == "naive":
+        return BenchModel(name, ModelConfig(model="naive", lookback=lookback, horizon=horizon), 1e-3)
+    raise ValueError(f"unknown benchmark model '{name}' (known: {', '.join(MODELS)})")
+
+
+def train_config(profile: str, dataset: str, data_dir: str | None, learning_rate: float) -> TrainConfig:
+    return TrainConfig(dataset=dataset, data_dir=data_dir, learning_rate=learning_rate, progress=False,
+                       **PROFILES[profile]["train"])

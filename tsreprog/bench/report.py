@@ -1,0 +1,99 @@
+"""Tables (Markdown, CSV, JSON) and plots from the benchmark cells, plus our averages beside published ones."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from tsreprog.bench.environment import environment
+from tsreprog.bench.models import PROFILES
+from tsreprog.bench.published import PUBLISHED
+from tsreprog.train.checkpoint import atomic_write_bytes
+
+
+def tables(cells: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    done = pd.DataFrame([c for c in cells if "mse" in c])
+    if done.empty:
+        return done, done
+    long = done[["dataset", "model", "horizon", "mse", "mae", "trainable_parameters", "seconds_per_epoch",
+                 "peak_memory_mb", "device"]]
+    averages = done.groupby(["dataset", "model"], sort=False)[["mse", "mae"]].mean().reset_index()
+    return long, averages
+
+
+def markdown(long: pd.DataFrame, averages: pd.DataFrame, profile: str) -> str:
+    lines = [f"Profile `{profile}`: {PROFILES[profile]['note']}. MSE/MAE on scaled data, every test window.", ""]
+    for dataset, group in long.groupby("dataset", sort=False):
+        pivot = group.pivot_table(index="model", columns="horizon", values=["mse", "mae"], sort=False)
+        lines.append(f"### {dataset}")
+        lines.append("")
+        horizons = sorted(group["horizon"].unique())
+        lines.append("| model | " + " | ".join(f"H={h} MSE / MAE" for h in horizons) + " | avg MSE | params | "
+                     "s/epoch | device |")
+        lines.append("|---" * (len(horizons) + 5) + "|")
+        for model in group["model"].unique():
+            row = group[group["model"] == model].iloc[0]
+            cells = [f"{pivot.loc[model, ('mse', h)]:.3f} / {pivot.loc[model, ('mae', h)]:.3f}"
+                     if ("mse", h) in pivot.columns and pd.notna(pivot.loc[model, ("mse", h)]) else "–"
+                     for h in horizons]
+            avg = averages[(averages.dataset == dataset) & (averages.model == model)]["mse"].iloc[0]
+            lines.append(f"| {model} | " + " | ".join(cells) + f" | {avg:.3f} | {int(row.trainable_parameters):,} | "
+                         f"{row.seconds_per_epoch:.0f} | {row.device} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def published_markdown(averages: pd.DataFrame) -> str:
+    datasets = list(averages["dataset"].unique()) if not averages.empty else []
+    lines = ["| model | " + " | ".join(datasets) + " | source |", "|---" * (len(datasets) + 2) + "|"]
+    for model in averages["model"].unique() if not averages.empty else []:
+        values = [averages[(averages.dataset == d) & (averages.model == model)]["mse"] for d in datasets]
+        lines.append(f"| ours: {model} | " + " | ".join(f"{v.iloc[0]:.3f}" if len(v) else "–" for v in values)
+                     + " | this run |")
+    for model, (numbers, source) in PUBLISHED.items():
+        lines.append(f"| {model} | " + " | ".join(f"{numbers[d]:.3f}" if d in numbers else "–" for d in datasets)
+                     + f" | {source} |")
+    return "\n".join(lines)
+
+
+def plot_mse_by_horizon(long: pd.DataFrame, folder: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for dataset, group in long.groupby("dataset", sort=False):
+        fig, ax = plt.subplots(figsize=(6.5, 4))
+        for model, rows in group.groupby("model", sort=False):
+            rows = rows.sort_values("horizon")
+            ax.plot(rows["horizon"], rows["mse"], marker="o", label=model)
+        ax.set_xlabel("horizon")
+        ax.set_ylabel("test MSE (scaled)")
+        ax.set_title(f"{dataset}: MSE by horizon")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=90)
+        plt.close(fig)
+        atomic_write_bytes(folder / "plots" / f"mse_by_horizon_{dataset}.png", buffer.getvalue())
+
+
+def write_report(cells: list[dict], out: Path, profile: str) -> dict[str, Path]:
+    long, averages = tables(cells)
+    written = {"csv": out / "table.csv", "markdown": out / "table.md", "json": out / "results.json"}
+    atomic_write_bytes(written["csv"], long.to_csv(index=False).encode())
+    text = markdown(long, averages, profile) if not long.empty else "no finished cells\n"
+    text += "\n\n## Beside published averages (MSE over the four horizons)\n\n" + published_markdown(averages) + "\n"
+    skipped = [c for c in cells if "skipped" in c]
+    if skipped:
+        text += "\nSkipped: " + "; ".join(f"{c['model']} ({c['skipped']})" for c in skipped) + "\n"
+    atomic_write_bytes(written["markdown"], text.encode())
+    atomic_write_bytes(written["json"], json.dumps({"profile": profile, "note": PROFILES[profile]["note"],
+                                                    "cells": cells, **environment()}, indent=2,
+                                                   default=float).encode())
+    if not long.empty:
+        plot_mse_by_horizon(long, out)
+    return written

@@ -1,0 +1,96 @@
+"""Protocol runner: datasets × horizons × models → one JSON file per cell, so a killed run resumes where it
+stopped (finished cells are never recomputed) and partial results are always readable."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from tsreprog.bench.environment import current_peak_rss_mb, environment, reset_peak_rss
+from tsreprog.bench.models import bench_model, train_config
+from tsreprog.data.registry import DATASETS
+from tsreprog.data.splits import prepare
+from tsreprog.evaluate.forecast import forecast_at, plot_forecast
+from tsreprog.train import fit
+from tsreprog.train.checkpoint import atomic_write_bytes
+
+
+def dataset_key(dataset: str) -> str:
+    """Registered name as spelt in the registry, or a CSV's file stem."""
+    spec = DATASETS.get(dataset.lower())
+    return spec.name if spec else Path(dataset).name.split(".")[0]
+
+
+def cell_path(out: Path, dataset: str, model: str, horizon: int) -> Path:
+    return Path(out) / "cells" / dataset_key(dataset) / model / f"H{horizon}.json"
+
+
+def horizons_for(dataset: str, horizons: list[int] | None) -> list[int]:
+    spec = DATASETS.get(dataset.lower())
+    return list(horizons) if horizons else list(spec.horizons if spec else (96, 192, 336, 720))
+
+
+def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback: int, data_dir: str | None,
+             out: Path) -> dict:
+    spec = bench_model(model_name, profile, lookback, horizon)
+    if not spec.available:
+        return {"dataset": dataset, "model": model_name, "horizon": horizon, "skipped": spec.why_not}
+    data = prepare(dataset, lookback, horizon, data_dir)
+    if spec.model.model == "reprogrammed":
+        spec.model.description = data.description
+    train = train_config(profile, dataset, data_dir, spec.learning_rate)
+    reset_peak_rss()
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    result = fit(spec.model, train, data=data)
+    seconds = time.perf_counter() - started
+    epochs = max(result.metrics["epochs_run"], 1)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    cell = {
+        "dataset": data.name, "model": model_name, "horizon": horizon, "lookback": lookback, "profile": profile,
+        "mse": result.metrics["test_mse"], "mae": result.metrics["test_mae"],
+        "test_windows": result.metrics["test_n_windows"], "val_mse": result.metrics["best_val_mse"],
+        "trainable_parameters": sum(p.numel() for p in result.model.parameters() if p.requires_grad),
+        "seconds_per_epoch": result.metrics["train_seconds"] / epochs, "seconds_total": seconds,
+        "peak_memory_mb": torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else current_peak_rss_mb(),
+        **environment(device),
+    }
+    example = out / "plots" / f"forecast_{data.name}_H{horizon}_{model_name}.png"
+    if not example.exists():
+        test_end = data.borders.test[1]
+        shown = forecast_at(result.model, data.table, data.scaler, lookback, horizon, origin=test_end - horizon)
+        plot_forecast(shown, example, columns=data.table.columns[-1:], context=2 * horizon)
+    return cell
+
+
+def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lookback: int = 512,
+              horizons: list[int] | None = None, data_dir: str | None = None, out: str | Path = "runs/bench",
+              log: Callable[[str], None] = print, stop_after: int | None = None) -> list[dict]:
+    """Run every missing cell; ``stop_after`` (tests) stops after that many newly computed cells."""
+    out = Path(out)
+    computed = 0
+    for dataset in datasets:
+        for model in models:
+            for horizon in horizons_for(dataset, horizons):
+                path = cell_path(out, dataset, model, horizon)
+                if path.exists():
+                    continue
+                if stop_after is not None and computed >= stop_after:
+                    return collect(out)
+                log(f"{dataset} H={horizon} {model} ...")
+                cell = run_cell(dataset, model, horizon, profile, lookback, data_dir, out)
+                atomic_write_bytes(path, json.dumps(cell, indent=2, default=float).encode())
+                computed += 1
+                if "mse" in cell:
+                    log(f"{dataset} H={horizon} {model}: MSE {cell['mse']:.4f} MAE {cell['mae']:.4f} "
+                        f"({cell['seconds_total']:.0f} s)")
+    return collect(out)
+
+
+def collect(out: str | Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(Path(out).glob("cells/*/*/H*.json"))]
