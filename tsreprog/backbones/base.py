@@ -8,8 +8,9 @@ from torch import nn
 from tsreprog.backbones.tokenizer import PromptTokenizer
 from tsreprog.errors import BackboneError
 
-# Where the block list lives in common Hugging Face base models (BERT, GPT-2, Llama/SmolLM2, ViT/DINOv2, ...).
-_BLOCK_PATHS = ("encoder.layer", "h", "layers", "model.layers", "transformer.h", "decoder.layers", "encoder.layers")
+# Where the block list lives in common Hugging Face models (BERT, GPT-2, Llama/SmolLM2, ViT/DINOv2, ViT-MAE, ...).
+_BLOCK_PATHS = ("encoder.layer", "h", "layers", "model.layers", "transformer.h", "vit.layers", "vit.encoder.layer",
+                "decoder.layers", "encoder.layers")
 
 
 def find_blocks(model: nn.Module) -> tuple[nn.Module, str, nn.ModuleList]:

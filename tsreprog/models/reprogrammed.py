@@ -29,8 +29,10 @@ class ReprogrammedForecaster(nn.Module):
                                          seed=config.seed)
         self.reprogramming = ReprogrammingAttention(config.d_model, width, config.n_heads, config.d_keys,
                                                     config.dropout)
+        # Vision backbones have no text vocabulary: the patch-reprogramming path runs without a prompt.
+        use_prompt = config.prompt and self.backbone.tokenizer is not None
         self.prompt = PromptPrefix(self.backbone.tokenizer, config.description, config.lookback, config.horizon,
-                                   tuple(config.statistics), config.n_lags) if config.prompt else None
+                                   tuple(config.statistics), config.n_lags) if use_prompt else None
         self.quantiles = list(config.quantiles) if config.quantiles else None
         self.head = FlattenHead(self.n_patches, width, config.horizon, config.head_dim, config.dropout,
                                 n_outputs=len(self.quantiles) if self.quantiles else 1)

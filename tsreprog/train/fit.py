@@ -116,6 +116,10 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
                            train.date_column, train.columns)
     if not model_config.description and data.description:
         model_config.description = data.description
+    if model_config.model.startswith("vision") and model_config.period is None:
+        from tsreprog.models.vision import period_for
+
+        model_config.period = period_for(data.table.freq)
     model = build_model(model_config)
     accelerator, precision = resolve_devices(train)
     payload = checkpoint_payload(model_config, train, data)
