@@ -118,6 +118,8 @@ def cmd_forecast(args) -> int:
 
 
 def cmd_select(args) -> int:
+    import torch
+
     from tsreprog.data.splits import prepare
     from tsreprog.errors import BackboneError
     from tsreprog.models import ModelConfig
@@ -134,7 +136,7 @@ def cmd_select(args) -> int:
     candidates = [Candidate(b.strip(), n) for b in args.backbones.split(",") for n in layers]
     x_train, y_train = sample_windows(data, "train", args.lookback, args.horizon, args.n_train, args.seed)
     x_val, y_val = sample_windows(data, "val", args.lookback, args.horizon, args.n_val, args.seed + 1)
-    x, y = torch_cat(x_train, x_val), torch_cat(y_train, y_val)
+    x, y = torch.cat([x_train, x_val]), torch.cat([y_train, y_val])
     scores, skipped = [], []
     for candidate in candidates:
         _say(args, f"scoring {candidate.label}")
@@ -202,12 +204,6 @@ def cmd_bench(args) -> int:
     written = write_report(cells, out, args.profile)
     print(written["markdown"].read_text())
     return 0
-
-
-def torch_cat(a, b):
-    import torch
-
-    return torch.cat([a, b])
 
 
 def cmd_backbones(args) -> int:
