@@ -43,12 +43,14 @@ def make_storage(settings: StudySettings) -> RDBStorage:
     import inspect
 
     # Optuna 4.9 renamed the stale-trial hook; use whichever this version has.
-    hook = "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in inspect.signature(
-        RDBStorage.__init__).parameters else "failed_trial_callback"
+    renamed = "heartbeat_stale_trial_callback" in inspect.signature(RDBStorage.__init__).parameters
+    hook = "heartbeat_stale_trial_callback" if renamed else "failed_trial_callback"
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", RetryFailedTrialCallback) if renamed \
+        else RetryFailedTrialCallback
     try:
         return RDBStorage(settings.storage, heartbeat_interval=settings.heartbeat, grace_period=2 * settings.heartbeat,
                           engine_kwargs={"pool_pre_ping": True} if not settings.storage.startswith("sqlite") else None,
-                          **{hook: RetryFailedTrialCallback(max_retry=1)})
+                          **{hook: retry(max_retry=1)})
     except Exception as exc:  # SQLAlchemy raises many types for a bad URL or an unreachable server
         raise ConfigError(f"cannot open study storage {settings.storage!r}: {str(exc).splitlines()[0]}") from None
 
