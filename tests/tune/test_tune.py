@@ -82,7 +82,10 @@ def test_kill_9_then_resume(synthetic_csv, tmp_path):
     failed = [t for t in after if t.state == TrialState.FAIL]
     assert len(failed) == 1  # the killed trial is marked failed, not counted
     retried = [t for t in after if t.system_attrs.get("failed_trial") == failed[0].number]
-    assert len(retried) == 1 and retried[0].params == failed[0].params
+    assert len(retried) == 1
+    # The retry replays every value the killed trial had already drawn (it may have been killed before drawing
+    # them all; the rest are sampled afresh).
+    assert failed[0].params.items() <= retried[0].params.items()
 
 
 def _two_workers(csv, storage, tmp_path, n_trials=6):
