@@ -18,6 +18,7 @@ import torch
 from tsreprog.bench.environment import environment
 from tsreprog.backbones.registry import smollm2_dir
 from tsreprog.data import prepare
+from tsreprog.evaluate import evaluate
 from tsreprog.models import ModelConfig
 from tsreprog.ntk.select import Candidate, sample_windows, score_candidate
 from tsreprog.train import TrainConfig, fit
@@ -44,7 +45,19 @@ def default_candidates() -> list[Candidate]:
     return candidates
 
 
-def study(dataset: str, args, candidates: list[Candidate]) -> dict:
+def write(args, studies: list[dict], partial: dict | None = None) -> None:
+    """Rewrite the JSON after every candidate, so a stopped run still leaves every row it measured."""
+    payload = {"benchmark": "ntk_validity", "config": vars(args),
+               "score": "KRR validation MSE with the candidate's NTK (lower is better)",
+               "studies": studies, "unfinished": partial, **environment("cpu")}
+    path = Path(args.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=float))
+    tmp.replace(path)
+
+
+def study(dataset: str, args, candidates: list[Candidate], done: list[dict]) -> dict:
     data = prepare(dataset, args.lookback, args.horizon, args.data_dir)
     base = ModelConfig(lookback=args.lookback, horizon=args.horizon, prototype_vocab=args.prototype_vocab,
                        description=data.description, seed=0)
@@ -61,8 +74,6 @@ def study(dataset: str, args, candidates: list[Candidate]) -> dict:
         started = time.perf_counter()
         result = fit(config, train, data=data, test=False)
         test = result.model
-        from tsreprog.evaluate import evaluate
-
         test_metrics = evaluate(test, data.windows("test", args.lookback, args.horizon, args.test_stride), 256)
         train_seconds = time.perf_counter() - started
         row = {"candidate": candidate.label, "score": scored.score, **{k: v for k, v in scored.figures.items()},
@@ -70,6 +81,7 @@ def study(dataset: str, args, candidates: list[Candidate]) -> dict:
                "val_mse": result.metrics["best_val_mse"], "test_mse": test_metrics["mse"],
                "test_mae": test_metrics["mae"]}
         rows.append(row)
+        write(args, done, {"dataset": dataset, "candidates": rows})
         print(f"{dataset:<14} {candidate.label:<24} score {scored.score:.4f}  val {row['val_mse']:.4f}  "
               f"test {row['test_mse']:.4f}  select {scored.seconds:.0f}s  train {train_seconds:.0f}s", flush=True)
     test_mse = [r["test_mse"] for r in rows]
@@ -108,16 +120,14 @@ def main() -> None:
     parser.add_argument("--output", default="benchmarks/results/ntk_validity.json")
     args = parser.parse_args()
     candidates = default_candidates()
-    studies = [study(name, args, candidates) for name in args.datasets.split(",")]
+    studies: list[dict] = []
+    for name in args.datasets.split(","):
+        studies.append(study(name, args, candidates, studies))
+        write(args, studies)
     for s in studies:
         print(f"{s['dataset']}: picked {s['picked']}, best {s['best']}, gap {100 * s['pick_gap']:.1f}%, "
               f"selection {100 * s['selection_cost_fraction']:.1f}% of training; "
               + ", ".join(f"ρ({k})={v:+.2f}" for k, v in s["spearman_with_test_mse"].items()))
-    payload = {"benchmark": "ntk_validity", "config": vars(args),
-               "score": "KRR validation MSE with the candidate's NTK (lower is better)",
-               "studies": studies, **environment("cpu")}
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(payload, indent=2, default=float))
 
 
 if __name__ == "__main__":

@@ -68,7 +68,13 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     return cell
 
 
-def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lookback: int = 512,
+def lookback_for(dataset: str, lookback: int | None) -> int:
+    """One look-back per table: the given one, else the dataset's standard one (512; ILI 104: it has 966 rows)."""
+    spec = DATASETS.get(dataset.lower())
+    return lookback if lookback else (spec.lookback if spec else 512)
+
+
+def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lookback: int | None = None,
               horizons: list[int] | None = None, data_dir: str | None = None, out: str | Path = "runs/bench",
               log: Callable[[str], None] = print, stop_after: int | None = None) -> list[dict]:
     """Run every missing cell; ``stop_after`` (tests) stops after that many newly computed cells."""
@@ -83,7 +89,7 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
                 if stop_after is not None and computed >= stop_after:
                     return collect(out)
                 log(f"{dataset} H={horizon} {model} ...")
-                cell = run_cell(dataset, model, horizon, profile, lookback, data_dir, out)
+                cell = run_cell(dataset, model, horizon, profile, lookback_for(dataset, lookback), data_dir, out)
                 atomic_write_bytes(path, json.dumps(cell, indent=2, default=float).encode())
                 computed += 1
                 if "mse" in cell:

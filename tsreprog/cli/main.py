@@ -327,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--models", default="reprog-minilm,reprog-smollm2,no-backbone,random-backbone,no-prompt,"
                                            "dlinear,patchtst,naive", help="comma-separated models (default: all)")
     bench.add_argument("--horizons", help="comma-separated horizons (default: each dataset's standard four)")
-    bench.add_argument("--lookback", type=int, default=512, help="one look-back for every model (default 512)")
+    bench.add_argument("--lookback", type=int, default=None,
+                       help="one look-back for every model (default: the dataset's standard one, 512; ILI 104)")
     bench.add_argument("--profile", choices=["quick", "full"], default="quick", help="budget profile")
     bench.add_argument("--data-dir", help="folder of benchmark CSVs")
     bench.add_argument("--output-dir", default="runs/bench", help="where cells, tables and plots go")
