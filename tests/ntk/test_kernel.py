@@ -112,3 +112,13 @@ def test_matrix_free_operator_matches_formed_kernel():
         low, high = lanczos_extremes(lazy.operator.matvec, 12, k=1, iterations=12)
         exact = torch.linalg.eigvalsh(formed)
         torch.testing.assert_close(high[-1], exact[-1], rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU on this machine (runs where one is lent)")
+def test_cpu_and_gpu_kernels_agree():
+    torch.manual_seed(3)
+    model = build_model(ModelConfig(**TINY)).double().eval()
+    x = torch.randn(6, 48, 2, dtype=torch.float64)
+    on_cpu = empirical_ntk(model, x, dtype=torch.float64).kernel
+    on_gpu = empirical_ntk(model.cuda(), x.cuda(), dtype=torch.float64).kernel.cpu()
+    torch.testing.assert_close(on_gpu, on_cpu, rtol=1e-6, atol=1e-8)

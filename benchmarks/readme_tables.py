@@ -1,0 +1,125 @@
+"""Render the README's benchmark tables from benchmarks/results/*.json, so no figure is copied by hand.
+
+Every row names the machine (device) and commit it came from. Missing result files are listed, not invented.
+Usage: python benchmarks/readme_tables.py > /tmp/tables.md
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def machine(d: dict) -> str:
+    return f"{d['device']}, commit `{d['commit']}`"
+
+
+def etth1_quick(d: dict) -> list[str]:
+    budget = d["budget"]
+    lines = [f"**ETTh1, H=96, look-back {d['lookback']}, reduced CPU budget** ({budget['epochs']} epochs × ≤"
+             f"{budget['max_steps_per_epoch']} steps, training stride {budget['train_stride']}; every test window "
+             f"scored, scaled data) — {machine(d)}", "",
+             "| model | test MSE | test MAE | trainable params | seconds |", "| --- | --- | --- | --- | --- |"]
+    for name, r in d["results"].items():
+        lines.append(f"| {name} | {r['test_mse']:.4f} | {r['test_mae']:.4f} | {r['trainable_parameters']:,} | "
+                     f"{r['seconds']:.0f} |")
+    return lines + ["", f"Best here: **{d['best_by_test_mse']}**."]
+
+
+def train_throughput(d: dict) -> list[str]:
+    return [f"**Training throughput** (ETTh1, L={d['lookback']}, H={d['horizon']}, MiniLM {d['layers']} layers, "
+            f"prompt on, batch {d['batch_size']}, {d['tokens_per_sequence']} tokens) — {machine(d)}", "",
+            "| full training step | frozen backbone fwd+bwd alone | ratio (target ≥ 0.8) | trainable params | "
+            "peak memory |", "| --- | --- | --- | --- | --- |",
+            f"| {d['full_step_windows_per_s']:.1f} windows/s | {d['backbone_alone_windows_per_s']:.1f} windows/s | "
+            f"{d['ratio_full_to_backbone']:.2f} | {d['trainable_parameters']:,} | {d['peak_memory_mb']:.0f} MB |"]
+
+
+def ntk_speed(d: dict) -> list[str]:
+    c = d["comparison"]
+    lines = [f"**NTK speed** (exact traced kernel, MiniLM 1 block, N={c['n']}, float64, "
+             f"{c['trainable_parameters']:,} trainable params) — {machine(d)}", "",
+             "| tsreprog | plain vmap(jacrev)+einsum | speed-up (target ≥ 10×) | peak RSS ours / plain | "
+             "max rel. difference |", "| --- | --- | --- | --- | --- |",
+             f"| {c['ours_seconds']:.2f} s | {c['plain_seconds']:.2f} s | {c['speedup']:.1f}× | "
+             f"{c['ours_peak_rss_mb']:.0f} / {c['plain_peak_rss_mb']:.0f} MB | {c['max_relative_difference']:.1e} |",
+             "", "Sketch-mode scaling (MiniLM 2 blocks, L=512, H=96, full vocabulary, "
+             f"{d['scaling']['points'][0]['probes']} probes):", "",
+             "| N | seconds | peak RSS |", "| --- | --- | --- |"]
+    lines += [f"| {p['n']} | {p['seconds']:.1f} | {p['peak_rss_mb']:.0f} MB |" for p in d["scaling"]["points"]]
+    return lines
+
+
+def ntk_validity(d: dict) -> list[str]:
+    lines = [f"**Does the NTK pick predict trained accuracy?** (look-back {d['config']['lookback']}, "
+             f"H={d['config']['horizon']}, {d['config']['n_train']}+{d['config']['n_val']} windows, training budget "
+             f"{d['config']['epochs']} epochs × {d['config']['steps']} steps) — {machine(d)}", ""]
+    for s in d["studies"]:
+        lines += [f"*{s['dataset']}*", "", "| candidate | score (KRR val MSE) | λ_max | eff. rank | KTA | "
+                  "trained val MSE | trained test MSE | select s | train s |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for r in sorted(s["candidates"], key=lambda r: r["score"]):
+            lines.append(f"| {r['candidate']} | {r['score']:.4f} | {r['lambda_max']:.3g} | {r['effective_rank']:.1f} |"
+                         f" {r['kernel_target_alignment']:.3f} | {r['val_mse']:.4f} | {r['test_mse']:.4f} | "
+                         f"{r['select_seconds']:.0f} | {r['train_seconds']:.0f} |")
+        rho = ", ".join(f"{k} {v:+.2f}" for k, v in s["spearman_with_test_mse"].items())
+        lines += ["", f"Picked {s['picked']}, best {s['best']}: gap {100 * s['pick_gap']:.1f}% (target ≤ 2%); "
+                  f"selection cost {100 * s['selection_cost_fraction']:.1f}% of training all candidates "
+                  f"(target ≤ 5%). Spearman ρ with trained test MSE (target ≥ 0.8; positive = figure and MSE rise "
+                  f"together): {rho}.", ""]
+    if d.get("unfinished"):
+        lines.append(f"Unfinished study: {d['unfinished']['dataset']} "
+                     f"({len(d['unfinished']['candidates'])} candidates measured).")
+    return lines
+
+
+def tune_etth1(d: dict) -> list[str]:
+    r = d["results"]
+    return [f"**Tuning, ETTh1 H=96, real MiniLM** ({d['trials']} trials: {d['complete']} complete, {d['pruned']} "
+            f"pruned, {d['failed']} failed; {d['tuning_wall_seconds'] / 60:.0f} min wall) — {machine(d)}", "",
+            "| config | val MSE | test MSE | test MAE |", "| --- | --- | --- | --- |",
+            *[f"| {name} | {v['val_mse']:.4f} | {v['test_mse']:.4f} | {v['test_mae']:.4f} |" for name, v in r.items()]]
+
+
+def vision_quick(d: dict) -> list[str]:
+    lines = [f"**Vision, ETTh1 H=96, look-back {d['lookback']}, quick budget** — {machine(d)}", "",
+             "| model | test MSE | test MAE | trainable params | seconds |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {k} | {v['test_mse']:.4f} | {v['test_mae']:.4f} | {v['trainable_parameters']:,} | "
+              f"{v['seconds']:.0f} |" for k, v in d["results"].items()]
+    return lines
+
+
+def vision_throughput(d: dict) -> list[str]:
+    lines = [f"**Vision throughput** (batch {d['batch_size']}, L={d['lookback']}, H={d['horizon']}) — {machine(d)}",
+             "", "| path | windows/s | step | trainable params |", "| --- | --- | --- | --- |"]
+    lines += [f"| {k} | {v['windows_per_second']:.1f} | {v['step']} | {v['trainable_parameters']:,} |"
+              for k, v in d["results"].items()]
+    return lines
+
+
+SECTIONS = {"etth1_quick": etth1_quick, "train_throughput": train_throughput, "ntk_speed": ntk_speed,
+            "ntk_validity": ntk_validity, "tune_etth1": tune_etth1, "vision_quick": vision_quick,
+            "vision_throughput": vision_throughput}
+
+
+def main() -> None:
+    missing = []
+    for name, render in SECTIONS.items():
+        d = load(name)
+        if d is None:
+            missing.append(name)
+            continue
+        print("\n".join(render(d)) + "\n")
+    if missing:
+        print("Not yet run here: " + ", ".join(f"`{m}`" for m in missing) + ".")
+
+
+if __name__ == "__main__":
+    main()
