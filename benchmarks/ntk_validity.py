@@ -57,7 +57,26 @@ def write(args, studies: list[dict], partial: dict | None = None) -> None:
     tmp.replace(path)
 
 
-def study(dataset: str, args, candidates: list[Candidate], done: list[dict]) -> dict:
+def previous_run(args) -> tuple[list[dict], dict | None]:
+    """Rows an earlier, stopped run of the same study config measured: whole studies and the unfinished one's rows.
+
+    A run takes hours on a CPU; resuming must never mix rows measured under a different budget, so the recorded
+    config has to match this one (the output path and the resume flag aside)."""
+    path = Path(args.output)
+    if not args.resume or not path.is_file():
+        return [], None
+    earlier = json.loads(path.read_text())
+    ignored = {"output", "resume", "datasets"}
+    mine = {k: v for k, v in vars(args).items() if k not in ignored}
+    theirs = {k: v for k, v in earlier["config"].items() if k not in ignored}
+    if mine != theirs:
+        raise SystemExit(f"{path} was measured with a different config; rerun without --resume or use --output. "
+                         f"Differences: { {k: (theirs.get(k), v) for k, v in mine.items() if theirs.get(k) != v} }")
+    return earlier["studies"], earlier.get("unfinished")
+
+
+def study(dataset: str, args, candidates: list[Candidate], done: list[dict],
+          measured: list[dict] | None = None) -> dict:
     data = prepare(dataset, args.lookback, args.horizon, args.data_dir)
     base = ModelConfig(lookback=args.lookback, horizon=args.horizon, prototype_vocab=args.prototype_vocab,
                        description=data.description, seed=0)
@@ -65,7 +84,12 @@ def study(dataset: str, args, candidates: list[Candidate], done: list[dict]) -> 
     x_val, y_val = sample_windows(data, "val", args.lookback, args.horizon, args.n_val, 1)
     x, y = torch.cat([x_train, x_val]), torch.cat([y_train, y_val])
     rows = []
+    earlier = {row["candidate"]: row for row in measured or []}
     for candidate in candidates:
+        if candidate.label in earlier:
+            rows.append(earlier[candidate.label])
+            print(f"{dataset:<14} {candidate.label:<24} measured by the earlier run, kept", flush=True)
+            continue
         scored = score_candidate(candidate, base, x, y, len(x_train), "sketch", args.probes)
         config = ModelConfig(**{**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers})
         train = TrainConfig(dataset=dataset, data_dir=args.data_dir, epochs=args.epochs,
@@ -118,11 +142,20 @@ def main() -> None:
     parser.add_argument("--val-stride", type=int, default=16)
     parser.add_argument("--test-stride", type=int, default=8)
     parser.add_argument("--output", default="benchmarks/results/ntk_validity.json")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the studies and candidate rows an earlier run with the same config wrote")
     args = parser.parse_args()
     candidates = default_candidates()
+    finished, unfinished = previous_run(args)
     studies: list[dict] = []
     for name in args.datasets.split(","):
-        studies.append(study(name, args, candidates, studies))
+        kept = next((s for s in finished if s["dataset"] == name), None)
+        if kept is not None:
+            print(f"{name}: measured by the earlier run, kept", flush=True)
+            studies.append(kept)
+            continue
+        measured = unfinished["candidates"] if unfinished and unfinished["dataset"] == name else None
+        studies.append(study(name, args, candidates, studies, measured))
         write(args, studies)
     for s in studies:
         print(f"{s['dataset']}: picked {s['picked']}, best {s['best']}, gap {100 * s['pick_gap']:.1f}%, "

@@ -104,6 +104,17 @@ def vision_throughput(d: dict) -> list[str]:
     return lines
 
 
+def bench_quick() -> list[str]:
+    """`tsreprog bench --profile quick` tables, one folder per dataset under results/bench_quick/."""
+    lines = []
+    for folder in sorted((RESULTS / "bench_quick").glob("*/")):
+        meta = json.loads((folder / "results.json").read_text())
+        table = (folder / "table.md").read_text().replace("\n## ", "\n##### ").replace("\n# ", "\n#### ")
+        lines += [f"**`tsreprog bench --profile quick`, {folder.name}** ({meta['note']}) — {machine(meta)}", "",
+                  table.strip(), ""]
+    return lines
+
+
 SECTIONS = {"etth1_quick": etth1_quick, "train_throughput": train_throughput, "ntk_speed": ntk_speed,
             "ntk_validity": ntk_validity, "tune_etth1": tune_etth1, "vision_quick": vision_quick,
             "vision_throughput": vision_throughput}
@@ -117,6 +128,8 @@ def main() -> None:
             missing.append(name)
             continue
         print("\n".join(render(d)) + "\n")
+    if (RESULTS / "bench_quick").is_dir():
+        print("\n".join(bench_quick()))
     if missing:
         print("Not yet run here: " + ", ".join(f"`{m}`" for m in missing) + ".")
 

@@ -69,3 +69,15 @@ def test_interrupted_run_resumes_missing_cells_only(tiny_models, synthetic_csv, 
 def test_bench_cli_rejects_unknown_model(capsys):
     assert main(["bench", "--models", "gpt-9"]) == 2
     assert "unknown benchmark model 'gpt-9'" in capsys.readouterr().err
+
+
+def test_quick_profile_stride_fills_the_step_budget_on_small_datasets():
+    """ILI-sized data must get a denser stride (else 9 steps an epoch); ETTh1-sized data keeps the profile's 16."""
+    from tsreprog.bench.models import train_config
+
+    ili_like = train_config("quick", "x", None, 1e-3, train_series_windows=3843)
+    assert ili_like.train_stride == 2
+    assert len(range(0, 3843, ili_like.train_stride)) >= 60 * 32
+    assert train_config("quick", "x", None, 1e-3, train_series_windows=50_000).train_stride == 16
+    assert train_config("quick", "x", None, 1e-3, train_series_windows=100).train_stride == 1
+    assert train_config("full", "x", None, 1e-3, train_series_windows=100).train_stride == 1

@@ -42,7 +42,8 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     data = prepare(dataset, lookback, horizon, data_dir)
     if spec.model.model == "reprogrammed":
         spec.model.description = data.description
-    train = train_config(profile, dataset, data_dir, spec.learning_rate)
+    train = train_config(profile, dataset, data_dir, spec.learning_rate,
+                         len(data.windows("train", lookback, horizon)))
     reset_peak_rss()
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
