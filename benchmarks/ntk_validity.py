@@ -24,7 +24,8 @@ from tsreprog.ntk.select import Candidate, sample_windows, score_candidate
 from tsreprog.train import TrainConfig, fit
 
 FIGURES = ("score", "lambda_max", "lambda_min", "condition_number", "effective_rank", "trace", "decay",
-           "kernel_target_alignment", "init_val_mse")
+           "kernel_target_alignment", "init_val_mse", "centred_krr_val_mse", "centred_lambda_max",
+           "centred_effective_rank", "centred_decay", "centred_kernel_target_alignment")
 
 
 def spearman(a, b) -> float:
@@ -66,7 +67,7 @@ def previous_run(args) -> tuple[list[dict], dict | None]:
     if not args.resume or not path.is_file():
         return [], None
     earlier = json.loads(path.read_text())
-    ignored = {"output", "resume", "datasets"}
+    ignored = {"output", "resume", "rescore", "datasets"}
     mine = {k: v for k, v in vars(args).items() if k not in ignored}
     theirs = {k: v for k, v in earlier["config"].items() if k not in ignored}
     if mine != theirs:
@@ -86,11 +87,21 @@ def study(dataset: str, args, candidates: list[Candidate], done: list[dict],
     rows = []
     earlier = {row["candidate"]: row for row in measured or []}
     for candidate in candidates:
-        if candidate.label in earlier:
-            rows.append(earlier[candidate.label])
+        kept = earlier.get(candidate.label)
+        if kept is not None and not args.rescore:
+            rows.append(kept)
             print(f"{dataset:<14} {candidate.label:<24} measured by the earlier run, kept", flush=True)
             continue
         scored = score_candidate(candidate, base, x, y, len(x_train), "sketch", args.probes)
+        if kept is not None:
+            # Same windows, seed and probes as the earlier run: the figures are recomputed (new ones added), the
+            # trained MSEs are kept, so no candidate is retrained for a new figure.
+            row = {**kept, "score": scored.score, **scored.figures, "select_seconds": scored.seconds}
+            rows.append(row)
+            write(args, done, {"dataset": dataset, "candidates": rows})
+            print(f"{dataset:<14} {candidate.label:<24} rescored: score {scored.score:.4f} "
+                  f"centred {scored.figures['centred_krr_val_mse']:.4f} (test {row['test_mse']:.4f})", flush=True)
+            continue
         config = ModelConfig(**{**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers})
         train = TrainConfig(dataset=dataset, data_dir=args.data_dir, epochs=args.epochs,
                             max_steps_per_epoch=args.steps, train_stride=args.train_stride, val_stride=args.val_stride,
@@ -144,12 +155,18 @@ def main() -> None:
     parser.add_argument("--output", default="benchmarks/results/ntk_validity.json")
     parser.add_argument("--resume", action="store_true",
                         help="keep the studies and candidate rows an earlier run with the same config wrote")
+    parser.add_argument("--rescore", action="store_true",
+                        help="with --resume: recompute every kept candidate's NTK figures, keep its trained MSEs")
     args = parser.parse_args()
     candidates = default_candidates()
     finished, unfinished = previous_run(args)
     studies: list[dict] = []
     for name in args.datasets.split(","):
         kept = next((s for s in finished if s["dataset"] == name), None)
+        if kept is not None and args.rescore:
+            studies.append(study(name, args, candidates, studies, kept["candidates"]))
+            write(args, studies)
+            continue
         if kept is not None:
             print(f"{name}: measured by the earlier run, kept", flush=True)
             studies.append(kept)

@@ -81,3 +81,15 @@ def test_quick_profile_stride_fills_the_step_budget_on_small_datasets():
     assert train_config("quick", "x", None, 1e-3, train_series_windows=50_000).train_stride == 16
     assert train_config("quick", "x", None, 1e-3, train_series_windows=100).train_stride == 1
     assert train_config("full", "x", None, 1e-3, train_series_windows=100).train_stride == 1
+
+
+def test_report_only_renders_a_partial_run_without_misleading_averages(tiny_models, synthetic_csv, tmp_path, capsys):
+    run_bench([str(synthetic_csv)], ["dlinear", "naive"], "quick", lookback=48, horizons=[12, 24], out=tmp_path,
+              log=lambda m: None, stop_after=3)
+    assert main(["bench", "--report-only", "--output-dir", str(tmp_path), "--quiet"]) == 0
+    table = (tmp_path / "table.md").read_text()
+    naive_row = next(line for line in table.splitlines() if line.startswith("| naive |"))
+    assert "(1/2 horizons)" in naive_row
+    ours = next(line for line in table.splitlines() if line.startswith("| ours: naive |"))
+    assert "–" in ours
+    assert main(["bench", "--report-only", "--output-dir", str(tmp_path / "empty"), "--quiet"]) == 2

@@ -98,6 +98,23 @@ def test_kernel_regression_recovers_a_linear_target():
     assert mse < 1e-8
 
 
+def test_centred_kernel_is_the_linear_kernel_of_centred_features_and_fits_an_offset():
+    """Centring with training statistics equals the linear kernel of features minus their training mean; a target
+    with a large common offset is then fit exactly, which the raw kernel with a feature mean far from zero cannot
+    do under the same relative ridge."""
+    from tsreprog.ntk.spectrum import centre_kernel, centred_kernel_regression_mse
+
+    torch.manual_seed(7)
+    x = torch.randn(40, 3, dtype=torch.float64) + torch.tensor([50.0, 0.0, 0.0], dtype=torch.float64)
+    centred = centre_kernel(x @ x.T, n_train=30)
+    z = x - x[:30].mean(0, keepdim=True)
+    assert torch.allclose(centred, z @ z.T, atol=1e-8)
+    y = 7.0 + x[:, 1:] @ torch.tensor([[-2.0], [0.5]], dtype=torch.float64)
+    zeros = torch.zeros(40, 1, dtype=torch.float64)
+    assert centred_kernel_regression_mse(x @ x.T, zeros, y, n_train=30, ridge=1e-6) < 1e-6
+    assert kernel_regression_mse(x @ x.T, zeros, y, n_train=30, ridge=1e-3) > 1e-3
+
+
 def test_matrix_free_operator_matches_formed_kernel():
     torch.manual_seed(6)
     for model in (build_model(ModelConfig(**TINY)).double(),

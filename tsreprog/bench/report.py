@@ -20,7 +20,12 @@ def tables(cells: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
         return done, done
     long = done[["dataset", "model", "horizon", "mse", "mae", "trainable_parameters", "seconds_per_epoch",
                  "peak_memory_mb", "device"]]
-    averages = done.groupby(["dataset", "model"], sort=False)[["mse", "mae"]].mean().reset_index()
+    grouped = done.groupby(["dataset", "model"], sort=False)
+    averages = grouped[["mse", "mae"]].mean().reset_index()
+    # An average over fewer horizons than its dataset's others is not comparable: a partial table (a run still
+    # going, or stopped) marks it instead of printing it.
+    averages["horizons"] = grouped["horizon"].nunique().values
+    averages["complete"] = averages["horizons"] == averages.groupby("dataset")["horizons"].transform("max")
     return long, averages
 
 
@@ -39,8 +44,9 @@ def markdown(long: pd.DataFrame, averages: pd.DataFrame, profile: str) -> str:
             cells = [f"{pivot.loc[model, ('mse', h)]:.3f} / {pivot.loc[model, ('mae', h)]:.3f}"
                      if ("mse", h) in pivot.columns and pd.notna(pivot.loc[model, ("mse", h)]) else "–"
                      for h in horizons]
-            avg = averages[(averages.dataset == dataset) & (averages.model == model)]["mse"].iloc[0]
-            lines.append(f"| {model} | " + " | ".join(cells) + f" | {avg:.3f} | {int(row.trainable_parameters):,} | "
+            mine = averages[(averages.dataset == dataset) & (averages.model == model)].iloc[0]
+            avg = f"{mine.mse:.3f}" if mine.complete else f"({mine.horizons}/{len(horizons)} horizons)"
+            lines.append(f"| {model} | " + " | ".join(cells) + f" | {avg} | {int(row.trainable_parameters):,} | "
                          f"{row.seconds_per_epoch:.0f} | {row.device} |")
         lines.append("")
     return "\n".join(lines)
@@ -50,7 +56,8 @@ def published_markdown(averages: pd.DataFrame) -> str:
     datasets = list(averages["dataset"].unique()) if not averages.empty else []
     lines = ["| model | " + " | ".join(datasets) + " | source |", "|---" * (len(datasets) + 2) + "|"]
     for model in averages["model"].unique() if not averages.empty else []:
-        values = [averages[(averages.dataset == d) & (averages.model == model)]["mse"] for d in datasets]
+        values = [averages[(averages.dataset == d) & (averages.model == model) & averages.complete]["mse"]
+                  for d in datasets]
         lines.append(f"| ours: {model} | " + " | ".join(f"{v.iloc[0]:.3f}" if len(v) else "–" for v in values)
                      + " | this run |")
     for model, (numbers, source) in PUBLISHED.items():

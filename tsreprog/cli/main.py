@@ -199,8 +199,16 @@ def cmd_bench(args) -> int:
         raise TsreprogError(f"unknown benchmark model '{unknown[0]}' (known: {', '.join(MODELS)})")
     horizons = [int(h) for h in args.horizons.split(",")] if args.horizons else None
     out = Path(args.output_dir)
-    cells = run_bench([d.strip() for d in args.datasets.split(",")], models, args.profile, args.lookback, horizons,
-                      args.data_dir, out, log=(lambda m: None) if args.quiet else (lambda m: print(m, flush=True)))
+    if args.report_only:
+        from tsreprog.bench.runner import collect
+
+        cells = collect(out)
+        if not cells:
+            raise TsreprogError(f"no finished cells under {out / 'cells'}: nothing to report")
+    else:
+        cells = run_bench([d.strip() for d in args.datasets.split(",")], models, args.profile, args.lookback,
+                          horizons, args.data_dir, out,
+                          log=(lambda m: None) if args.quiet else (lambda m: print(m, flush=True)))
     written = write_report(cells, out, args.profile)
     print(written["markdown"].read_text())
     return 0
@@ -333,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--data-dir", help="folder of benchmark CSVs")
     bench.add_argument("--output-dir", default="runs/bench", help="where cells, tables and plots go")
     bench.add_argument("--quiet", action="store_true", help="no progress lines")
+    bench.add_argument("--report-only", action="store_true",
+                       help="run nothing: write the tables and plots from the cells already finished (a partial "
+                            "table marks averages over fewer horizons instead of printing them)")
     bench.set_defaults(handler=cmd_bench)
 
     backbones = sub.add_parser("backbones", help="list or install backbones",

@@ -17,7 +17,8 @@ import torch
 from tsreprog.data.splits import PreparedData
 from tsreprog.models import ModelConfig, build_model
 from tsreprog.ntk.kernel import empirical_ntk
-from tsreprog.ntk.spectrum import eigenvalues, kernel_regression_mse, kernel_target_alignment, spectrum_report
+from tsreprog.ntk.spectrum import (centre_kernel, centred_kernel_regression_mse, eigenvalues, kernel_regression_mse,
+                                   kernel_target_alignment, spectrum_report)
 
 
 @dataclass
@@ -49,6 +50,18 @@ def sample_windows(data: PreparedData, split: str, lookback: int, horizon: int, 
     return torch.stack(xs), torch.stack(ys)
 
 
+def centred_figures(kernel: torch.Tensor, outputs: torch.Tensor, y: torch.Tensor, n_train: int,
+                    ridge: float) -> dict:
+    """The same figures on the kernel with its common mode removed (:func:`~tsreprog.ntk.spectrum.centre_kernel`)."""
+    centred = centre_kernel(kernel, n_train)
+    report = spectrum_report(eigenvalues(centred[:n_train, :n_train]))
+    residual = y[:n_train] - outputs[:n_train].reshape(y[:n_train].shape)
+    return {"centred_lambda_max": report.lambda_max, "centred_effective_rank": report.effective_rank,
+            "centred_decay": report.decay,
+            "centred_kernel_target_alignment": kernel_target_alignment(centred[:n_train, :n_train], residual),
+            "centred_krr_val_mse": centred_kernel_regression_mse(kernel, outputs, y, n_train, ridge)}
+
+
 def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y: torch.Tensor, n_train: int,
                     mode: str = "sketch", n_probes: int = 8, ridge: float = 1e-3, seed: int = 0,
                     chunk: int = 16) -> CandidateScore:
@@ -65,6 +78,7 @@ def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y:
         "kernel_target_alignment": kernel_target_alignment(kernel[:n_train, :n_train], y[:n_train] -
                                                            result.outputs[:n_train].reshape(y[:n_train].shape)),
         "krr_val_mse": kernel_regression_mse(kernel, result.outputs, y, n_train, ridge),
+        **centred_figures(kernel, result.outputs, y, n_train, ridge),
         "init_val_mse": float(((result.outputs[n_train:].reshape(y[n_train:].shape) - y[n_train:]) ** 2).mean()),
         "trainable_parameters": result.n_parameters,
         "mode": result.mode, "probes": result.n_probes,
