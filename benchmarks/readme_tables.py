@@ -1,7 +1,7 @@
 """Render the README's benchmark tables from benchmarks/results/*.json, so no figure is copied by hand.
 
 Every row names the machine (device) and commit it came from. Missing result files are listed, not invented.
-Usage: python benchmarks/readme_tables.py > /tmp/tables.md
+Usage: python benchmarks/readme_tables.py [--write README.md]
 """
 
 from __future__ import annotations
@@ -122,18 +122,46 @@ SECTIONS = {"etth1_quick": etth1_quick, "train_throughput": train_throughput, "n
             "vision_throughput": vision_throughput}
 
 
-def main() -> None:
+BEGIN, END = "<!-- BENCH-TABLES -->", "<!-- /BENCH-TABLES -->"
+
+
+def render_all() -> str:
+    """Every table, the per-dataset `tsreprog bench` tables first (what users choose a method by)."""
+    parts = []
+    if (RESULTS / "bench_quick").is_dir():
+        parts.append("\n".join(bench_quick()))
     missing = []
     for name, render in SECTIONS.items():
         d = load(name)
         if d is None:
             missing.append(name)
             continue
-        print("\n".join(render(d)) + "\n")
-    if (RESULTS / "bench_quick").is_dir():
-        print("\n".join(bench_quick()))
+        parts.append("\n".join(render(d)) + "\n")
     if missing:
-        print("Not yet run here: " + ", ".join(f"`{m}`" for m in missing) + ".")
+        parts.append("Not yet run here: " + ", ".join(f"`{m}`" for m in missing) + ".")
+    return "\n".join(parts)
+
+
+def write_into(readme: Path) -> None:
+    """Replace what lies between the README's BENCH-TABLES markers (the rest of the README is left alone)."""
+    text = readme.read_text()
+    if BEGIN not in text:
+        raise SystemExit(f"{readme}: no '{BEGIN}' marker to write the tables under")
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1] if END in rest else "\n"
+    readme.write_text(f"{head}{BEGIN}\n\n{render_all().strip()}\n\n{END}{tail}")
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", metavar="README", help="write the tables between the file's BENCH-TABLES markers")
+    args = parser.parse_args()
+    if args.write:
+        write_into(Path(args.write))
+    else:
+        print(render_all())
 
 
 if __name__ == "__main__":
