@@ -13,7 +13,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data" / "ltsf"
+# The data directory the user (or .ci/run) set wins; else the checkout's sibling ../shared/data/ltsf.
+SHARED_DATA = Path(os.environ.get("TSREPROG_DATA_DIR") or ROOT.parent / "shared" / "data" / "ltsf")
 if SHARED_DATA.is_dir():
     os.environ.setdefault("TSREPROG_DATA_DIR", str(SHARED_DATA))
 
