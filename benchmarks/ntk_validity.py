@@ -163,15 +163,14 @@ def main() -> None:
     studies: list[dict] = []
     for name in args.datasets.split(","):
         kept = next((s for s in finished if s["dataset"] == name), None)
-        if kept is not None and args.rescore:
-            studies.append(study(name, args, candidates, studies, kept["candidates"]))
-            write(args, studies)
-            continue
-        if kept is not None:
+        if kept is not None and not args.rescore:
             print(f"{name}: measured by the earlier run, kept", flush=True)
             studies.append(kept)
             continue
-        measured = unfinished["candidates"] if unfinished and unfinished["dataset"] == name else None
+        if kept is not None:
+            measured = kept["candidates"]
+        else:
+            measured = unfinished["candidates"] if unfinished and unfinished["dataset"] == name else None
         studies.append(study(name, args, candidates, studies, measured))
         write(args, studies)
     for s in studies:

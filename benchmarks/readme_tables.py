@@ -66,11 +66,12 @@ def ntk_validity(d: dict) -> list[str]:
                   "centred eff. rank | KTA | trained val MSE | trained test MSE | select s | train s |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for r in sorted(s["candidates"], key=lambda r: r["score"]):
-            centred = (f"{r['centred_krr_val_mse']:.4f} | " if "centred_krr_val_mse" in r else "– | ")
-            centred_rank = (f"{r['centred_effective_rank']:.1f} | " if "centred_effective_rank" in r else "– | ")
-            lines.append(f"| {r['candidate']} | {r['score']:.4f} | {centred}{r['lambda_max']:.3g} | "
-                         f"{r['effective_rank']:.1f} | {centred_rank}{r['kernel_target_alignment']:.3f} | {r['val_mse']:.4f} | {r['test_mse']:.4f} | "
-                         f"{r['select_seconds']:.0f} | {r['train_seconds']:.0f} |")
+            centred = f"{r['centred_krr_val_mse']:.4f}" if "centred_krr_val_mse" in r else "–"
+            centred_rank = f"{r['centred_effective_rank']:.1f}" if "centred_effective_rank" in r else "–"
+            lines.append(f"| {r['candidate']} | {r['score']:.4f} | {centred} | {r['lambda_max']:.3g} | "
+                         f"{r['effective_rank']:.1f} | {centred_rank} | {r['kernel_target_alignment']:.3f} | "
+                         f"{r['val_mse']:.4f} | {r['test_mse']:.4f} | {r['select_seconds']:.0f} | "
+                         f"{r['train_seconds']:.0f} |")
         rho = ", ".join(f"{k} {v:+.2f}" for k, v in s["spearman_with_test_mse"].items())
         lines += ["", f"Picked {s['picked']}, best {s['best']}: gap {100 * s['pick_gap']:.1f}% (target ≤ 2%); "
                   f"selection cost {100 * s['selection_cost_fraction']:.1f}% of training all candidates "

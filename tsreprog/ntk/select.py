@@ -50,16 +50,16 @@ def sample_windows(data: PreparedData, split: str, lookback: int, horizon: int, 
     return torch.stack(xs), torch.stack(ys)
 
 
-def centred_figures(kernel: torch.Tensor, outputs: torch.Tensor, y: torch.Tensor, n_train: int,
-                    ridge: float) -> dict:
-    """The same figures on the kernel with its common mode removed (:func:`~tsreprog.ntk.spectrum.centre_kernel`)."""
+def centred_figures(kernel: torch.Tensor, outputs: torch.Tensor, y: torch.Tensor, n_train: int, ridge: float,
+                    residual: torch.Tensor) -> dict:
+    """The same figures on the kernel with its common mode removed (:func:`~tsreprog.ntk.spectrum.centre_kernel`);
+    ``residual``: training targets minus the initial outputs."""
     centred = centre_kernel(kernel, n_train)
     report = spectrum_report(eigenvalues(centred[:n_train, :n_train]))
-    residual = y[:n_train] - outputs[:n_train].reshape(y[:n_train].shape)
     return {"centred_lambda_max": report.lambda_max, "centred_effective_rank": report.effective_rank,
             "centred_decay": report.decay,
             "centred_kernel_target_alignment": kernel_target_alignment(centred[:n_train, :n_train], residual),
-            "centred_krr_val_mse": centred_kernel_regression_mse(kernel, outputs, y, n_train, ridge)}
+            "centred_krr_val_mse": centred_kernel_regression_mse(kernel, outputs, y, n_train, ridge, centred)}
 
 
 def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y: torch.Tensor, n_train: int,
@@ -72,13 +72,13 @@ def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y:
     result = empirical_ntk(model, x, mode=mode, n_probes=n_probes, seed=seed, chunk=chunk)
     kernel = result.kernel.double()
     values = eigenvalues(kernel[:n_train, :n_train])
+    residual = y[:n_train] - result.outputs[:n_train].reshape(y[:n_train].shape)
     report = spectrum_report(values)
     figures = {
         **report.to_dict(),
-        "kernel_target_alignment": kernel_target_alignment(kernel[:n_train, :n_train], y[:n_train] -
-                                                           result.outputs[:n_train].reshape(y[:n_train].shape)),
+        "kernel_target_alignment": kernel_target_alignment(kernel[:n_train, :n_train], residual),
         "krr_val_mse": kernel_regression_mse(kernel, result.outputs, y, n_train, ridge),
-        **centred_figures(kernel, result.outputs, y, n_train, ridge),
+        **centred_figures(kernel, result.outputs, y, n_train, ridge, residual),
         "init_val_mse": float(((result.outputs[n_train:].reshape(y[n_train:].shape) - y[n_train:]) ** 2).mean()),
         "trainable_parameters": result.n_parameters,
         "mode": result.mode, "probes": result.n_probes,
