@@ -115,6 +115,27 @@ def test_centred_kernel_is_the_linear_kernel_of_centred_features_and_fits_an_off
     assert kernel_regression_mse(x @ x.T, zeros, y, n_train=30, ridge=1e-3) > 1e-3
 
 
+def test_gradient_descent_figure_matches_an_explicit_descent_on_a_linear_model():
+    """The finite-budget figure is what plain gradient descent at η = 1/λ_max does to a linear model in ``steps``
+    steps (checked against the loop itself); zero steps leave the initial error, many steps reach the fit."""
+    from tsreprog.ntk.spectrum import gradient_descent_mse
+
+    torch.manual_seed(8)
+    x = torch.randn(40, 3, dtype=torch.float64) * torch.tensor([10.0, 1.0, 0.1], dtype=torch.float64)
+    y = x @ torch.tensor([[0.1], [-2.0], [5.0]], dtype=torch.float64)
+    kernel = x @ x.T
+    zeros = torch.zeros(40, 1, dtype=torch.float64)
+    step = 1.0 / float(torch.linalg.eigvalsh(kernel[:30, :30]).max())
+    for steps in (0, 1, 7, 50):
+        w = torch.zeros(3, 1, dtype=torch.float64)
+        for _ in range(steps):  # loss ½‖Xw − y‖² on the training rows
+            w = w - step * x[:30].T @ (x[:30] @ w - y[:30])
+        expected = float(((x[30:] @ w - y[30:]) ** 2).mean())
+        assert abs(gradient_descent_mse(kernel, zeros, y, 30, steps) - expected) < 1e-9 * max(1.0, expected)
+    assert gradient_descent_mse(kernel, zeros, y, 30, 0) == float((y[30:] ** 2).mean())
+    assert gradient_descent_mse(kernel, zeros, y, 30, 10**7) < 1e-8
+
+
 def test_matrix_free_operator_matches_formed_kernel():
     torch.manual_seed(6)
     for model in (build_model(ModelConfig(**TINY)).double(),

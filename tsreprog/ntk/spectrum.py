@@ -140,3 +140,26 @@ def centred_kernel_regression_mse(kernel: torch.Tensor, outputs: torch.Tensor, t
     intercept = (y[:n_train] - f0[:n_train]).mean(0, keepdim=True)
     centred = centre_kernel(kernel, n_train) if centred is None else centred
     return kernel_regression_mse(centred, f0 + intercept, y, n_train, ridge)
+
+
+def gradient_descent_mse(kernel: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor, n_train: int,
+                         steps: int) -> float:
+    """Validation MSE of the linearised model after ``steps`` steps of gradient descent at the largest step a
+    kernel with this λ_max allows without oscillating (η = 1/λ_max), instead of at convergence.
+
+    Why: :func:`kernel_regression_mse` asks what the linearised model reaches given unlimited training; a fixed
+    budget only fits the directions with λ/λ_max ≳ 1/steps. In the eigenbasis K_tt = U diag(λ) Uᵀ the update
+    after t steps is f_v = f0_v + K_vt U diag((1 − (1 − ηλ)ᵗ)/λ) Uᵀ (y_t − f0_t) (→ ηt as λ → 0)."""
+    k = kernel.double()
+    f0 = outputs.reshape(outputs.shape[0], -1).double()
+    y = targets.reshape(targets.shape[0], -1).double()
+    k_tt = 0.5 * (k[:n_train, :n_train] + k[:n_train, :n_train].T)
+    values, vectors = torch.linalg.eigh(k_tt)
+    values = values.clamp_min(0.0)
+    step = 1.0 / float(values.max())
+    rate = step * values
+    gain = torch.where(rate > 1e-12, -torch.expm1(steps * torch.log1p(-rate.clamp_max(1.0 - 1e-15))) /
+                       values.clamp_min(1e-300), torch.full_like(values, step * steps))
+    update = vectors @ (gain[:, None] * (vectors.T @ (y[:n_train] - f0[:n_train])))
+    prediction = f0[n_train:] + k[n_train:, :n_train] @ update
+    return float(((prediction - y[n_train:]) ** 2).mean())
