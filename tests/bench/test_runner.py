@@ -93,3 +93,18 @@ def test_report_only_renders_a_partial_run_without_misleading_averages(tiny_mode
     ours = next(line for line in table.splitlines() if line.startswith("| ours: naive |"))
     assert "–" in ours
     assert main(["bench", "--report-only", "--output-dir", str(tmp_path / "empty"), "--quiet"]) == 2
+
+
+def test_a_table_keeps_one_precision(tiny_models, synthetic_csv, tmp_path, capsys):
+    """Cells record their precision; resuming a bf16 table in fp32 (or the reverse) is refused with the file named,
+    so no table silently mixes numeric settings."""
+    cells = run_bench([str(synthetic_csv)], ["dlinear"], "quick", lookback=48, horizons=[12], out=tmp_path,
+                      log=lambda m: None, precision="bf16-mixed")
+    assert cells[0]["precision"] == "bf16-mixed" and cells[0]["mse"] > 0
+    code = main(["bench", "--datasets", str(synthetic_csv), "--models", "dlinear", "--horizons", "12,24",
+                 "--lookback", "48", "--output-dir", str(tmp_path), "--precision", "32", "--quiet"])
+    error = capsys.readouterr().err
+    assert code == 2 and "bf16-mixed" in error and "H12.json" in error
+    more = run_bench([str(synthetic_csv)], ["dlinear"], "quick", lookback=48, horizons=[12, 24], out=tmp_path,
+                     log=lambda m: None, precision="bf16-mixed")
+    assert [c["precision"] for c in more] == ["bf16-mixed", "bf16-mixed"]

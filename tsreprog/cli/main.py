@@ -208,7 +208,8 @@ def cmd_bench(args) -> int:
     else:
         cells = run_bench([d.strip() for d in args.datasets.split(",")], models, args.profile, args.lookback,
                           horizons, args.data_dir, out,
-                          log=(lambda m: None) if args.quiet else (lambda m: print(m, flush=True)))
+                          log=(lambda m: None) if args.quiet else (lambda m: print(m, flush=True)),
+                          precision=args.precision)
     written = write_report(cells, out, args.profile)
     print(written["markdown"].read_text())
     return 0
@@ -340,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--profile", choices=["quick", "full"], default="quick", help="budget profile")
     bench.add_argument("--data-dir", help="folder of benchmark CSVs")
     bench.add_argument("--output-dir", default="runs/bench", help="where cells, tables and plots go")
+    bench.add_argument("--precision", choices=["auto", "32", "bf16-mixed"], default="auto",
+                       help="numeric precision of every cell (auto: bf16-mixed on a GPU, 32 on a CPU; bf16-mixed "
+                            "is much faster on CPUs with AMX); a table refuses cells in a second precision")
     bench.add_argument("--quiet", action="store_true", help="no progress lines")
     bench.add_argument("--report-only", action="store_true",
                        help="run nothing: write the tables and plots from the cells already finished (a partial "
