@@ -3,6 +3,8 @@ import pytest
 import torch
 
 from tsreprog.backbones.tokenizer import CharTokenizer
+from tsreprog.errors import ConfigError
+from tsreprog.models import ModelConfig
 from tsreprog.reprogram import (FlattenHead, PatchEmbedding, PromptPrefix, ReprogrammingAttention, RevIN,
                                 TextPrototypes, num_patches, series_statistics)
 from tsreprog.reprogram.prompt import _CHARS, value_chars
@@ -85,3 +87,24 @@ def test_prototypes_and_attention_shapes():
     out = attention(torch.randn(3, 5, 8), full())
     assert out.shape == (3, 5, 16)
     assert FlattenHead(5, 16, horizon=7)(out).shape == (3, 7)
+
+
+def test_cosine_scoring_lets_patches_pick_different_prototypes_at_initialisation():
+    """The failure it fixes: dot-product logits of random prototypes are ~0, every patch gets the same mixture."""
+    torch.manual_seed(0)
+    prototypes = TextPrototypes(torch.randn(3000, 64) * 0.05, n_prototypes=200)()
+    patches = torch.randn(4, 6, 16)
+    spread = {}
+    for scoring in ("dot", "cosine"):
+        torch.manual_seed(1)
+        attention = ReprogrammingAttention(d_model=16, d_llm=64, n_heads=4, dropout=0.0, scoring=scoring)
+        out = attention(patches, prototypes)
+        spread[scoring] = (out - out.mean(dim=(0, 1))).norm(dim=-1).mean().item()
+        attention.math_attention = True  # the NTK's vmap-friendly path computes the same attention
+        torch.testing.assert_close(attention(patches, prototypes), out)
+    assert spread["cosine"] > 50 * spread["dot"]
+
+
+def test_unknown_attention_scoring_is_named():
+    with pytest.raises(ConfigError, match="attention_scoring"):
+        ModelConfig(attention_scoring="cos")

@@ -76,3 +76,23 @@ def test_training_lowers_validation_error_over_baseline_init(synthetic_csv):
     result = fit(ModelConfig(model="dlinear", lookback=48, horizon=12), train_config(synthetic_csv, epochs=5))
     naive = fit(ModelConfig(model="naive", lookback=48, horizon=12), train_config(synthetic_csv))
     assert result.metrics["test_mse"] < naive.metrics["test_mse"]
+
+
+def test_checkpoint_from_before_attention_scoring_restores_as_dot(synthetic_csv, tmp_path):
+    """Checkpoints written before ``attention_scoring`` existed hold dot-scoring weights (no temperature)."""
+    path = tmp_path / "ck.pt"
+    fit(ModelConfig(**MODEL, attention_scoring="dot"), train_config(synthetic_csv, epochs=1), path, test=False)
+    payload = load_checkpoint(path)
+    del payload["model_config"]["attention_scoring"]
+    payload.pop("format")
+    old = tmp_path / "old.pt"
+    save_checkpoint(old, payload)
+    assert restore(old).model_config.attention_scoring == "dot"
+    assert "reprogramming.log_temperature" in restore(
+        _trained_with_default_scoring(synthetic_csv, tmp_path)).model.state_dict()
+
+
+def _trained_with_default_scoring(csv, tmp_path):
+    path = tmp_path / "new.pt"
+    fit(ModelConfig(**MODEL), train_config(csv, epochs=1), path, test=False)
+    return path

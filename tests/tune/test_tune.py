@@ -59,16 +59,19 @@ def test_kill_9_then_resume(synthetic_csv, tmp_path):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     worker = spawn(tune_args(synthetic_csv, storage, tmp_path / "out", n_trials=5))
     deadline = time.time() + 240
-    while time.time() < deadline:
-        time.sleep(0.5)
+    # Trials on the tiny model last ~1 s (pruned ones less): poll often, and catch the first running trial after
+    # one has finished, before the worker can run out of trials.
+    while time.time() < deadline and worker.poll() is None:
+        time.sleep(0.1)
         try:
             current = states(storage)
         except Exception:  # study not created yet
             continue
-        if sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in current) >= 2 and TrialState.RUNNING in current:
+        if sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in current) >= 1 and TrialState.RUNNING in current:
             break
     else:
-        pytest.fail("worker never reached a running trial")
+        pytest.fail(f"worker never caught in a running trial (exit {worker.poll()}): "
+                    f"{worker.stderr.read().decode()[-2000:] if worker.poll() is not None else ''}")
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     before = states(storage)

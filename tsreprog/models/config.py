@@ -28,6 +28,7 @@ class ModelConfig(ConfigMixin):
     d_keys: int | None = None
     n_prototypes: int = 1000
     prototype_vocab: int | None = None  # None: mix the whole vocabulary
+    attention_scoring: str = "cosine"  # reprogramming attention: cosine (learned temperature) | dot (Time-LLM's)
     head_dim: int | None = None
     dropout: float = 0.1
     prompt: bool = True
@@ -49,6 +50,8 @@ class ModelConfig(ConfigMixin):
             (self.n_prototypes >= 1, f"n_prototypes must be >= 1, got {self.n_prototypes}"),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
             (self.model in MODELS, f"unknown model '{self.model}' (use one of {', '.join(MODELS)})"),
+            (self.attention_scoring in ("cosine", "dot"),
+             f"attention_scoring must be cosine or dot, got '{self.attention_scoring}'"),
             (self.n_layers is None or self.n_layers >= 1, f"n_layers must be >= 1, got {self.n_layers}"),
         ]
         if self.quantiles is not None:

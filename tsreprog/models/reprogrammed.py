@@ -28,7 +28,7 @@ class ReprogrammedForecaster(nn.Module):
         self.prototypes = TextPrototypes(self.backbone.word_embeddings, config.n_prototypes, config.prototype_vocab,
                                          seed=config.seed)
         self.reprogramming = ReprogrammingAttention(config.d_model, width, config.n_heads, config.d_keys,
-                                                    config.dropout)
+                                                    config.dropout, config.attention_scoring)
         # Vision backbones have no text vocabulary: the patch-reprogramming path runs without a prompt.
         use_prompt = config.prompt and self.backbone.tokenizer is not None
         self.prompt = PromptPrefix(self.backbone.tokenizer, config.description, config.lookback, config.horizon,

@@ -8,6 +8,8 @@ size, and 94% of the trainable parameters (30,522 × 1,000 for MiniLM).
 
 from __future__ import annotations
 
+import math
+
 import torch
 from einops import rearrange
 from torch import nn
@@ -37,13 +39,29 @@ class TextPrototypes(nn.Module):
 
 
 class ReprogrammingAttention(nn.Module):
-    """Multi-head cross-attention: queries from patches (N, P, d_model), keys/values from prototypes (V', d_llm)."""
+    """Multi-head cross-attention: queries from patches (N, P, d_model), keys/values from prototypes (V', d_llm).
+
+    ``scoring="cosine"`` (the default) compares unit-length queries and keys under a learned temperature. Why:
+    with plain scaled dot products the logits at initialisation are ~0.03 (prototypes are averages of thousands of
+    word embeddings, and their keys come out of a 1/sqrt(fan-in) projection), so the softmax over 1,000 prototypes is
+    uniform and every patch receives the same mixture: measured on MiniLM, the output varies across patches and
+    series by 1e-4 against a norm of 2.1. The series then reaches the backbone only through the prompt, and a
+    short training budget often never leaves that state (ETTh1 H=192, quick budget: 2 of 3 seeds stuck at validation
+    MSE 1.471, the level of forecasting the window mean). Cosine logits start with a spread set by the temperature
+    (init 10, as in cosine attention of Swin V2), so patches pick different prototypes from the first step.
+    ``scoring="dot"`` is Time-LLM's original scoring (and what checkpoints written before this option hold).
+    """
 
     def __init__(self, d_model: int, d_llm: int, n_heads: int = 8, d_keys: int | None = None,
-                 dropout: float = 0.1) -> None:
+                 dropout: float = 0.1, scoring: str = "cosine") -> None:
         super().__init__()
         d_keys = d_keys or max(d_model // n_heads, 1)
         self.n_heads = n_heads
+        self.scoring = scoring
+        if scoring == "cosine":
+            self.log_temperature = nn.Parameter(torch.full((n_heads, 1, 1), math.log(10.0)))
+        elif scoring != "dot":
+            raise ValueError(f"unknown attention scoring '{scoring}' (use cosine or dot)")
         self.query = nn.Linear(d_model, d_keys * n_heads)
         self.key = nn.Linear(d_llm, d_keys * n_heads)
         self.value = nn.Linear(d_llm, d_keys * n_heads)
@@ -70,10 +88,16 @@ class ReprogrammingAttention(nn.Module):
         q = rearrange(self.query(patches), "n p (h e) -> 1 h (n p) e", h=self.n_heads)
         k = rearrange(keys, "s (h e) -> 1 h s e", h=self.n_heads)
         v = rearrange(values, "s (h e) -> 1 h s e", h=self.n_heads)
+        scale = q.shape[-1] ** -0.5
+        if self.scoring == "cosine":
+            # Temperature clamped so a runaway step cannot make the softmax one-hot (gradients would vanish).
+            q = nn.functional.normalize(q, dim=-1) * self.log_temperature.clamp(max=math.log(100.0)).exp()
+            k = nn.functional.normalize(k, dim=-1)
+            scale = 1.0
         if self.math_attention:
-            weights = torch.softmax(q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5, dim=-1)
+            weights = torch.softmax(q @ k.transpose(-1, -2) * scale, dim=-1)
             attended = weights @ v
         else:
-            attended = nn.functional.scaled_dot_product_attention(q, k, v)
+            attended = nn.functional.scaled_dot_product_attention(q, k, v, scale=scale)
         attended = rearrange(attended, "1 h (n p) e -> n p (h e)", n=n)
         return self.dropout(self.out(attended))
