@@ -25,7 +25,7 @@ from tsreprog.train import TrainConfig, fit
 
 FIGURES = ("score", "lambda_max", "lambda_min", "condition_number", "effective_rank", "trace", "decay",
            "kernel_target_alignment", "init_val_mse", "centred_krr_val_mse", "centred_lambda_max",
-           "centred_effective_rank", "centred_decay", "centred_kernel_target_alignment", "gd_val_mse")
+           "centred_effective_rank", "centred_decay", "centred_kernel_target_alignment", "gd_val_mse", "adam_val_mse")
 
 
 def spearman(a, b) -> float:
@@ -70,6 +70,7 @@ def previous_run(args) -> tuple[list[dict], dict | None]:
     ignored = {"output", "resume", "rescore", "datasets"}
     mine = {k: v for k, v in vars(args).items() if k not in ignored}
     theirs = {k: v for k, v in earlier["config"].items() if k not in ignored}
+    theirs.setdefault("attention_scoring", "dot")  # studies measured before the option used dot scoring
     if mine != theirs:
         raise SystemExit(f"{path} was measured with a different config; rerun without --resume or use --output. "
                          f"Differences: { {k: (theirs.get(k), v) for k, v in mine.items() if theirs.get(k) != v} }")
@@ -80,7 +81,7 @@ def study(dataset: str, args, candidates: list[Candidate], done: list[dict],
           measured: list[dict] | None = None) -> dict:
     data = prepare(dataset, args.lookback, args.horizon, args.data_dir)
     base = ModelConfig(lookback=args.lookback, horizon=args.horizon, prototype_vocab=args.prototype_vocab,
-                       description=data.description, seed=0)
+                       attention_scoring=args.attention_scoring, description=data.description, seed=0)
     x_train, y_train = sample_windows(data, "train", args.lookback, args.horizon, args.n_train, 0)
     x_val, y_val = sample_windows(data, "val", args.lookback, args.horizon, args.n_val, 1)
     x, y = torch.cat([x_train, x_val]), torch.cat([y_train, y_val])
@@ -102,7 +103,8 @@ def study(dataset: str, args, candidates: list[Candidate], done: list[dict],
             rows.append(row)
             write(args, done, {"dataset": dataset, "candidates": rows})
             print(f"{dataset:<14} {candidate.label:<24} rescored: score {scored.score:.4f} "
-                  f"centred {scored.figures['centred_krr_val_mse']:.4f} (test {row['test_mse']:.4f})", flush=True)
+                  f"centred {scored.figures['centred_krr_val_mse']:.4f} adam {scored.figures['adam_val_mse']:.4f} "
+                  f"(test {row['test_mse']:.4f})", flush=True)
             continue
         config = ModelConfig(**{**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers})
         train = TrainConfig(dataset=dataset, data_dir=args.data_dir, epochs=args.epochs,
@@ -154,6 +156,9 @@ def main() -> None:
     parser.add_argument("--train-stride", type=int, default=8)
     parser.add_argument("--val-stride", type=int, default=16)
     parser.add_argument("--test-stride", type=int, default=8)
+    parser.add_argument("--attention-scoring", choices=["cosine", "dot"], default="cosine",
+                        help="the reprogramming attention's scoring for every candidate (the library's default is "
+                             "cosine; dot reproduces studies measured before it existed)")
     parser.add_argument("--output", default="benchmarks/results/ntk_validity.json")
     parser.add_argument("--resume", action="store_true",
                         help="keep the studies and candidate rows an earlier run with the same config wrote")

@@ -60,16 +60,20 @@ def ntk_speed(d: dict) -> list[str]:
 def ntk_validity(d: dict) -> list[str]:
     lines = [f"**Does the NTK pick predict trained accuracy?** (look-back {d['config']['lookback']}, "
              f"H={d['config']['horizon']}, {d['config']['n_train']}+{d['config']['n_val']} windows, training budget "
-             f"{d['config']['epochs']} epochs × {d['config']['steps']} steps) — {machine(d)}", ""]
+             f"{d['config']['epochs']} epochs × {d['config']['steps']} steps, "
+             f"{d['config'].get('attention_scoring', 'dot')} attention scoring) — {machine(d)}", ""]
     for s in d["studies"]:
-        lines += [f"*{s['dataset']}*", "", "| candidate | score (KRR val MSE) | centred KRR | GD, budget steps | λ_max | "
-                  "eff. rank | centred eff. rank | KTA | trained val MSE | trained test MSE | select s | train s |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [f"*{s['dataset']}*", "", "| candidate | score (KRR val MSE) | centred KRR | GD, budget steps | "
+                  "Adam-like, budget steps | λ_max | eff. rank | centred eff. rank | KTA | trained val MSE | "
+                  "trained test MSE | select s | train s |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for r in sorted(s["candidates"], key=lambda r: r["score"]):
             centred = f"{r['centred_krr_val_mse']:.4f}" if "centred_krr_val_mse" in r else "–"
             centred_rank = f"{r['centred_effective_rank']:.1f}" if "centred_effective_rank" in r else "–"
             descent = f"{r['gd_val_mse']:.4f}" if "gd_val_mse" in r else "–"
-            lines.append(f"| {r['candidate']} | {r['score']:.4f} | {centred} | {descent} | {r['lambda_max']:.3g} | "
+            adam = f"{r['adam_val_mse']:.4f}" if "adam_val_mse" in r else "–"
+            lines.append(f"| {r['candidate']} | {r['score']:.4f} | {centred} | {descent} | {adam} | "
+                         f"{r['lambda_max']:.3g} | "
                          f"{r['effective_rank']:.1f} | {centred_rank} | {r['kernel_target_alignment']:.3f} | "
                          f"{r['val_mse']:.4f} | {r['test_mse']:.4f} | {r['select_seconds']:.0f} | "
                          f"{r['train_seconds']:.0f} |")
@@ -120,7 +124,7 @@ def bench_quick() -> list[str]:
 
 
 SECTIONS = {"etth1_quick": etth1_quick, "train_throughput": train_throughput, "ntk_speed": ntk_speed,
-            "ntk_validity": ntk_validity, "tune_etth1": tune_etth1, "vision_quick": vision_quick,
+            "ntk_validity": ntk_validity, "ntk_validity_dot": ntk_validity, "tune_etth1": tune_etth1, "vision_quick": vision_quick,
             "vision_throughput": vision_throughput}
 
 

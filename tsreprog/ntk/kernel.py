@@ -39,6 +39,10 @@ class NTKResult:
     mode: str
     n_probes: int
     operator: "KernelOperator | None" = None
+    # With ``blocks=True``: the traced kernel split by parameter tensor (Σ of the blocks = ``kernel``), and each
+    # block's true number of parameters — what an optimiser that normalises per tensor (Adam-like) needs.
+    block_kernels: dict[str, torch.Tensor] | None = None
+    block_sizes: dict[str, int] | None = None
 
 
 @dataclass
@@ -52,6 +56,7 @@ class NTKOptions:
     probe_chunk: int = 8
     dtype: torch.dtype = torch.float32
     progress: bool = False
+    blocks: bool = False
 
 
 class KernelOperator:
@@ -95,12 +100,21 @@ def _probes(mode: str, n_outputs: int, n_probes: int, seed: int, dtype: torch.dt
 
 
 def _accumulate(feature_blocks, n: int, n_out: int, full: bool, scale: float,
-                progress: Callable | None, keep: bool = False) -> torch.Tensor:
-    """Traced: Σ_k Φ_k Φ_kᵀ · scale over probe blocks (N, k, D). Full (exact probes only): block (o, o') = Φ_o Φ_o'ᵀ."""
-    kernel, blocks = None, []
+                progress: Callable | None, keep: bool = False,
+                splits: dict[str, tuple[int, int]] | None = None) -> torch.Tensor | dict[str, torch.Tensor]:
+    """Traced: Σ_k Φ_k Φ_kᵀ · scale over probe blocks (N, k, D). Full (exact probes only): block (o, o') = Φ_o Φ_o'ᵀ.
+    ``splits`` (name → feature columns [start, stop)): one traced kernel per parameter group instead of their sum."""
+    kernel, blocks, grams = None, [], {}
     for features in feature_blocks:
         if full or keep:
             blocks.append(features)
+        elif splits is not None:
+            if max(stop for _, stop in splits.values()) != features.shape[-1]:
+                raise RuntimeError(f"parameter groups cover {max(stop for _, stop in splits.values())} feature "
+                                   f"columns, the features have {features.shape[-1]}")
+            for name, (start, stop) in splits.items():
+                flat = features[..., start:stop].reshape(n, -1)
+                grams[name] = flat @ flat.T + grams[name] if name in grams else flat @ flat.T
         else:
             flat = features.reshape(n, -1)
             kernel = flat @ flat.T if kernel is None else kernel + flat @ flat.T
@@ -108,6 +122,8 @@ def _accumulate(feature_blocks, n: int, n_out: int, full: bool, scale: float,
             progress(features.shape[1])
     if keep:
         return torch.cat(blocks, dim=1)
+    if splits is not None:
+        return {name: gram * scale for name, gram in grams.items()}
     if not full:
         return kernel * scale
     stacked = torch.cat(blocks, dim=1).reshape(n * n_out, -1)  # rows ordered (sample, output)
@@ -152,16 +168,19 @@ def empirical_ntk(model: nn.Module, x: torch.Tensor, mode: str = "exact", n_prob
                   seed: int = 0, chunk: int = 16, dtype: torch.dtype = torch.float32,
                   param_filter: Callable[[str, nn.Parameter], bool] | None = None,
                   structured: bool = True, progress: bool = False, probe_chunk: int = 8,
-                  matrix_free: bool = False, memory_mb: float | None = None) -> NTKResult:
+                  matrix_free: bool = False, memory_mb: float | None = None, blocks: bool = False) -> NTKResult:
     """NTK of ``model`` on inputs ``x`` (N, ...) w.r.t. its trainable (or filtered) parameters.
 
     ``matrix_free`` returns a :class:`KernelOperator` instead of the N × N matrix; ``memory_mb`` caps the size of
-    one batch of per-sample features by choosing the sample chunk (overrides ``chunk``)."""
+    one batch of per-sample features by choosing the sample chunk (overrides ``chunk``); ``blocks`` also returns
+    the traced kernel of each parameter tensor (``block_kernels``, summing to ``kernel``)."""
     if full and mode != "exact":
         raise ValueError("the full (N·O) kernel needs mode='exact'")
     if full and matrix_free:
         raise ValueError("matrix-free mode gives the traced kernel; the full kernel is formed explicitly")
-    options = NTKOptions(mode, n_probes, full, matrix_free, seed, chunk, probe_chunk, dtype, progress)
+    if blocks and (full or matrix_free):
+        raise ValueError("block kernels are traced N × N matrices: not with full=True or matrix_free=True")
+    options = NTKOptions(mode, n_probes, full, matrix_free, seed, chunk, probe_chunk, dtype, progress, blocks)
     was_training = model.training
     model.eval()
     try:
@@ -194,11 +213,21 @@ def _progress_bar(total: int, enabled: bool):
     return bar, bar.update
 
 
-def _finish(blocks, n, n_out, options, scale, tick, low_rank=None):
-    """Traced or full kernel from the feature blocks, or the matrix-free operator over them."""
+def _finish(blocks, n, n_out, options, scale, tick, low_rank=None, splits=None):
+    """Traced or full kernel from the feature blocks, or the matrix-free operator over them; with ``splits``, the
+    traced kernel's per-group parts as a dict."""
     if options.matrix_free:
         return None, KernelOperator(_accumulate(blocks, n, n_out, False, scale, tick, keep=True), scale, low_rank)
-    return _accumulate(blocks, n, n_out, options.full, scale, tick), None
+    return _accumulate(blocks, n, n_out, options.full, scale, tick, splits=splits), None
+
+
+def _column_splits(dims: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """Consecutive feature-column ranges, in the order the features are concatenated."""
+    splits, start = {}, 0
+    for name, dim in dims.items():
+        splits[name] = (start, start + dim)
+        start += dim
+    return splits
 
 
 def _generic_ntk(model, x, options: NTKOptions, param_filter, memory_mb) -> NTKResult:
@@ -218,10 +247,16 @@ def _generic_ntk(model, x, options: NTKOptions, param_filter, memory_mb) -> NTKR
     bar, tick = _progress_bar(len(probes), options.progress)
     features = (probe_features(fn, params, x, block.expand(n, -1, -1), chunk=chunk)
                 for block in _probe_blocks(probes, options.probe_chunk))
-    kernel, operator = _finish(features, n, n_out, options, scale, tick)
+    sizes = {name: p.numel() for name, p in params.items()}
+    splits = _column_splits(sizes) if options.blocks else None
+    kernel, operator = _finish(features, n, n_out, options, scale, tick, splits=splits)
     if bar:
         bar.close()
-    return NTKResult(kernel, outputs, sum(p.numel() for p in params.values()), options.mode, len(probes), operator)
+    n_params = sum(sizes.values())
+    if options.blocks:
+        return NTKResult(sum(kernel.values()), outputs, n_params, options.mode, len(probes),
+                         block_kernels=kernel, block_sizes=sizes)
+    return NTKResult(kernel, outputs, n_params, options.mode, len(probes), operator)
 
 
 def gram_root(embeddings: torch.Tensor, dtype: torch.dtype, projection: torch.Tensor | None = None) -> torch.Tensor:
@@ -303,7 +338,12 @@ def _reprogrammed_ntk(model, x, options: NTKOptions, memory_mb) -> NTKResult:
     probe_mass = float((probes * probes).sum() * scale)  # = O for one-hot and for Rademacher probes alike
     # Head term O·σσᵀ∘(H Hᵀ + 1) = O·U Uᵀ with U = σ∘[H, 1]: low rank, kept as a factor in matrix-free mode.
     head_factor = torch.cat([hs, torch.ones(len(hs), 1, dtype=dtype)], dim=1) * std
-    kernel, operator = _finish(features, n, n_out, options, scale, tick, (head_factor, probe_mass))
+    # Feature columns per parameter group, in probe_features' order (upstream tensors, then the two __kv__ parts).
+    dims = {k: v.numel() for k, v in upstream.items() if k != "__kv__"}
+    dims["prototypes.mix"] = len(prototypes) * root.shape[1]
+    dims["reprogramming.key_value"] = upstream["__kv__"].shape[1] * prototypes_1.shape[1]
+    splits = _column_splits(dims) if options.blocks else None
+    kernel, operator = _finish(features, n, n_out, options, scale, tick, (head_factor, probe_mass), splits)
     if bar:
         bar.close()
     n_params = sum(p.numel() for p in params.values())
@@ -313,10 +353,22 @@ def _reprogrammed_ntk(model, x, options: NTKOptions, memory_mb) -> NTKResult:
     if full:
         eye = torch.eye(n_out, dtype=dtype)
         kernel = kernel + torch.kron(head_gram, eye)
+    elif options.blocks:
+        kernel["head.proj"] = probe_mass * head_gram
     else:
         kernel = kernel + probe_mass * head_gram
     channels = x.shape[-1]
+    block_kernels = kernel if options.blocks else {"all": kernel}
     if channels > 1:  # back to the generic convention: K(i, j) = Σ_c K((i, c), (j, c)), outputs (N, H·C)
-        kernel = torch.diagonal(kernel.reshape(len(x), channels, len(x), channels), dim1=1, dim2=3).sum(-1)
+        block_kernels = {name: torch.diagonal(k.reshape(len(x), channels, len(x), channels), dim1=1, dim2=3).sum(-1)
+                         for name, k in block_kernels.items()}
         outputs = rearrange(outputs, "(n c) h -> n (h c)", c=channels)
-    return NTKResult(kernel, outputs, n_params, options.mode, len(probes))
+    if not options.blocks:
+        return NTKResult(block_kernels["all"], outputs, n_params, options.mode, len(probes))
+    sizes = {k: v.numel() for k, v in params.items() if k not in head_names | kv_names}
+    sizes["prototypes.mix"] = params["prototypes.mix.weight"].numel() + params["prototypes.mix.bias"].numel()
+    sizes["reprogramming.key_value"] = sum(params[f"reprogramming.{a}.{b}"].numel()
+                                           for a in ("key", "value") for b in ("weight", "bias"))
+    sizes["head.proj"] = params["head.proj.weight"].numel() + params["head.proj.bias"].numel()
+    return NTKResult(sum(block_kernels.values()), outputs, n_params, options.mode, len(probes),
+                     block_kernels=block_kernels, block_sizes=sizes)

@@ -148,18 +148,57 @@ def gradient_descent_mse(kernel: torch.Tensor, outputs: torch.Tensor, targets: t
     kernel with this λ_max allows without oscillating (η = 1/λ_max), instead of at convergence.
 
     Why: :func:`kernel_regression_mse` asks what the linearised model reaches given unlimited training; a fixed
-    budget only fits the directions with λ/λ_max ≳ 1/steps. In the eigenbasis K_tt = U diag(λ) Uᵀ the update
-    after t steps is f_v = f0_v + K_vt U diag((1 − (1 − ηλ)ᵗ)/λ) Uᵀ (y_t − f0_t) (→ ηt as λ → 0)."""
+    budget only fits the directions with λ/λ_max ≳ 1/steps (see :func:`scheduled_descent_mse` for the algebra)."""
+    k_tt = kernel.double()[:n_train, :n_train]
+    step = 1.0 / float(torch.linalg.eigvalsh(0.5 * (k_tt + k_tt.T)).max())
+    return scheduled_descent_mse(kernel, outputs, targets, n_train, [step] * steps)
+
+
+def adam_kernel(block_kernels: dict[str, torch.Tensor], block_sizes: dict[str, int], residual: torch.Tensor,
+                n_train: int) -> torch.Tensor:
+    """The kernel under which an optimiser that normalises each parameter tensor's step moves the function.
+
+    Why: gradient descent moves f by η·K·r, so a kernel's scale sets the speed — but these models train with Adam,
+    whose step has size ≈ η per parameter whatever the gradient's scale. Normalising per tensor (Adam normalises per
+    element; per tensor keeps the reprogrammed kernel's structure, so this is an approximation of it) gives
+    Δθ_b = −η·√n_b·g_b/‖g_b‖ with g_b = J_bᵀ r, hence Δf = −η·K_A·r with
+    K_A = Σ_b K_b·√(n_b / (O·rᵀK_b r)), r the training residual at initialisation (O outputs; the traced kernel
+    stands for K_b ⊗ I/O). The normalisation is frozen at r₀, as Adam's second moment (β₂ = 0.999) is over a
+    budget of a few hundred steps. A block whose gradient is zero on these windows contributes nothing.
+    """
+    r = residual.reshape(residual.shape[0], -1)[:n_train].double()
+    n_outputs = r.shape[1]
+    total = None
+    for name, k in block_kernels.items():
+        k = k.double()
+        energy = float((r * (k[:n_train, :n_train] @ r)).sum())  # = O·‖g_b‖² under the traced approximation
+        if energy <= 0.0:
+            continue
+        part = k * math.sqrt(block_sizes[name] / (n_outputs * energy))
+        total = part if total is None else total + part
+    if total is None:
+        raise ValueError("every parameter block has zero gradient on the training windows")
+    return total
+
+
+def scheduled_descent_mse(kernel: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor, n_train: int,
+                          learning_rates: list[float]) -> float:
+    """Validation MSE of the linearised model after one step per entry of ``learning_rates`` (the training run's
+    schedule, e.g. one-cycle) under ``kernel`` (e.g. :func:`adam_kernel`): f ← f − η_t·K·(f − y) on the training
+    windows, the validation windows moved alike.
+
+    In the eigenbasis of K_tt the residual shrinks by Π_t (1 − η_t λ) and the cumulative update is
+    (1 − Π_t (1 − η_t λ))/λ (telescoping). A factor below zero (η_t λ > 1) is clipped to 0: the linear model would
+    oscillate and blow up, but Adam's step is bounded by ≈ η per parameter, so that direction is simply fitted."""
     k = kernel.double()
     f0 = outputs.reshape(outputs.shape[0], -1).double()
     y = targets.reshape(targets.shape[0], -1).double()
     k_tt = 0.5 * (k[:n_train, :n_train] + k[:n_train, :n_train].T)
     values, vectors = torch.linalg.eigh(k_tt)
     values = values.clamp_min(0.0)
-    step = 1.0 / float(values.max())
-    rate = step * values
-    gain = torch.where(rate > 1e-12, -torch.expm1(steps * torch.log1p(-rate.clamp_max(1.0 - 1e-15))) /
-                       values.clamp_min(1e-300), torch.full_like(values, step * steps))
+    rates = torch.tensor(learning_rates, dtype=torch.float64)
+    log_survival = torch.log1p(-(rates[:, None] * values[None, :]).clamp_max(1.0)).sum(0)  # log Π_t (1 − η_t λ)
+    gain = torch.where(values > 0, -torch.expm1(log_survival) / values.clamp_min(1e-300), rates.sum().expand_as(values))
     update = vectors @ (gain[:, None] * (vectors.T @ (y[:n_train] - f0[:n_train])))
     prediction = f0[n_train:] + k[n_train:, :n_train] @ update
     return float(((prediction - y[n_train:]) ** 2).mean())

@@ -49,11 +49,31 @@ class ForecastModule(L.LightningModule):
         optimizer = torch.optim.AdamW(params, lr=self.learning_rate, weight_decay=self.weight_decay,
                                       fused=True)
         total = max(int(self.trainer.estimated_stepping_batches), 1)
-        if self.schedule == "constant" or total < 4:  # too few steps for a warm-up phase to mean anything
+        scheduler = make_scheduler(optimizer, self.schedule, self.learning_rate, total)
+        if scheduler is None:
             return optimizer
-        if self.schedule == "cosine":
-            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
-        else:
-            scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=self.learning_rate, total_steps=total,
-                                                            pct_start=min(0.5, max(0.2, 2.0 / total)))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, schedule: str, learning_rate: float, total: int):
+    """The per-step learning-rate schedule training uses (None: constant), shared with :func:`learning_rates`."""
+    if schedule == "constant" or total < 4:  # too few steps for a warm-up phase to mean anything
+        return None
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=learning_rate, total_steps=total,
+                                               pct_start=min(0.5, max(0.2, 2.0 / total)))
+
+
+def learning_rates(schedule: str, learning_rate: float, total: int) -> list[float]:
+    """The learning rate of each of ``total`` training steps, exactly as training schedules them (used by the NTK
+    figures that model a finite training budget)."""
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=learning_rate)
+    scheduler = make_scheduler(optimizer, schedule, learning_rate, total)
+    rates = []
+    for _ in range(total):
+        rates.append(optimizer.param_groups[0]["lr"])
+        if scheduler is not None:
+            optimizer.step()
+            scheduler.step()
+    return rates
