@@ -26,6 +26,7 @@ from tsreprog.train import TrainConfig, fit
 FIGURES = ("score", "lambda_max", "lambda_min", "condition_number", "effective_rank", "trace", "decay",
            "kernel_target_alignment", "init_val_mse", "centred_krr_val_mse", "centred_lambda_max",
            "centred_effective_rank", "centred_decay", "centred_kernel_target_alignment", "gd_val_mse", "adam_val_mse")
+LEARNING_RATE = 1e-3  # every candidate trains with it; adam_val_mse models the same schedule
 
 
 def spearman(a, b) -> float:
@@ -94,7 +95,7 @@ def study(dataset: str, args, candidates: list[Candidate], done: list[dict],
             print(f"{dataset:<14} {candidate.label:<24} measured by the earlier run, kept", flush=True)
             continue
         scored = score_candidate(candidate, base, x, y, len(x_train), "sketch", args.probes,
-                                 budget_steps=args.epochs * args.steps)
+                                 budget_steps=args.epochs * args.steps, learning_rate=LEARNING_RATE)
         if kept is not None:
             # Same windows, seed and probes as the earlier run: the figures are recomputed (new ones added), the
             # trained MSEs are kept, so no candidate is retrained for a new figure.
@@ -109,7 +110,7 @@ def study(dataset: str, args, candidates: list[Candidate], done: list[dict],
         config = ModelConfig(**{**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers})
         train = TrainConfig(dataset=dataset, data_dir=args.data_dir, epochs=args.epochs,
                             max_steps_per_epoch=args.steps, train_stride=args.train_stride, val_stride=args.val_stride,
-                            batch_size=32, learning_rate=1e-3, progress=False, patience=args.epochs)
+                            batch_size=32, learning_rate=LEARNING_RATE, progress=False, patience=args.epochs)
         started = time.perf_counter()
         result = fit(config, train, data=data, test=False)
         test = result.model

@@ -124,8 +124,8 @@ def bench_quick() -> list[str]:
 
 
 SECTIONS = {"etth1_quick": etth1_quick, "train_throughput": train_throughput, "ntk_speed": ntk_speed,
-            "ntk_validity": ntk_validity, "ntk_validity_dot": ntk_validity, "tune_etth1": tune_etth1, "vision_quick": vision_quick,
-            "vision_throughput": vision_throughput}
+            "ntk_validity": ntk_validity, "ntk_validity_dot": ntk_validity, "tune_etth1": tune_etth1,
+            "vision_quick": vision_quick, "vision_throughput": vision_throughput}
 
 
 BEGIN, END = "<!-- BENCH-TABLES -->", "<!-- /BENCH-TABLES -->"

@@ -42,3 +42,12 @@ def test_invalid_settings_are_named():
         ModelConfig(lookback=8, patch_len=16)
     with pytest.raises(ConfigError, match="unknown model setting"):
         ModelConfig.from_dict({"lookbak": 3})
+
+
+def test_saved_configs_from_before_attention_scoring_rebuild_with_dot():
+    """Checkpoints and saved forecasters share ModelConfig.from_saved: an old file keeps the scoring it trained with."""
+    old = ModelConfig(backbone="random:bert").to_dict()
+    del old["attention_scoring"]
+    assert ModelConfig.from_saved(old).attention_scoring == "dot"
+    assert ModelConfig.from_saved({**old, "attention_scoring": "cosine"}).attention_scoring == "cosine"
+    assert ModelConfig.from_dict(old).attention_scoring == "cosine"  # new configs get today's default

@@ -90,7 +90,7 @@ def save_state(path: str | Path, model: torch.nn.Module, model_config: ModelConf
 
 def load_state(path: str | Path) -> tuple[torch.nn.Module, ModelConfig, TrainConfig, dict]:
     payload = load_checkpoint(path)
-    model_config = ModelConfig.from_dict(payload["model_config"])
+    model_config = ModelConfig.from_saved(payload["model_config"])
     model = build_model(model_config)
     load_trainable(model, payload["trainable_state"], str(path))
     return model.eval(), model_config, TrainConfig.from_dict(payload["train_config"]), payload.get("interface", {})

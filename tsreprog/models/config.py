@@ -41,6 +41,14 @@ class ModelConfig(ConfigMixin):
     quantiles: list[float] | None = None  # e.g. [0.1, 0.5, 0.9]: a quantile head trained with the pinball loss
     seed: int = 0
 
+
+    @classmethod
+    def from_saved(cls, values: dict) -> "ModelConfig":
+        """A config read back from a checkpoint or saved forecaster: settings that did not exist when it was
+        written take the value that version used, not today's default (attention scoring was dot before it was a
+        setting), so an old file rebuilds the model it was trained as."""
+        return cls.from_dict({"attention_scoring": "dot", **values})
+
     def __post_init__(self) -> None:
         checks = [
             (self.lookback >= 2, f"lookback must be >= 2, got {self.lookback}"),

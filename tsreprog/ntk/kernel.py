@@ -105,13 +105,14 @@ def _accumulate(feature_blocks, n: int, n_out: int, full: bool, scale: float,
     """Traced: Σ_k Φ_k Φ_kᵀ · scale over probe blocks (N, k, D). Full (exact probes only): block (o, o') = Φ_o Φ_o'ᵀ.
     ``splits`` (name → feature columns [start, stop)): one traced kernel per parameter group instead of their sum."""
     kernel, blocks, grams = None, [], {}
+    covered = max(stop for _, stop in splits.values()) if splits else 0
     for features in feature_blocks:
         if full or keep:
             blocks.append(features)
         elif splits is not None:
-            if max(stop for _, stop in splits.values()) != features.shape[-1]:
-                raise RuntimeError(f"parameter groups cover {max(stop for _, stop in splits.values())} feature "
-                                   f"columns, the features have {features.shape[-1]}")
+            if covered != features.shape[-1]:
+                raise RuntimeError(f"parameter groups cover {covered} feature columns, the features have "
+                                   f"{features.shape[-1]}")
             for name, (start, stop) in splits.items():
                 flat = features[..., start:stop].reshape(n, -1)
                 grams[name] = flat @ flat.T + grams[name] if name in grams else flat @ flat.T
@@ -316,9 +317,11 @@ def _reprogrammed_ntk(model, x, options: NTKOptions, memory_mb) -> NTKResult:
         out = functional_call(wrapper, state, (sample[None], p["__kv__"]))
         return out.reshape(-1).to(dtype)
 
-    feature_dim = sum(p.numel() for k, p in upstream.items() if k != "__kv__") + \
-        len(prototypes) * (root.shape[1]) + upstream["__kv__"].shape[1] * prototypes_1.shape[1]
-    chunk = _chunk_for_budget(options, feature_dim, memory_mb)
+    # Feature columns per parameter group, in probe_features' order (upstream tensors, then the two __kv__ parts).
+    dims = {k: v.numel() for k, v in upstream.items() if k != "__kv__"}
+    dims["prototypes.mix"] = len(prototypes) * root.shape[1]
+    dims["reprogramming.key_value"] = upstream["__kv__"].shape[1] * prototypes_1.shape[1]
+    chunk = _chunk_for_budget(options, sum(dims.values()), memory_mb)
     # Univariate rows: the model is channel independent, so (N, L, C) becomes N·C independent samples.
     series = rearrange(x, "n l c -> (n c) l")
     with torch.no_grad():
@@ -338,10 +341,6 @@ def _reprogrammed_ntk(model, x, options: NTKOptions, memory_mb) -> NTKResult:
     probe_mass = float((probes * probes).sum() * scale)  # = O for one-hot and for Rademacher probes alike
     # Head term O·σσᵀ∘(H Hᵀ + 1) = O·U Uᵀ with U = σ∘[H, 1]: low rank, kept as a factor in matrix-free mode.
     head_factor = torch.cat([hs, torch.ones(len(hs), 1, dtype=dtype)], dim=1) * std
-    # Feature columns per parameter group, in probe_features' order (upstream tensors, then the two __kv__ parts).
-    dims = {k: v.numel() for k, v in upstream.items() if k != "__kv__"}
-    dims["prototypes.mix"] = len(prototypes) * root.shape[1]
-    dims["reprogramming.key_value"] = upstream["__kv__"].shape[1] * prototypes_1.shape[1]
     splits = _column_splits(dims) if options.blocks else None
     kernel, operator = _finish(features, n, n_out, options, scale, tick, (head_factor, probe_mass), splits)
     if bar:

@@ -26,8 +26,7 @@ class Restored:
 
 def restore(path: str | Path, expect_backbone: str | None = None) -> Restored:
     payload = load_checkpoint(path)
-    # Checkpoints written before attention scoring was a setting were trained with dot-product scoring.
-    model_config = ModelConfig.from_dict({"attention_scoring": "dot", **payload["model_config"]})
+    model_config = ModelConfig.from_saved(payload["model_config"])
     if expect_backbone and model_config.model == "reprogrammed" and expect_backbone != model_config.backbone:
         raise ConfigError(f"{path}: checkpoint was trained with backbone '{model_config.backbone}', "
                           f"not '{expect_backbone}'")
