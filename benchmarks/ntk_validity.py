@@ -2,6 +2,10 @@
 one fixed budget, and compare: Spearman ρ between each figure and trained test MSE, the gap between the picked and
 the best candidate, and the cost of selection against the cost of training every candidate.
 
+``--replicate-seeds 1,2`` scores and trains every candidate again under other seeds (initialisation, NTK probes,
+batch order; the windows stay), so the study also reports how well trained MSE agrees with itself between seeds —
+the ceiling for any score's ρ (:mod:`tsreprog.ntk.agreement`) — and each figure's ρ with the seed-averaged MSE.
+
 Writes benchmarks/results/ntk_validity.json. The study config (look-back, vocabulary subset, budget) is recorded.
 """
 
@@ -20,6 +24,7 @@ from tsreprog.backbones.registry import smollm2_dir
 from tsreprog.data import prepare
 from tsreprog.evaluate import evaluate
 from tsreprog.models import ModelConfig
+from tsreprog.ntk.agreement import seed_agreement, spearman
 from tsreprog.ntk.select import Candidate, sample_windows, score_candidate
 from tsreprog.train import TrainConfig, fit
 
@@ -27,14 +32,6 @@ FIGURES = ("score", "lambda_max", "lambda_min", "condition_number", "effective_r
            "kernel_target_alignment", "init_val_mse", "centred_krr_val_mse", "centred_lambda_max",
            "centred_effective_rank", "centred_decay", "centred_kernel_target_alignment", "gd_val_mse", "adam_val_mse")
 LEARNING_RATE = 1e-3  # every candidate trains with it; adam_val_mse models the same schedule
-
-
-def spearman(a, b) -> float:
-    ra = np.argsort(np.argsort(a)).astype(float)
-    rb = np.argsort(np.argsort(b)).astype(float)
-    ra -= ra.mean()
-    rb -= rb.mean()
-    return float((ra * rb).sum() / np.sqrt((ra ** 2).sum() * (rb ** 2).sum()))
 
 
 def default_candidates() -> list[Candidate]:
@@ -68,7 +65,7 @@ def previous_run(args) -> tuple[list[dict], dict | None]:
     if not args.resume or not path.is_file():
         return [], None
     earlier = json.loads(path.read_text())
-    ignored = {"output", "resume", "rescore", "datasets"}
+    ignored = {"output", "resume", "rescore", "datasets", "replicate_seeds"}
     mine = {k: v for k, v in vars(args).items() if k not in ignored}
     theirs = {k: v for k, v in earlier["config"].items() if k not in ignored}
     theirs.setdefault("attention_scoring", "dot")  # studies measured before the option used dot scoring
@@ -78,14 +75,38 @@ def previous_run(args) -> tuple[list[dict], dict | None]:
     return earlier["studies"], earlier.get("unfinished")
 
 
-def study(dataset: str, args, candidates: list[Candidate], done: list[dict],
-          measured: list[dict] | None = None) -> dict:
+def study_inputs(dataset: str, args, seed: int):
+    """The prepared data, the base config under ``seed``, and the scoring windows (the same for every seed)."""
     data = prepare(dataset, args.lookback, args.horizon, args.data_dir)
     base = ModelConfig(lookback=args.lookback, horizon=args.horizon, prototype_vocab=args.prototype_vocab,
-                       attention_scoring=args.attention_scoring, description=data.description, seed=0)
+                       attention_scoring=args.attention_scoring, description=data.description, seed=seed)
     x_train, y_train = sample_windows(data, "train", args.lookback, args.horizon, args.n_train, 0)
     x_val, y_val = sample_windows(data, "val", args.lookback, args.horizon, args.n_val, 1)
-    x, y = torch.cat([x_train, x_val]), torch.cat([y_train, y_val])
+    return data, base, torch.cat([x_train, x_val]), torch.cat([y_train, y_val]), len(x_train)
+
+
+def score(candidate: Candidate, base: ModelConfig, x, y, n_train: int, args):
+    return score_candidate(candidate, base, x, y, n_train, "sketch", args.probes, seed=base.seed,
+                           budget_steps=args.epochs * args.steps, learning_rate=LEARNING_RATE)
+
+
+def train_and_test(candidate: Candidate, base: ModelConfig, dataset: str, data, args) -> dict:
+    """Train one candidate with the study's fixed budget (seeded like ``base``) and score its test windows."""
+    config = ModelConfig(**{**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers})
+    train = TrainConfig(dataset=dataset, data_dir=args.data_dir, epochs=args.epochs,
+                        max_steps_per_epoch=args.steps, train_stride=args.train_stride, val_stride=args.val_stride,
+                        batch_size=32, learning_rate=LEARNING_RATE, progress=False, patience=args.epochs,
+                        seed=base.seed)
+    started = time.perf_counter()
+    result = fit(config, train, data=data, test=False)
+    test_metrics = evaluate(result.model, data.windows("test", args.lookback, args.horizon, args.test_stride), 256)
+    return {"train_seconds": time.perf_counter() - started, "val_mse": result.metrics["best_val_mse"],
+            "test_mse": test_metrics["mse"], "test_mae": test_metrics["mae"]}
+
+
+def study(dataset: str, args, candidates: list[Candidate], done: list[dict],
+          measured: list[dict] | None = None) -> dict:
+    data, base, x, y, n_train = study_inputs(dataset, args, seed=0)
     rows = []
     earlier = {row["candidate"]: row for row in measured or []}
     for candidate in candidates:
@@ -94,8 +115,7 @@ def study(dataset: str, args, candidates: list[Candidate], done: list[dict],
             rows.append(kept)
             print(f"{dataset:<14} {candidate.label:<24} measured by the earlier run, kept", flush=True)
             continue
-        scored = score_candidate(candidate, base, x, y, len(x_train), "sketch", args.probes,
-                                 budget_steps=args.epochs * args.steps, learning_rate=LEARNING_RATE)
+        scored = score(candidate, base, x, y, n_train, args)
         if kept is not None:
             # Same windows, seed and probes as the earlier run: the figures are recomputed (new ones added), the
             # trained MSEs are kept, so no candidate is retrained for a new figure.
@@ -107,23 +127,13 @@ def study(dataset: str, args, candidates: list[Candidate], done: list[dict],
                   f"centred {scored.figures['centred_krr_val_mse']:.4f} adam {scored.figures['adam_val_mse']:.4f} "
                   f"(test {row['test_mse']:.4f})", flush=True)
             continue
-        config = ModelConfig(**{**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers})
-        train = TrainConfig(dataset=dataset, data_dir=args.data_dir, epochs=args.epochs,
-                            max_steps_per_epoch=args.steps, train_stride=args.train_stride, val_stride=args.val_stride,
-                            batch_size=32, learning_rate=LEARNING_RATE, progress=False, patience=args.epochs)
-        started = time.perf_counter()
-        result = fit(config, train, data=data, test=False)
-        test = result.model
-        test_metrics = evaluate(test, data.windows("test", args.lookback, args.horizon, args.test_stride), 256)
-        train_seconds = time.perf_counter() - started
-        row = {"candidate": candidate.label, "score": scored.score, **{k: v for k, v in scored.figures.items()},
-               "select_seconds": scored.seconds, "train_seconds": train_seconds,
-               "val_mse": result.metrics["best_val_mse"], "test_mse": test_metrics["mse"],
-               "test_mae": test_metrics["mae"]}
+        row = {"candidate": candidate.label, "score": scored.score, **scored.figures,
+               "select_seconds": scored.seconds, **train_and_test(candidate, base, dataset, data, args)}
         rows.append(row)
         write(args, done, {"dataset": dataset, "candidates": rows})
         print(f"{dataset:<14} {candidate.label:<24} score {scored.score:.4f}  val {row['val_mse']:.4f}  "
-              f"test {row['test_mse']:.4f}  select {scored.seconds:.0f}s  train {train_seconds:.0f}s", flush=True)
+              f"test {row['test_mse']:.4f}  select {scored.seconds:.0f}s  train {row['train_seconds']:.0f}s",
+              flush=True)
     test_mse = [r["test_mse"] for r in rows]
     correlations = {}
     for name in FIGURES:
@@ -140,6 +150,33 @@ def study(dataset: str, args, candidates: list[Candidate], done: list[dict],
             "pick_gap": picked["test_mse"] / best["test_mse"] - 1.0,
             "selection_seconds": select_cost, "training_seconds": train_cost,
             "selection_cost_fraction": select_cost / train_cost}
+
+
+def replicate(dataset: str, args, candidates: list[Candidate], finished: dict, studies: list[dict],
+              seed: int) -> None:
+    """Score and train every candidate again under ``seed`` into ``finished["replicates"]``, then summarise how
+    the seeds agree. Rows are written as they finish and kept by a resumed run."""
+    rows = finished.setdefault("replicates", {}).setdefault(str(seed), [])
+    measured = {row["candidate"] for row in rows}
+    data, base, x, y, n_train = study_inputs(dataset, args, seed)
+    for candidate in candidates:
+        if candidate.label in measured:
+            print(f"{dataset:<14} {candidate.label:<24} seed {seed} measured by the earlier run, kept", flush=True)
+            continue
+        scored = score(candidate, base, x, y, n_train, args)
+        row = {"candidate": candidate.label, "seed": seed, "score": scored.score, **scored.figures,
+               "select_seconds": scored.seconds, **train_and_test(candidate, base, dataset, data, args)}
+        rows.append(row)
+        write(args, studies)
+        print(f"{dataset:<14} {candidate.label:<24} seed {seed} score {scored.score:.4f}  val {row['val_mse']:.4f}  "
+              f"test {row['test_mse']:.4f}", flush=True)
+
+
+def summarise_seeds(finished: dict) -> None:
+    """(Re)compute a study's seed agreement from its seed-0 rows and its replicates (after a rescore too)."""
+    replicates = {int(k): v for k, v in finished.get("replicates", {}).items()}
+    if replicates:
+        finished["seed_agreement"] = seed_agreement({0: finished["candidates"], **replicates}, FIGURES)
 
 
 def main() -> None:
@@ -160,6 +197,10 @@ def main() -> None:
     parser.add_argument("--attention-scoring", choices=["cosine", "dot"], default="cosine",
                         help="the reprogramming attention's scoring for every candidate (the library's default is "
                              "cosine; dot reproduces studies measured before it existed)")
+    parser.add_argument("--replicate-seeds", default="",
+                        help="comma-separated extra seeds: every candidate is scored and trained again under each, "
+                             "to measure how far trained MSE agrees with itself between seeds (use with --resume to "
+                             "add them to a finished study)")
     parser.add_argument("--output", default="benchmarks/results/ntk_validity.json")
     parser.add_argument("--resume", action="store_true",
                         help="keep the studies and candidate rows an earlier run with the same config wrote")
@@ -168,8 +209,10 @@ def main() -> None:
     args = parser.parse_args()
     candidates = default_candidates()
     finished, unfinished = previous_run(args)
-    studies: list[dict] = []
-    for name in args.datasets.split(","):
+    names = args.datasets.split(",")
+    # Studies of datasets this run does not name stay in the file.
+    studies: list[dict] = [s for s in finished if s["dataset"] not in names]
+    for name in names:
         kept = next((s for s in finished if s["dataset"] == name), None)
         if kept is not None and not args.rescore:
             print(f"{name}: measured by the earlier run, kept", flush=True)
@@ -179,7 +222,18 @@ def main() -> None:
             measured = kept["candidates"]
         else:
             measured = unfinished["candidates"] if unfinished and unfinished["dataset"] == name else None
-        studies.append(study(name, args, candidates, studies, measured))
+        rescored = study(name, args, candidates, studies, measured)
+        if kept is not None and "replicates" in kept:
+            rescored["replicates"] = kept["replicates"]
+        studies.append(rescored)
+        write(args, studies)
+    earlier_order = [s["dataset"] for s in finished]
+    studies.sort(key=lambda s: earlier_order.index(s["dataset"]) if s["dataset"] in earlier_order else len(finished))
+    for name in names:
+        measured_study = next(s for s in studies if s["dataset"] == name)
+        for seed in (int(v) for v in args.replicate_seeds.split(",") if v.strip()):
+            replicate(name, args, candidates, measured_study, studies, seed)
+        summarise_seeds(measured_study)
         write(args, studies)
     for s in studies:
         print(f"{s['dataset']}: picked {s['picked']}, best {s['best']}, gap {100 * s['pick_gap']:.1f}%, "
