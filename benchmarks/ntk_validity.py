@@ -154,8 +154,8 @@ def study(dataset: str, args, candidates: list[Candidate], done: list[dict],
 
 def replicate(dataset: str, args, candidates: list[Candidate], finished: dict, studies: list[dict],
               seed: int) -> None:
-    """Score and train every candidate again under ``seed`` into ``finished["replicates"]``, then summarise how
-    the seeds agree. Rows are written as they finish and kept by a resumed run."""
+    """Score and train every candidate again under ``seed`` into ``finished["replicates"]``. Rows are written as
+    they finish and kept by a resumed run."""
     rows = finished.setdefault("replicates", {}).setdefault(str(seed), [])
     measured = {row["candidate"] for row in rows}
     data, base, x, y, n_train = study_inputs(dataset, args, seed)
@@ -179,6 +179,18 @@ def summarise_seeds(finished: dict) -> None:
         finished["seed_agreement"] = seed_agreement({0: finished["candidates"], **replicates}, FIGURES)
 
 
+def replicate_seeds(text: str) -> list[int]:
+    """``--replicate-seeds``: distinct non-zero integers (seed 0 is the study itself)."""
+    try:
+        seeds = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'") from None
+    if 0 in seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be distinct and not 0 (seed 0 is the study itself), "
+                                         f"got '{text}'")
+    return seeds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--datasets", default="ETTh1,ETTm1")
@@ -197,7 +209,7 @@ def main() -> None:
     parser.add_argument("--attention-scoring", choices=["cosine", "dot"], default="cosine",
                         help="the reprogramming attention's scoring for every candidate (the library's default is "
                              "cosine; dot reproduces studies measured before it existed)")
-    parser.add_argument("--replicate-seeds", default="",
+    parser.add_argument("--replicate-seeds", type=replicate_seeds, default=[],
                         help="comma-separated extra seeds: every candidate is scored and trained again under each, "
                              "to measure how far trained MSE agrees with itself between seeds (use with --resume to "
                              "add them to a finished study)")
@@ -210,28 +222,30 @@ def main() -> None:
     candidates = default_candidates()
     finished, unfinished = previous_run(args)
     names = args.datasets.split(",")
-    # Studies of datasets this run does not name stay in the file.
-    studies: list[dict] = [s for s in finished if s["dataset"] not in names]
+    # Every study the file holds stays in it, in its order, while another is measured or rescored: a killed run
+    # loses none of them (a study being rescored stays whole until its rescored version replaces it).
+    studies: list[dict] = list(finished)
     for name in names:
-        kept = next((s for s in finished if s["dataset"] == name), None)
+        index = next((i for i, s in enumerate(studies) if s["dataset"] == name), None)
+        kept = studies[index] if index is not None else None
         if kept is not None and not args.rescore:
             print(f"{name}: measured by the earlier run, kept", flush=True)
-            studies.append(kept)
             continue
         if kept is not None:
             measured = kept["candidates"]
         else:
             measured = unfinished["candidates"] if unfinished and unfinished["dataset"] == name else None
-        rescored = study(name, args, candidates, studies, measured)
-        if kept is not None and "replicates" in kept:
-            rescored["replicates"] = kept["replicates"]
-        studies.append(rescored)
+        new_study = study(name, args, candidates, studies, measured)
+        if kept is not None:
+            if "replicates" in kept:
+                new_study["replicates"] = kept["replicates"]
+            studies[index] = new_study
+        else:
+            studies.append(new_study)
         write(args, studies)
-    earlier_order = [s["dataset"] for s in finished]
-    studies.sort(key=lambda s: earlier_order.index(s["dataset"]) if s["dataset"] in earlier_order else len(finished))
     for name in names:
         measured_study = next(s for s in studies if s["dataset"] == name)
-        for seed in (int(v) for v in args.replicate_seeds.split(",") if v.strip()):
+        for seed in args.replicate_seeds:
             replicate(name, args, candidates, measured_study, studies, seed)
         summarise_seeds(measured_study)
         write(args, studies)

@@ -99,7 +99,7 @@ def seed_agreement(a: dict) -> list[str]:
     return [f"Seeds {seeds} (initialisation, probes and batch order; same windows): trained test MSE ranks the "
             f"candidates alike between seeds with ρ {pairs} (mean {a['between_seed_spearman_mean']:+.2f}), so a "
             f"score that knew each candidate's expected MSE exactly would reach ρ ≈ "
-            f"{a.get('single_seed_ceiling', float('nan')):.2f} with one seed's MSE (√ of the between-seed ρ). "
+            f"{a['single_seed_ceiling']:.2f} with one seed's MSE (√ of the between-seed ρ). "
             f"Test MSE mean ± sd over seeds: {spread}. ρ of each figure (mean over seeds) with the seed-averaged "
             f"test MSE: {rho}. The lowest mean score picks {a['picked']}, best {a['best']}: gap "
             f"{100 * a['pick_gap']:.1f}%.", ""]

@@ -41,7 +41,6 @@ class ModelConfig(ConfigMixin):
     quantiles: list[float] | None = None  # e.g. [0.1, 0.5, 0.9]: a quantile head trained with the pinball loss
     seed: int = 0
 
-
     @classmethod
     def from_saved(cls, values: dict) -> "ModelConfig":
         """A config read back from a checkpoint or saved forecaster: settings that did not exist when it was

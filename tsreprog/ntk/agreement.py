@@ -48,8 +48,8 @@ def seed_agreement(rows_by_seed: Mapping[int, Sequence[Mapping]], figures: Seque
 
     ``rows_by_seed``: for each seed, one row per candidate (``key`` names it) holding the figures and the trained
     ``target``. Only candidates measured under every seed count. Returns the between-seed ρ of the target for every
-    pair of seeds, their mean and the one-seed ceiling √mean, each candidate's mean and standard deviation of the target, each
-    figure's ρ (its mean over seeds) with the mean target, and the pick gap of the lowest mean score."""
+    pair of seeds, their mean and the one-seed ceiling √mean, each candidate's mean and standard deviation of the
+    target, each figure's ρ (its mean over seeds) with the mean target, and the pick gap of the lowest mean score."""
     seeds = sorted(rows_by_seed)
     if len(seeds) < 2:
         raise ValueError("seed agreement needs rows from at least two seeds")
@@ -60,25 +60,30 @@ def seed_agreement(rows_by_seed: Mapping[int, Sequence[Mapping]], figures: Seque
     table = {name: np.array([indexed[s][name][target] for s in seeds], dtype=float) for name in names}
     pairs = {f"{a}-{b}": spearman([table[n][seeds.index(a)] for n in names], [table[n][seeds.index(b)] for n in names])
              for a, b in combinations(seeds, 2)}
-    mean_target = [float(table[n].mean()) for n in names]
+    mean_target = {n: float(table[n].mean()) for n in names}
+
+    def seed_mean(figure: str) -> dict[str, float] | None:
+        """A figure's mean over seeds per candidate; None when some row lacks it."""
+        if not all(figure in indexed[s][n] for s in seeds for n in names):
+            return None
+        return {n: float(np.mean([indexed[s][n][figure] for s in seeds])) for n in names}
+
     correlations = {}
     for figure in figures:
-        values = [float(np.mean([indexed[s][n][figure] for s in seeds])) for n in names
-                  if all(figure in indexed[s][n] for s in seeds)]
-        if len(values) == len(names) and np.all(np.isfinite(values)):
-            correlations[figure] = spearman(values, mean_target)
-    mean_score = {n: float(np.mean([indexed[s][n]["score"] for s in seeds])) for n in names} \
-        if all("score" in indexed[s][n] for s in seeds for n in names) else None
+        means = seed_mean(figure)
+        if means is not None and np.all(np.isfinite(list(means.values()))):
+            correlations[figure] = spearman([means[n] for n in names], [mean_target[n] for n in names])
+    between = float(np.nanmean(list(pairs.values())))
     summary = {"seeds": seeds, "candidates": names,
-               f"mean_{target}": dict(zip(names, mean_target)),
+               f"mean_{target}": mean_target,
                f"std_{target}": {n: float(table[n].std(ddof=1)) for n in names},
                "between_seed_spearman": pairs,
-               "between_seed_spearman_mean": float(np.nanmean(list(pairs.values()))),
-               "single_seed_ceiling": float(np.sqrt(max(float(np.nanmean(list(pairs.values()))), 0.0))),
+               "between_seed_spearman_mean": between,
+               "single_seed_ceiling": float(np.sqrt(max(between, 0.0))),
                f"spearman_with_mean_{target}": correlations}
+    mean_score = seed_mean("score")
     if mean_score is not None:
         picked = min(names, key=mean_score.get)
-        best = min(names, key=lambda n: table[n].mean())
-        summary.update(picked=picked, best=best,
-                       pick_gap=float(table[picked].mean() / table[best].mean() - 1.0))
+        best = min(names, key=mean_target.get)
+        summary.update(picked=picked, best=best, pick_gap=mean_target[picked] / mean_target[best] - 1.0)
     return summary
