@@ -68,7 +68,8 @@ def previous_run(args) -> tuple[list[dict], dict | None]:
     ignored = {"output", "resume", "rescore", "datasets", "replicate_seeds"}
     mine = {k: v for k, v in vars(args).items() if k not in ignored}
     theirs = {k: v for k, v in earlier["config"].items() if k not in ignored}
-    theirs.setdefault("attention_scoring", "dot")  # studies measured before the option used dot scoring
+    theirs.setdefault("attention_scoring", "dot")  # studies measured before these options used dot scoring
+    theirs.setdefault("token_scale", "free")  # and a free token scale
     if mine != theirs:
         raise SystemExit(f"{path} was measured with a different config; rerun without --resume or use --output. "
                          f"Differences: { {k: (theirs.get(k), v) for k, v in mine.items() if theirs.get(k) != v} }")
@@ -79,7 +80,8 @@ def study_inputs(dataset: str, args, seed: int):
     """The prepared data, the base config under ``seed``, and the scoring windows (the same for every seed)."""
     data = prepare(dataset, args.lookback, args.horizon, args.data_dir)
     base = ModelConfig(lookback=args.lookback, horizon=args.horizon, prototype_vocab=args.prototype_vocab,
-                       attention_scoring=args.attention_scoring, description=data.description, seed=seed)
+                       attention_scoring=args.attention_scoring, token_scale=args.token_scale,
+                       description=data.description, seed=seed)
     x_train, y_train = sample_windows(data, "train", args.lookback, args.horizon, args.n_train, 0)
     x_val, y_val = sample_windows(data, "val", args.lookback, args.horizon, args.n_val, 1)
     return data, base, torch.cat([x_train, x_val]), torch.cat([y_train, y_val]), len(x_train)
@@ -209,6 +211,9 @@ def main() -> None:
     parser.add_argument("--attention-scoring", choices=["cosine", "dot"], default="cosine",
                         help="the reprogramming attention's scoring for every candidate (the library's default is "
                              "cosine; dot reproduces studies measured before it existed)")
+    parser.add_argument("--token-scale", choices=["auto", "embedding", "free"], default="auto",
+                        help="the reprogrammed tokens' scale for every candidate (the library's default is auto; free "
+                             "reproduces studies measured before it existed)")
     parser.add_argument("--replicate-seeds", type=replicate_seeds, default=[],
                         help="comma-separated extra seeds: every candidate is scored and trained again under each, "
                              "to measure how far trained MSE agrees with itself between seeds (use with --resume to "

@@ -38,3 +38,13 @@ def test_minilm_loads_offline_and_truncates():
     backbone = load_backbone("minilm-l6", n_layers=2)
     assert backbone.embed_dim == 384 and backbone.n_layers == 2 and not backbone.causal
     assert backbone.word_embeddings.shape == (30522, 384)
+
+
+def test_embedding_norm_is_detected_where_the_architecture_has_one():
+    """BERT layer-normalises its embeddings; GPT-2 and Llama feed them to the residual stream as they are."""
+    assert load_backbone("random:bert").normalises_inputs
+    assert not load_backbone("random:gpt2").normalises_inputs
+    assert not load_backbone("random:llama").normalises_inputs
+    backbone = load_backbone("random:llama")
+    rows = backbone.word_embeddings.detach()
+    assert backbone.embedding_rms == pytest.approx(rows.pow(2).mean(dim=1).sqrt().mean().item(), rel=1e-6)

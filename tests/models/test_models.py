@@ -44,10 +44,32 @@ def test_invalid_settings_are_named():
         ModelConfig.from_dict({"lookbak": 3})
 
 
-def test_saved_configs_from_before_attention_scoring_rebuild_with_dot():
-    """Checkpoints and saved forecasters share ModelConfig.from_saved: an old file keeps the scoring it trained with."""
+def test_saved_configs_from_before_a_setting_rebuild_as_they_trained():
+    """Checkpoints and saved forecasters share ModelConfig.from_saved: an old file keeps the scoring and token scale
+    it trained with."""
     old = ModelConfig(backbone="random:bert").to_dict()
-    del old["attention_scoring"]
+    del old["attention_scoring"], old["token_scale"]
     assert ModelConfig.from_saved(old).attention_scoring == "dot"
+    assert ModelConfig.from_saved(old).token_scale == "free"
     assert ModelConfig.from_saved({**old, "attention_scoring": "cosine"}).attention_scoring == "cosine"
-    assert ModelConfig.from_dict(old).attention_scoring == "cosine"  # new configs get today's default
+    assert ModelConfig.from_dict(old).attention_scoring == "cosine"  # new configs get today's defaults
+    assert ModelConfig.from_dict(old).token_scale == "auto"
+
+
+@pytest.mark.parametrize("backbone, token_scale, pinned", [
+    ("random:llama", "auto", True), ("random:gpt2", "auto", True), ("random:bert", "auto", False),
+    ("random:bert", "embedding", True), ("random:llama", "free", False)])
+def test_token_scale_pins_reprogrammed_tokens_where_the_backbone_does_not_normalise_them(backbone, token_scale,
+                                                                                        pinned):
+    model = build_model(ModelConfig(backbone=backbone, token_scale=token_scale, prompt=False, dropout=0.0, **TINY))
+    tokens, _ = model.embed_inputs(torch.randn(3, TINY["lookback"]))
+    rms = tokens.pow(2).mean(-1).sqrt()
+    target = torch.full_like(rms, model.backbone.embedding_rms)
+    assert torch.allclose(rms, target, rtol=1e-4) == pinned
+    with pytest.raises(ConfigError, match="token_scale"):
+        ModelConfig(token_scale="unit")
+
+
+def test_token_scale_embedding_is_refused_for_vision_backbones():
+    with pytest.raises(ValueError, match="needs a language backbone"):
+        build_model(ModelConfig(backbone="random:dinov2", token_scale="embedding", prompt=False, **TINY))

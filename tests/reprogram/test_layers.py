@@ -108,3 +108,16 @@ def test_cosine_scoring_lets_patches_pick_different_prototypes_at_initialisation
 def test_unknown_attention_scoring_is_named():
     with pytest.raises(ConfigError, match="attention_scoring"):
         ModelConfig(attention_scoring="cos")
+
+
+def test_output_rms_pins_every_reprogrammed_token_to_the_embedding_scale():
+    """However large the output projection grows, the tokens keep the given root-mean-square."""
+    torch.manual_seed(0)
+    prototypes = TextPrototypes(torch.randn(300, 16) * 0.05, n_prototypes=20)()
+    attention = ReprogrammingAttention(d_model=8, d_llm=16, n_heads=2, dropout=0.0, output_rms=0.13)
+    with torch.no_grad():
+        attention.out.weight.mul_(1000.0)
+    out = attention(torch.randn(3, 5, 8), prototypes)
+    torch.testing.assert_close(out.pow(2).mean(-1).sqrt(), torch.full((3, 5), 0.13))
+    with pytest.raises(ValueError, match="output_rms must be positive"):
+        ReprogrammingAttention(d_model=8, d_llm=16, output_rms=0.0)

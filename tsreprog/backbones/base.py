@@ -60,6 +60,20 @@ class Backbone(nn.Module):
         return self.word_embeddings.dtype
 
     @property
+    def embedding_rms(self) -> float:
+        """Mean root-mean-square of the word-embedding rows: the scale of the tokens the blocks were trained on."""
+        return float(self.word_embeddings.detach().float().pow(2).mean(dim=1).sqrt().mean())
+
+    @property
+    def normalises_inputs(self) -> bool:
+        """Whether a norm layer sits on the embeddings before the first block (BERT's ``embeddings.LayerNorm``,
+        BLOOM's ``word_embeddings_layernorm``, BART's ``layernorm_embedding``), so the backbone itself removes the
+        scale of whatever tokens it is fed. Llama/SmolLM2 and GPT-2 have none: their input enters the residual
+        stream as it is."""
+        return any("norm" in type(module).__name__.lower() and "emb" in name.lower()
+                   for name, module in self.model.named_modules())
+
+    @property
     def n_layers(self) -> int:
         return len(find_blocks(self.model)[2])
 

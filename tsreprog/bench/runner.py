@@ -56,7 +56,7 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     device = "cuda" if torch.cuda.is_available() else "cpu"
     cell = {
         "dataset": data.name, "model": model_name, "horizon": horizon, "lookback": lookback, "profile": profile,
-        "precision": resolve_devices(train)[1],
+        "learning_rate": spec.learning_rate, "precision": resolve_devices(train)[1],
         "mse": result.metrics["test_mse"], "mae": result.metrics["test_mae"],
         "test_windows": result.metrics["test_n_windows"], "val_mse": result.metrics["best_val_mse"],
         "trainable_parameters": sum(p.numel() for p in result.model.parameters() if p.requires_grad),

@@ -32,6 +32,7 @@ HELP = {
     "n_prototypes": "number of text prototypes",
     "prototype_vocab": "mix a seeded subset of this many vocabulary rows (none: whole vocabulary)",
     "attention_scoring": "reprogramming attention scoring: cosine (learned temperature) or dot (Time-LLM's)",
+    "token_scale": "reprogrammed token scale: auto, embedding (pinned to the word-embedding RMS) or free (Time-LLM's)",
     "head_dim": "reduce backbone width to this before the flatten head (none: keep)",
     "dropout": "dropout rate",
     "prompt": "prepend the prompt prefix (true/false)",

@@ -8,6 +8,7 @@ from tsreprog.config_base import ConfigMixin
 from tsreprog.reprogram.prompt import STATISTICS
 
 
+TOKEN_SCALES = ("auto", "embedding", "free")
 MODELS = ("reprogrammed", "vision-image", "vision-mae", "dlinear", "patchtst", "naive")
 
 
@@ -29,6 +30,9 @@ class ModelConfig(ConfigMixin):
     n_prototypes: int = 1000
     prototype_vocab: int | None = None  # None: mix the whole vocabulary
     attention_scoring: str = "cosine"  # reprogramming attention: cosine (learned temperature) | dot (Time-LLM's)
+    # Scale of the reprogrammed tokens: embedding (pinned to the backbone's word-embedding RMS) | free (Time-LLM's) |
+    # auto (embedding for language backbones without an embedding norm, e.g. SmolLM2/GPT-2; free otherwise).
+    token_scale: str = "auto"
     head_dim: int | None = None
     dropout: float = 0.1
     prompt: bool = True
@@ -44,9 +48,9 @@ class ModelConfig(ConfigMixin):
     @classmethod
     def from_saved(cls, values: dict) -> "ModelConfig":
         """A config read back from a checkpoint or saved forecaster: settings that did not exist when it was
-        written take the value that version used, not today's default (attention scoring was dot before it was a
-        setting), so an old file rebuilds the model it was trained as."""
-        return cls.from_dict({"attention_scoring": "dot", **values})
+        written take the value that version used, not today's default (attention scoring was dot and token scale free
+        before they were settings), so an old file rebuilds the model it was trained as."""
+        return cls.from_dict({"attention_scoring": "dot", "token_scale": "free", **values})
 
     def __post_init__(self) -> None:
         checks = [
@@ -59,6 +63,8 @@ class ModelConfig(ConfigMixin):
             (self.model in MODELS, f"unknown model '{self.model}' (use one of {', '.join(MODELS)})"),
             (self.attention_scoring in ("cosine", "dot"),
              f"attention_scoring must be cosine or dot, got '{self.attention_scoring}'"),
+            (self.token_scale in TOKEN_SCALES,
+             f"token_scale must be one of {', '.join(TOKEN_SCALES)}, got '{self.token_scale}'"),
             (self.n_layers is None or self.n_layers >= 1, f"n_layers must be >= 1, got {self.n_layers}"),
         ]
         if self.quantiles is not None:

@@ -14,6 +14,18 @@ from tsreprog.reprogram import (FlattenHead, PatchEmbedding, PromptPrefix, Repro
 from tsreprog.reprogram.head import monotone_quantiles
 
 
+def token_rms(backbone: Backbone, token_scale: str) -> float | None:
+    """The RMS the reprogrammed tokens are pinned to, or None for a free scale (see ``ReprogrammingAttention``)."""
+    if backbone.kind != "language":
+        if token_scale == "embedding":  # a vision model's stand-in vocabulary is its patch projection, not tokens
+            raise ValueError(f"token_scale='embedding' needs a language backbone; '{backbone.name}' is "
+                             f"{backbone.kind} (use auto or free)")
+        return None
+    if token_scale == "embedding" or (token_scale == "auto" and not backbone.normalises_inputs):
+        return backbone.embedding_rms
+    return None
+
+
 class ReprogrammedForecaster(nn.Module):
     def __init__(self, config: ModelConfig, backbone: Backbone | None = None) -> None:
         super().__init__()
@@ -28,7 +40,8 @@ class ReprogrammedForecaster(nn.Module):
         self.prototypes = TextPrototypes(self.backbone.word_embeddings, config.n_prototypes, config.prototype_vocab,
                                          seed=config.seed)
         self.reprogramming = ReprogrammingAttention(config.d_model, width, config.n_heads, config.d_keys,
-                                                    config.dropout, config.attention_scoring)
+                                                    config.dropout, config.attention_scoring,
+                                                    output_rms=token_rms(self.backbone, config.token_scale))
         # Vision backbones have no text vocabulary: the patch-reprogramming path runs without a prompt.
         use_prompt = config.prompt and self.backbone.tokenizer is not None
         self.prompt = PromptPrefix(self.backbone.tokenizer, config.description, config.lookback, config.horizon,
