@@ -96,3 +96,18 @@ def _trained_with_default_scoring(csv, tmp_path):
     path = tmp_path / "new.pt"
     fit(ModelConfig(**MODEL), train_config(csv, epochs=1), path, test=False)
     return path
+
+
+def test_gradient_clip_bounds_every_update(synthetic_csv):
+    """Clipping the global norm to almost nothing leaves Adam's updates below its epsilon: nothing moves."""
+    from tsreprog.models import build_model
+
+    config = ModelConfig(**MODEL, dropout=0.0)
+    start = build_model(config).trainable_state_dict()
+    moved = {}
+    for clip in (None, 1e-12):
+        state = fit(config, train_config(synthetic_csv, epochs=1, gradient_clip=clip)).model.trainable_state_dict()
+        moved[clip] = max((state[k] - start[k]).abs().max().item() for k in start)
+    assert moved[1e-12] < 1e-5 < moved[None]
+    with pytest.raises(ConfigError, match="gradient_clip"):
+        TrainConfig(gradient_clip=0.0)

@@ -49,6 +49,7 @@ HELP = {
     "learning_rate": "peak learning rate",
     "weight_decay": "AdamW weight decay",
     "schedule": "learning-rate schedule: onecycle, cosine or constant",
+    "gradient_clip": "clip the gradient's global norm to this (none: no clipping)",
     "epochs": "maximum epochs",
     "patience": "early-stopping patience in epochs (validation MSE)",
     "train_stride": "stride between training windows (1: every window)",

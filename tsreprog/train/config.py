@@ -20,6 +20,7 @@ class TrainConfig(ConfigMixin):
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
     schedule: str = "onecycle"  # onecycle | cosine | constant
+    gradient_clip: float | None = None  # clip the gradient's global norm to this (None: no clipping)
     epochs: int = 10
     patience: int = 3
     train_stride: int = 1
@@ -37,6 +38,8 @@ class TrainConfig(ConfigMixin):
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
             (self.train_stride >= 1 and self.val_stride >= 1, "strides must be >= 1"),
+            (self.gradient_clip is None or self.gradient_clip > 0,
+             f"gradient_clip must be > 0 (or none), got {self.gradient_clip}"),
             (self.schedule in ("onecycle", "cosine", "constant"), f"unknown schedule '{self.schedule}'"),
             (self.precision in ("auto", "32", "bf16-mixed"), f"unknown precision '{self.precision}'"),
         ]

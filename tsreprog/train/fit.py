@@ -96,7 +96,7 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
     ]
     trainer = L.Trainer(
         max_epochs=train.epochs, accelerator=accelerator, devices=1, precision=precision,
-        limit_train_batches=train.max_steps_per_epoch or 1.0, logger=False, enable_checkpointing=False,
+        limit_train_batches=train.max_steps_per_epoch or 1.0, gradient_clip_val=train.gradient_clip, logger=False, enable_checkpointing=False,
         enable_progress_bar=train.progress, enable_model_summary=False, num_sanity_val_steps=0,
         callbacks=[EarlyStopping("val_mse", patience=train.patience, mode="min"), keeper, *(extra_callbacks or [])],
     )
