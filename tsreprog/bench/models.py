@@ -46,7 +46,7 @@ def bench_model(name: str, profile: str, lookback: int, horizon: int) -> BenchMo
     if name == "reprog-smollm2":
         ready = (smollm2_dir() / "config.json").is_file()
         # Half the rate of the MiniLM rows: at 1e-3 the one-cycle peak drove SmolLM2 training to diverge (ETTh2
-        # H=336: loss 0.8 -> 39 within 20 steps of the peak, with or without the token-scale pin); at 5e-4 it did not.
+        # H=336: loss 0.8 -> 39 within 20 steps of the peak; 0.8 -> 5.0 with the token-scale pin); at 5e-4 it did not.
         return BenchModel(name, ModelConfig(backbone="smollm2-135m", **reprog), 5e-4, ready,
                           "" if ready else "not installed (tsreprog backbones install smollm2-135m)")
     if name == "random-backbone":
