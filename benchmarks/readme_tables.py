@@ -61,7 +61,8 @@ def ntk_validity(d: dict) -> list[str]:
     lines = [f"**Does the NTK pick predict trained accuracy?** (look-back {d['config']['lookback']}, "
              f"H={d['config']['horizon']}, {d['config']['n_train']}+{d['config']['n_val']} windows, training budget "
              f"{d['config']['epochs']} epochs × {d['config']['steps']} steps, "
-             f"{d['config'].get('attention_scoring', 'dot')} attention scoring) — {machine(d)}", ""]
+             f"{d['config'].get('attention_scoring', 'dot')} attention scoring, "
+             f"{d['config'].get('token_scale', 'free')} token scale) — {machine(d)}", ""]
     for s in d["studies"]:
         lines += [f"*{s['dataset']}*", "", "| candidate | score (KRR val MSE) | centred KRR | GD, budget steps | "
                   "Adam-like, budget steps | λ_max | eff. rank | centred eff. rank | KTA | trained val MSE | "
