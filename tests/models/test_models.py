@@ -71,5 +71,5 @@ def test_token_scale_pins_reprogrammed_tokens_where_the_backbone_does_not_normal
 
 
 def test_token_scale_embedding_is_refused_for_vision_backbones():
-    with pytest.raises(ValueError, match="needs a language backbone"):
+    with pytest.raises(ConfigError, match="needs a language backbone"):
         build_model(ModelConfig(backbone="random:dinov2", token_scale="embedding", prompt=False, **TINY))

@@ -8,6 +8,7 @@ from einops import rearrange
 from torch import nn
 
 from tsreprog.backbones import Backbone, load_backbone
+from tsreprog.errors import ConfigError
 from tsreprog.models.config import ModelConfig
 from tsreprog.reprogram import (FlattenHead, PatchEmbedding, PromptPrefix, ReprogrammingAttention, RevIN,
                                 TextPrototypes, num_patches)
@@ -18,7 +19,7 @@ def token_rms(backbone: Backbone, token_scale: str) -> float | None:
     """The RMS the reprogrammed tokens are pinned to, or None for a free scale (see ``ReprogrammingAttention``)."""
     if backbone.kind != "language":
         if token_scale == "embedding":  # a vision model's stand-in vocabulary is its patch projection, not tokens
-            raise ValueError(f"token_scale='embedding' needs a language backbone; '{backbone.name}' is "
+            raise ConfigError(f"token_scale='embedding' needs a language backbone; '{backbone.name}' is "
                              f"{backbone.kind} (use auto or free)")
         return None
     if token_scale == "embedding" or (token_scale == "auto" and not backbone.normalises_inputs):

@@ -55,7 +55,8 @@ class ReprogrammingAttention(nn.Module):
     backbone without an embedding norm (Llama/SmolLM2, GPT-2) feeds its input straight into the residual stream, and
     nothing stops training from inflating the reprogrammed tokens out of the range its blocks were trained on.
     Measured on SmolLM2 (ETTh2, H=336, quick budget, peak rate 1e-3): token RMS 0.11 at the start (words: 0.13), 2.0
-    after 20 steps, 9.2 after 30, and the loss diverged (0.8 → 39); gradient clipping at norm 1 only delayed it.
+    after 20 steps, 9.2 after 30, and the loss diverged (0.8 → 39); gradient clipping at norm 1 did not stop it.
+    The pin alone does not make that rate safe (loss still reached 5.0): the benchmark trains SmolLM2 at 5e-4.
     BERT-type backbones layer-normalise their embeddings themselves, so None (free scale) suits them.
     """
 
