@@ -24,6 +24,7 @@ from tsreprog.backbones.registry import smollm2_dir
 from tsreprog.data import prepare
 from tsreprog.evaluate import evaluate
 from tsreprog.models import ModelConfig
+from tsreprog.models.config import SETTINGS_BEFORE_THEY_EXISTED, TOKEN_SCALES
 from tsreprog.ntk.agreement import seed_agreement, spearman
 from tsreprog.ntk.select import Candidate, sample_windows, score_candidate
 from tsreprog.train import TrainConfig, fit
@@ -68,8 +69,7 @@ def previous_run(args) -> tuple[list[dict], dict | None]:
     ignored = {"output", "resume", "rescore", "datasets", "replicate_seeds"}
     mine = {k: v for k, v in vars(args).items() if k not in ignored}
     theirs = {k: v for k, v in earlier["config"].items() if k not in ignored}
-    theirs.setdefault("attention_scoring", "dot")  # studies measured before these options used dot scoring
-    theirs.setdefault("token_scale", "free")  # and a free token scale
+    theirs = {**SETTINGS_BEFORE_THEY_EXISTED, **theirs}  # studies measured before those options existed
     if mine != theirs:
         raise SystemExit(f"{path} was measured with a different config; rerun without --resume or use --output. "
                          f"Differences: { {k: (theirs.get(k), v) for k, v in mine.items() if theirs.get(k) != v} }")
@@ -211,7 +211,7 @@ def main() -> None:
     parser.add_argument("--attention-scoring", choices=["cosine", "dot"], default="cosine",
                         help="the reprogramming attention's scoring for every candidate (the library's default is "
                              "cosine; dot reproduces studies measured before it existed)")
-    parser.add_argument("--token-scale", choices=["auto", "embedding", "free"], default="auto",
+    parser.add_argument("--token-scale", choices=TOKEN_SCALES, default="auto",
                         help="the reprogrammed tokens' scale for every candidate (the library's default is auto; free "
                              "reproduces studies measured before it existed)")
     parser.add_argument("--replicate-seeds", type=replicate_seeds, default=[],

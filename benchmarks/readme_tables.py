@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tsreprog.models.config import SETTINGS_BEFORE_THEY_EXISTED
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -58,11 +60,12 @@ def ntk_speed(d: dict) -> list[str]:
 
 
 def ntk_validity(d: dict) -> list[str]:
+    config = {**SETTINGS_BEFORE_THEY_EXISTED, **d["config"]}
     lines = [f"**Does the NTK pick predict trained accuracy?** (look-back {d['config']['lookback']}, "
              f"H={d['config']['horizon']}, {d['config']['n_train']}+{d['config']['n_val']} windows, training budget "
              f"{d['config']['epochs']} epochs × {d['config']['steps']} steps, "
-             f"{d['config'].get('attention_scoring', 'dot')} attention scoring, "
-             f"{d['config'].get('token_scale', 'free')} token scale) — {machine(d)}", ""]
+             f"{config['attention_scoring']} attention scoring, {config['token_scale']} token scale) — {machine(d)}",
+             ""]
     for s in d["studies"]:
         lines += [f"*{s['dataset']}*", "", "| candidate | score (KRR val MSE) | centred KRR | GD, budget steps | "
                   "Adam-like, budget steps | λ_max | eff. rank | centred eff. rank | KTA | trained val MSE | "

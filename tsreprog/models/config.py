@@ -9,6 +9,9 @@ from tsreprog.reprogram.prompt import STATISTICS
 
 
 TOKEN_SCALES = ("auto", "embedding", "free")
+# What files written before a setting existed were trained with (read back by ModelConfig.from_saved and by the
+# benchmark studies' resume check), when that differs from today's default.
+SETTINGS_BEFORE_THEY_EXISTED = {"attention_scoring": "dot", "token_scale": "free"}
 MODELS = ("reprogrammed", "vision-image", "vision-mae", "dlinear", "patchtst", "naive")
 
 
@@ -50,7 +53,7 @@ class ModelConfig(ConfigMixin):
         """A config read back from a checkpoint or saved forecaster: settings that did not exist when it was
         written take the value that version used, not today's default (attention scoring was dot and token scale free
         before they were settings), so an old file rebuilds the model it was trained as."""
-        return cls.from_dict({"attention_scoring": "dot", "token_scale": "free", **values})
+        return cls.from_dict({**SETTINGS_BEFORE_THEY_EXISTED, **values})
 
     def __post_init__(self) -> None:
         checks = [
