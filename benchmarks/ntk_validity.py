@@ -25,7 +25,7 @@ from tsreprog.data import prepare
 from tsreprog.evaluate import evaluate
 from tsreprog.models import ModelConfig
 from tsreprog.models.config import SETTINGS_BEFORE_THEY_EXISTED, TOKEN_SCALES
-from tsreprog.ntk.agreement import seed_agreement, spearman
+from tsreprog.ntk.agreement import pick_gaps, seed_agreement, spearman
 from tsreprog.ntk.select import Candidate, sample_windows, score_candidate
 from tsreprog.train import TrainConfig, fit
 
@@ -150,6 +150,7 @@ def study(dataset: str, args, candidates: list[Candidate], done: list[dict],
             "spearman_with_test_mse": correlations,
             "picked": picked["candidate"], "best": best["candidate"],
             "pick_gap": picked["test_mse"] / best["test_mse"] - 1.0,
+            "pick_gap_by_figure": pick_gaps(rows, FIGURES),
             "selection_seconds": select_cost, "training_seconds": train_cost,
             "selection_cost_fraction": select_cost / train_cost}
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from tsreprog.models.config import SETTINGS_BEFORE_THEY_EXISTED
+from tsreprog.ntk.agreement import pick_gaps
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -86,12 +87,25 @@ def ntk_validity(d: dict) -> list[str]:
                   f"selection cost {100 * s['selection_cost_fraction']:.1f}% of training all candidates "
                   f"(target ≤ 5%). Spearman ρ with trained test MSE (target ≥ 0.8; positive = figure and MSE rise "
                   f"together): {rho}.", ""]
+        lines += figure_picks(s)
         if "seed_agreement" in s:
             lines += seed_agreement(s["seed_agreement"])
     if d.get("unfinished"):
         lines.append(f"Unfinished study: {d['unfinished']['dataset']} "
                      f"({len(d['unfinished']['candidates'])} candidates measured).")
     return lines
+
+
+def figure_picks(study: dict) -> list[str]:
+    """Which candidate each figure's lowest (and, where it picks within 2%, highest) value would pick. Computed from
+    the candidate rows when a study predates the recorded ``pick_gap_by_figure``."""
+    gaps = study.get("pick_gap_by_figure") or pick_gaps(study["candidates"], list(study["spearman_with_test_mse"]))
+    lowest = ", ".join(f"{name} → {g['lowest']['candidate']} {100 * g['lowest']['gap']:.1f}%"
+                       for name, g in gaps.items())
+    highest = ", ".join(f"{name} → {g['highest']['candidate']} {100 * g['highest']['gap']:.1f}%"
+                        for name, g in gaps.items() if g["highest"]["gap"] <= 0.02)
+    return [f"Pick by each figure's lowest value (candidate, gap to the best): {lowest}."
+            + (f" By the highest value, within 2%: {highest}." if highest else ""), ""]
 
 
 def seed_agreement(a: dict) -> list[str]:
@@ -133,14 +147,24 @@ def vision_throughput(d: dict) -> list[str]:
     return lines
 
 
+def cell_machines(meta: dict) -> str:
+    """Devices and commits of the cells themselves: a table is often re-rendered at a later commit than its cells
+    ran at (reruns of some rows), and the report's own stamp would hide that."""
+    cells = [c for c in meta["cells"] if "mse" in c]
+    devices = sorted({c["device"] for c in cells})
+    commits = sorted({c["commit"] for c in cells})
+    return f"{'; '.join(devices)}, cells from commit{'s' if len(commits) > 1 else ''} " + \
+        ", ".join(f"`{c}`" for c in commits)
+
+
 def bench_quick() -> list[str]:
     """`tsreprog bench --profile quick` tables, one folder per dataset under results/bench_quick/."""
     lines = []
     for folder in sorted((RESULTS / "bench_quick").glob("*/")):
         meta = json.loads((folder / "results.json").read_text())
         table = (folder / "table.md").read_text().replace("\n## ", "\n##### ").replace("\n# ", "\n#### ")
-        lines += [f"**`tsreprog bench --profile quick`, {folder.name}** ({meta['note']}) — {machine(meta)}", "",
-                  table.strip(), ""]
+        lines += [f"**`tsreprog bench --profile quick`, {folder.name}** ({meta['note']}) — {cell_machines(meta)}",
+                  "", table.strip(), ""]
     return lines
 
 

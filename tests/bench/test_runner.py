@@ -108,3 +108,15 @@ def test_a_table_keeps_one_precision(tiny_models, synthetic_csv, tmp_path, capsy
     more = run_bench([str(synthetic_csv)], ["dlinear"], "quick", lookback=48, horizons=[12, 24], out=tmp_path,
                      log=lambda m: None, precision="bf16-mixed")
     assert [c["precision"] for c in more] == ["bf16-mixed", "bf16-mixed"]
+    table = write_report(more, tmp_path, "quick")["markdown"].read_text()
+    assert "Precision: bf16-mixed (bf16 autocast, fp32 weights)." in table
+
+
+def test_table_states_the_precision_of_cells_from_before_it_was_recorded():
+    """Old CPU cells ran under the runner's CPU default (fp32); an old cell from another device is not guessed."""
+    from tsreprog.bench.report import cell_precision
+
+    cpu = "Intel(R) Xeon(R) Processor (2 cores, torch threads 2)"
+    assert cell_precision({"device": cpu}) == "32"
+    assert cell_precision({"device": cpu, "precision": "bf16-mixed"}) == "bf16-mixed"
+    assert cell_precision({"device": "NVIDIA H100 80GB HBM3"}) == "not recorded"

@@ -14,12 +14,20 @@ from tsreprog.bench.published import PUBLISHED
 from tsreprog.train.checkpoint import atomic_write_bytes
 
 
+def cell_precision(cell: dict) -> str:
+    """The numeric precision a cell ran in. Cells written before it was recorded ran under the runner's default,
+    which on a CPU was always fp32 ("32"); on any other device the runner's default is not known afterwards."""
+    if cell.get("precision"):
+        return str(cell["precision"])
+    return "32" if "torch threads" in str(cell.get("device", "")) else "not recorded"
+
+
 def tables(cells: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    done = pd.DataFrame([c for c in cells if "mse" in c])
+    done = pd.DataFrame([{**c, "precision": cell_precision(c)} for c in cells if "mse" in c])
     if done.empty:
         return done, done
     long = done[["dataset", "model", "horizon", "mse", "mae", "trainable_parameters", "seconds_per_epoch",
-                 "peak_memory_mb", "device"]]
+                 "peak_memory_mb", "device", "precision"]]
     grouped = done.groupby(["dataset", "model"], sort=False)
     averages = grouped[["mse", "mae"]].mean().reset_index()
     # An average over fewer horizons than its dataset's others is not comparable: a partial table (a run still
@@ -34,6 +42,10 @@ def markdown(long: pd.DataFrame, averages: pd.DataFrame, profile: str) -> str:
     for dataset, group in long.groupby("dataset", sort=False):
         pivot = group.pivot_table(index="model", columns="horizon", values=["mse", "mae"], sort=False)
         lines.append(f"### {dataset}")
+        lines.append("")
+        precisions = ", ".join(sorted(group["precision"].unique()))
+        lines.append(f"Precision: {precisions}" + (" (bf16 autocast, fp32 weights)" if precisions == "bf16-mixed"
+                                                    else "") + ".")
         lines.append("")
         horizons = sorted(group["horizon"].unique())
         lines.append("| model | " + " | ".join(f"H={h} MSE / MAE" for h in horizons) + " | avg MSE | params | "

@@ -87,3 +87,25 @@ def seed_agreement(rows_by_seed: Mapping[int, Sequence[Mapping]], figures: Seque
         best = min(names, key=mean_target.get)
         summary.update(picked=picked, best=best, pick_gap=mean_target[picked] / mean_target[best] - 1.0)
     return summary
+
+
+def pick_gaps(rows: Sequence[Mapping], figures: Sequence[str], target: str = "test_mse",
+              key: str = "candidate") -> dict[str, dict[str, dict]]:
+    """For each figure, the candidate its lowest and its highest value would pick, and how far that candidate's
+    ``target`` lies above the best one's (0.0 = the pick is the best).
+
+    ρ judges a whole ranking; a user acts on one pick. A figure can rank poorly and still pick the best, which is
+    why both are reported. Reading every figure's pick at both ends is a search over 2 × len(figures) rules, so a
+    rule found here is a hypothesis for a dataset it was not found on, not a result."""
+    if not rows:
+        raise ValueError("pick_gaps needs at least one candidate row")
+    best = min(float(row[target]) for row in rows)
+    gaps: dict[str, dict[str, dict]] = {}
+    for figure in figures:
+        usable = [row for row in rows if figure in row and np.isfinite(row[figure])]
+        if len(usable) != len(rows):
+            continue
+        ends = {"lowest": min(usable, key=lambda row: row[figure]), "highest": max(usable, key=lambda row: row[figure])}
+        gaps[figure] = {end: {"candidate": row[key], "gap": float(row[target]) / best - 1.0}
+                        for end, row in ends.items()}
+    return gaps
