@@ -47,6 +47,10 @@ def test_protocol_runner_end_to_end(tiny_models, synthetic_csv, tmp_path):
     written = write_report(cells, tmp_path, "quick")
     table = written["markdown"].read_text()
     assert "| naive |" in table and "Time-LLM" in table and "H=12 MSE / MAE" in table
+    assert "params (H=12)" in table  # the head grows with the horizon: the table says whose count it shows
+    dlinear_12 = next(c for c in cells if c["model"] == "dlinear" and c["horizon"] == 12)
+    dlinear_row = next(line for line in table.splitlines() if line.startswith("| dlinear |"))
+    assert f"| {dlinear_12['trainable_parameters']:,} |" in dlinear_row
     assert (tmp_path / "plots" / "mse_by_horizon_synthetic.png").is_file()
     assert list((tmp_path / "plots").glob("forecast_*.png"))
     assert json.loads(written["json"].read_text())["profile"] == "quick"

@@ -43,23 +43,24 @@ def markdown(long: pd.DataFrame, averages: pd.DataFrame, profile: str) -> str:
         pivot = group.pivot_table(index="model", columns="horizon", values=["mse", "mae"], sort=False)
         lines.append(f"### {dataset}")
         lines.append("")
-        precisions = ", ".join(sorted(group["precision"].unique()))
-        lines.append(f"Precision: {precisions}" + (" (bf16 autocast, fp32 weights)" if precisions == "bf16-mixed"
-                                                    else "") + ".")
+        names = {"32": "fp32", "bf16-mixed": "bf16-mixed (bf16 autocast, fp32 weights)"}
+        lines.append("Precision: " + ", ".join(names.get(p, p) for p in sorted(group["precision"].unique())) + ".")
         lines.append("")
         horizons = sorted(group["horizon"].unique())
-        lines.append("| model | " + " | ".join(f"H={h} MSE / MAE" for h in horizons) + " | avg MSE | params | "
-                     "s/epoch | device |")
+        # Parameters grow with the horizon (the head): state the shortest horizon's; seconds per epoch: the mean.
+        lines.append("| model | " + " | ".join(f"H={h} MSE / MAE" for h in horizons) + f" | avg MSE | params "
+                     f"(H={horizons[0]}) | s/epoch (mean) | device |")
         lines.append("|---" * (len(horizons) + 5) + "|")
         for model in group["model"].unique():
-            row = group[group["model"] == model].iloc[0]
+            rows = group[group["model"] == model].sort_values("horizon")
+            row = rows.iloc[0]
             cells = [f"{pivot.loc[model, ('mse', h)]:.3f} / {pivot.loc[model, ('mae', h)]:.3f}"
                      if ("mse", h) in pivot.columns and pd.notna(pivot.loc[model, ("mse", h)]) else "–"
                      for h in horizons]
             mine = averages[(averages.dataset == dataset) & (averages.model == model)].iloc[0]
             avg = f"{mine.mse:.3f}" if mine.complete else f"({mine.horizons}/{len(horizons)} horizons)"
             lines.append(f"| {model} | " + " | ".join(cells) + f" | {avg} | {int(row.trainable_parameters):,} | "
-                         f"{row.seconds_per_epoch:.0f} | {row.device} |")
+                         f"{rows.seconds_per_epoch.mean():.0f} | {row.device} |")
         lines.append("")
     return "\n".join(lines)
 
