@@ -57,10 +57,10 @@ def test_seed_agreement_needs_two_seeds_and_three_candidates():
 def test_pick_gaps_reads_each_figures_pick_at_both_ends():
     rows = [{"candidate": "a", "trace": 1.0, "score": 3.0, "test_mse": 0.40},
             {"candidate": "b", "trace": 5.0, "score": 1.0, "test_mse": 0.44},
-            {"candidate": "c", "trace": 9.0, "score": 2.0, "test_mse": 0.50, "only_here": 1.0}]
-    gaps = pick_gaps(rows, ["trace", "score", "only_here"])
+            {"candidate": "c", "trace": 9.0, "score": 2.0, "test_mse": 0.50, "only_here": 1.0, "unset": None}]
+    gaps = pick_gaps(rows, ["trace", "score", "only_here", "unset"])
     assert gaps["trace"]["lowest"] == {"candidate": "a", "gap": 0.0}
     assert gaps["trace"]["highest"]["candidate"] == "c"
     assert abs(gaps["trace"]["highest"]["gap"] - 0.25) < 1e-12
     assert gaps["score"]["lowest"]["candidate"] == "b" and abs(gaps["score"]["lowest"]["gap"] - 0.1) < 1e-12
-    assert "only_here" not in gaps  # a figure some candidate lacks picks nothing
+    assert "only_here" not in gaps and "unset" not in gaps  # a figure some candidate lacks picks nothing

@@ -102,7 +102,7 @@ def pick_gaps(rows: Sequence[Mapping], figures: Sequence[str], target: str = "te
     best = min(float(row[target]) for row in rows)
     gaps: dict[str, dict[str, dict]] = {}
     for figure in figures:
-        usable = [row for row in rows if figure in row and np.isfinite(row[figure])]
+        usable = [row for row in rows if isinstance(row.get(figure), (int, float)) and np.isfinite(row[figure])]
         if len(usable) != len(rows):
             continue
         ends = {"lowest": min(usable, key=lambda row: row[figure]), "highest": max(usable, key=lambda row: row[figure])}
