@@ -9,6 +9,9 @@ import subprocess
 import torch
 
 
+CPU_MARK = "torch threads"  # only a CPU's name carries it, so a recorded name tells which kind of device ran
+
+
 def device_name(device: str = "cpu") -> str:
     if device.startswith("cuda") and torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
@@ -21,7 +24,12 @@ def device_name(device: str = "cpu") -> str:
                     break
     except OSError:
         pass
-    return f"{cpu} ({os.cpu_count()} cores, torch threads {torch.get_num_threads()})"
+    return f"{cpu} ({os.cpu_count()} cores, {CPU_MARK} {torch.get_num_threads()})"
+
+
+def named_a_cpu(name: str) -> bool:
+    """Whether a name written by ``device_name`` is a CPU's (read back from stored results)."""
+    return CPU_MARK in name
 
 
 def git_commit() -> str:

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from tsreprog.bench.environment import environment
+from tsreprog.bench.environment import environment, named_a_cpu
 from tsreprog.bench.models import PROFILES
 from tsreprog.bench.published import PUBLISHED
 from tsreprog.train.checkpoint import atomic_write_bytes
+
+
+PRECISION_NAMES = {"32": "fp32", "bf16-mixed": "bf16-mixed (bf16 autocast, fp32 weights)"}
 
 
 def cell_precision(cell: dict) -> str:
@@ -19,7 +22,7 @@ def cell_precision(cell: dict) -> str:
     which on a CPU was always fp32 ("32"); on any other device the runner's default is not known afterwards."""
     if cell.get("precision"):
         return str(cell["precision"])
-    return "32" if "torch threads" in str(cell.get("device", "")) else "not recorded"
+    return "32" if named_a_cpu(str(cell.get("device", ""))) else "not recorded"
 
 
 def tables(cells: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -43,8 +46,8 @@ def markdown(long: pd.DataFrame, averages: pd.DataFrame, profile: str) -> str:
         pivot = group.pivot_table(index="model", columns="horizon", values=["mse", "mae"], sort=False)
         lines.append(f"### {dataset}")
         lines.append("")
-        names = {"32": "fp32", "bf16-mixed": "bf16-mixed (bf16 autocast, fp32 weights)"}
-        lines.append("Precision: " + ", ".join(names.get(p, p) for p in sorted(group["precision"].unique())) + ".")
+        lines.append("Precision: " + ", ".join(PRECISION_NAMES.get(p, p) for p in sorted(group["precision"].unique()))
+                     + ".")
         lines.append("")
         horizons = sorted(group["horizon"].unique())
         # Parameters grow with the horizon (the head): state the shortest horizon's; seconds per epoch: the mean.
