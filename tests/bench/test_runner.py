@@ -14,8 +14,8 @@ def tiny_models(monkeypatch):
     """Shrink every benchmark model so the protocol runs end to end in seconds (tiny random backbones)."""
     original = bench_models.bench_model
 
-    def tiny(name, profile, lookback, horizon):
-        spec = original(name, profile, lookback, horizon)
+    def tiny(name, profile, lookback, horizon, dataset="", seed=0):
+        spec = original(name, profile, lookback, horizon, dataset, seed)
         values = spec.model.to_dict()
         values.update(patch_len=8, patch_stride=4, d_model=16, n_heads=4, n_prototypes=20)
         if values["model"] == "reprogrammed":

@@ -16,8 +16,7 @@ from tsreprog.data.registry import DATASETS
 from tsreprog.data.splits import prepare
 from tsreprog.evaluate.forecast import forecast_at, plot_forecast
 from tsreprog.errors import ConfigError
-from tsreprog.train import TrainConfig, fit
-from tsreprog.train.fit import resolve_devices
+from tsreprog.train import fit
 from tsreprog.train.checkpoint import atomic_write_bytes
 
 
@@ -27,8 +26,10 @@ def dataset_key(dataset: str) -> str:
     return spec.name if spec else Path(dataset).name.split(".")[0]
 
 
-def cell_path(out: Path, dataset: str, model: str, horizon: int) -> Path:
-    return Path(out) / "cells" / dataset_key(dataset) / model / f"H{horizon}.json"
+def cell_path(out: Path, dataset: str, model: str, horizon: int, seed: int = 0) -> Path:
+    """One file per cell; seed 0 keeps the name cells had before seeds were a dimension of the table."""
+    suffix = "" if seed == 0 else f"_seed{seed}"
+    return Path(out) / "cells" / dataset_key(dataset) / model / f"H{horizon}{suffix}.json"
 
 
 def horizons_for(dataset: str, horizons: list[int] | None) -> list[int]:
@@ -37,26 +38,27 @@ def horizons_for(dataset: str, horizons: list[int] | None) -> list[int]:
 
 
 def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback: int, data_dir: str | None,
-             out: Path, precision: str = "auto") -> dict:
-    spec = bench_model(model_name, profile, lookback, horizon)
+             out: Path, precision: str = "auto", seed: int = 0, log: Callable[[str], None] | None = None) -> dict:
+    spec = bench_model(model_name, profile, lookback, horizon, dataset_key(dataset), seed)
     if not spec.available:
-        return {"dataset": dataset, "model": model_name, "horizon": horizon, "skipped": spec.why_not}
+        return {"dataset": dataset, "model": model_name, "horizon": horizon, "seed": seed, "skipped": spec.why_not}
     data = prepare(dataset, lookback, horizon, data_dir)
     if spec.model.model == "reprogrammed":
         spec.model.description = data.description
     train = train_config(profile, dataset, data_dir, spec.learning_rate,
-                         len(data.windows("train", lookback, horizon)), precision)
+                         len(data.windows("train", lookback, horizon)), precision, seed)
     reset_peak_rss()
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
-    result = fit(spec.model, train, data=data)
+    result = fit(spec.model, train, data=data, log=log)
     seconds = time.perf_counter() - started
     epochs = max(result.metrics["epochs_run"], 1)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     cell = {
-        "dataset": data.name, "model": model_name, "horizon": horizon, "lookback": lookback, "profile": profile,
-        "learning_rate": spec.learning_rate, "precision": resolve_devices(train)[1],
+        "dataset": data.name, "model": model_name, "horizon": horizon, "seed": seed, "lookback": lookback,
+        "profile": profile, "learning_rate": spec.learning_rate, "precision": result.metrics["precision"],
+        "epochs_run": result.metrics["epochs_run"], "history": result.history,
         "mse": result.metrics["test_mse"], "mae": result.metrics["test_mae"],
         "test_windows": result.metrics["test_n_windows"], "val_mse": result.metrics["best_val_mse"],
         "trainable_parameters": sum(p.numel() for p in result.model.parameters() if p.requires_grad),
@@ -79,9 +81,12 @@ def lookback_for(dataset: str, lookback: int | None) -> int:
 
 
 def check_one_precision(out: Path, dataset: str, precision: str) -> None:
-    """A table compares models under one numeric setting: refuse to add cells in another precision than the
-    finished ones (cells written before precision was recorded are not checked)."""
-    wanted = resolve_devices(TrainConfig(precision=precision))[1]
+    """A table asked for in one explicit precision keeps it: refuse to add cells in another precision than the
+    finished ones (cells written before precision was recorded are not checked). ``auto`` lets each model run in
+    what is fastest for it on this machine; every cell records what it ran in."""
+    if precision == "auto":
+        return
+    wanted = precision
     for path in sorted((out / "cells" / dataset_key(dataset)).glob("*/H*.json")):
         found = json.loads(path.read_text()).get("precision")
         if found is not None and found != wanted:
@@ -92,32 +97,41 @@ def check_one_precision(out: Path, dataset: str, precision: str) -> None:
 def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lookback: int | None = None,
               horizons: list[int] | None = None, data_dir: str | None = None, out: str | Path = "runs/bench",
               log: Callable[[str], None] = print, stop_after: int | None = None,
-              precision: str = "auto") -> list[dict]:
+              precision: str = "auto", seeds: list[int] | None = None, seed_horizons: list[int] | None = None
+              ) -> list[dict]:
     """Run every missing cell; ``stop_after`` (tests) stops after that many newly computed cells.
 
-    ``precision`` is TrainConfig's (auto: bf16-mixed on a GPU, 32 on a CPU); ``bf16-mixed`` on a CPU with AMX
-    scores the test set ~2.7x faster (benchmarked in the README)."""
+    Every cell runs under seed 0; ``seeds`` adds runs under further seeds at ``seed_horizons`` (default: each
+    dataset's shortest horizon), so a table can say which differences exceed the seed spread.
+
+    ``precision`` is TrainConfig's (auto: per model, what this machine runs fastest; see train.precision)."""
     out = Path(out)
     computed = 0
     for dataset in datasets:
         check_one_precision(out, dataset, precision)
-        for model in models:
-            for horizon in horizons_for(dataset, horizons):
-                path = cell_path(out, dataset, model, horizon)
-                if path.exists():
-                    continue
-                if stop_after is not None and computed >= stop_after:
-                    return collect(out)
-                log(f"{dataset} H={horizon} {model} ...")
-                cell = run_cell(dataset, model, horizon, profile, lookback_for(dataset, lookback), data_dir, out,
-                                precision)
-                atomic_write_bytes(path, json.dumps(cell, indent=2, default=float).encode())
-                computed += 1
-                if "mse" in cell:
-                    log(f"{dataset} H={horizon} {model}: MSE {cell['mse']:.4f} MAE {cell['mae']:.4f} "
-                        f"({cell['seconds_total']:.0f} s)")
+        dataset_horizons = horizons_for(dataset, horizons)
+        extra = [s for s in (seeds or []) if s != 0]
+        runs = [(model, horizon, 0) for model in models for horizon in dataset_horizons]
+        runs += [(model, horizon, seed) for seed in extra for model in models
+                 for horizon in (seed_horizons or dataset_horizons[:1])]
+        for model, horizon, seed in runs:
+            path = cell_path(out, dataset, model, horizon, seed)
+            if path.exists():
+                continue
+            if stop_after is not None and computed >= stop_after:
+                return collect(out)
+            name = f"{dataset} H={horizon} {model} seed {seed}"
+            log(f"{name} ...")
+            cell = run_cell(dataset, model, horizon, profile, lookback_for(dataset, lookback), data_dir, out,
+                            precision, seed, log=lambda line: log(f"  {name}: {line}"))
+            atomic_write_bytes(path, json.dumps(cell, indent=2, default=float).encode())
+            computed += 1
+            if "mse" in cell:
+                log(f"{name}: MSE {cell['mse']:.4f} MAE {cell['mae']:.4f} ({cell['seconds_total']:.0f} s)")
     return collect(out)
 
 
 def collect(out: str | Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(Path(out).glob("cells/*/*/H*.json"))]
+    """Every finished cell; cells written before seeds were recorded ran under seed 0."""
+    cells = [json.loads(p.read_text()) for p in sorted(Path(out).glob("cells/*/*/H*.json"))]
+    return [{"seed": 0, **cell} for cell in cells]

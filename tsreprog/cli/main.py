@@ -14,6 +14,9 @@ from pathlib import Path
 from tsreprog.cli.options import add_config_flags, build_configs, write_yaml
 from tsreprog.errors import TsreprogError
 
+# The names of tsreprog.bench.models.PROFILES (a test keeps them equal), here so --help needs no torch import.
+BENCH_PROFILES = ["quick", "standard", "full"]
+
 EXIT_USER_ERROR = 2
 
 
@@ -35,7 +38,7 @@ def write_json(path: Path, payload: dict) -> None:
 
 def _say(args, message: str) -> None:
     if not getattr(args, "quiet", False):
-        print(message, file=sys.stderr)
+        print(message, file=sys.stderr, flush=True)
 
 
 def cmd_train(args) -> int:
@@ -44,13 +47,13 @@ def cmd_train(args) -> int:
     from tsreprog.train.checkpoint import check_writable
 
     model_config, train_config = build_configs(args)
-    if args.quiet:
+    if args.quiet or not sys.stderr.isatty():  # a progress bar in a log file is noise; the epoch lines say it
         train_config.progress = False
     out = Path(args.output_dir or f"runs/{Path(train_config.dataset).stem}-{model_config.model}")
     checkpoint = check_writable(out / "checkpoint.pt", args.overwrite)
     _say(args, f"training {model_config.model} ({model_config.backbone if model_config.model == 'reprogrammed' else '-'})"
                f" on {train_config.dataset}, L={model_config.lookback} H={model_config.horizon} → {out}")
-    result = fit(model_config, train_config, checkpoint)
+    result = fit(model_config, train_config, checkpoint, log=None if args.quiet else lambda m: _say(args, m))
     assert isinstance(result.model.config, ModelConfig)
     write_yaml(out / "config.yaml", result.model.config, train_config)
     write_json(out / "metrics.json", {"metrics": result.metrics, "history": result.history})
@@ -188,6 +191,16 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def _int_list(text: str, flag: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise TsreprogError(f"{flag} takes comma-separated integers, got '{text}'") from None
+    if not values or len(set(values)) != len(values) or min(values) < 0:
+        raise TsreprogError(f"{flag} takes distinct non-negative integers, got '{text}'")
+    return values
+
+
 def cmd_bench(args) -> int:
     from tsreprog.bench.models import MODELS
     from tsreprog.bench.report import write_report
@@ -209,7 +222,8 @@ def cmd_bench(args) -> int:
         cells = run_bench([d.strip() for d in args.datasets.split(",")], models, args.profile, args.lookback,
                           horizons, args.data_dir, out,
                           log=(lambda m: None) if args.quiet else (lambda m: print(m, flush=True)),
-                          precision=args.precision)
+                          precision=args.precision, seeds=_int_list(args.seeds, "--seeds"),
+                          seed_horizons=_int_list(args.seed_horizons, "--seed-horizons") if args.seed_horizons else None)
     written = write_report(cells, out, args.profile)
     print(written["markdown"].read_text())
     return 0
@@ -338,12 +352,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--horizons", help="comma-separated horizons (default: each dataset's standard four)")
     bench.add_argument("--lookback", type=int, default=None,
                        help="one look-back for every model (default: the dataset's standard one, 512; ILI 104)")
-    bench.add_argument("--profile", choices=["quick", "full"], default="quick", help="budget profile")
+    bench.add_argument("--profile", choices=BENCH_PROFILES, default="quick",
+                       help="budget profile: quick (smoke test, minutes), standard (early stopping, converged on a "
+                            "CPU), full (the published budget, for a GPU)")
+    bench.add_argument("--seeds", default="0", help="comma-separated seeds; seeds other than 0 run at --seed-horizons")
+    bench.add_argument("--seed-horizons", default=None,
+                       help="horizons the extra seeds run at (default: each dataset's shortest)")
     bench.add_argument("--data-dir", help="folder of benchmark CSVs")
     bench.add_argument("--output-dir", default="runs/bench", help="where cells, tables and plots go")
     bench.add_argument("--precision", choices=["auto", "32", "bf16-mixed"], default="auto",
-                       help="numeric precision of every cell (auto: bf16-mixed on a GPU, 32 on a CPU; bf16-mixed "
-                            "is much faster on CPUs with AMX); a table refuses cells in a second precision")
+                       help="numeric precision of every cell (auto: per model, bf16-mixed where this machine runs "
+                            "it faster - a GPU, or a CPU with bf16 instructions when a timed step says so - else "
+                            "fp32); an explicit one is kept for the whole table")
     bench.add_argument("--quiet", action="store_true", help="no progress lines")
     bench.add_argument("--report-only", action="store_true",
                        help="run nothing: write the tables and plots from the cells already finished (a partial "

@@ -35,7 +35,7 @@ HELP = {
     "token_scale": "reprogrammed token scale: auto, embedding (pinned to the word-embedding RMS) or free (Time-LLM's)",
     "head_dim": "reduce backbone width to this before the flatten head (none: keep)",
     "dropout": "dropout rate",
-    "prompt": "prepend the prompt prefix (true/false)",
+    "prompt": "prompt prefix: full (Time-LLM's), compact (<= 32 tokens) or none (true/false: full/none)",
     "description": "domain description in the prompt (default: the dataset's own)",
     "statistics": "comma-separated prompt statistics: min,max,median,trend,lags",
     "n_lags": "number of top autocorrelation lags in the prompt",
@@ -56,7 +56,8 @@ HELP = {
     "val_stride": "stride between validation windows (1: every window)",
     "max_steps_per_epoch": "cap on training batches per epoch (none: all)",
     "accelerator": "auto, cpu or gpu",
-    "precision": "auto (bf16-mixed on GPU, 32 on CPU), 32 or bf16-mixed",
+    "precision": "auto (per model: bf16-mixed where it runs faster here - a GPU, or a CPU with bf16 instructions "
+                 "when a timed step says so - else fp32), 32 or bf16-mixed",
     "num_workers": "data-loader workers",
     "progress": "show progress bars (true/false)",
 }

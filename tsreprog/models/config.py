@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tsreprog.config_base import ConfigMixin
-from tsreprog.reprogram.prompt import STATISTICS
+from tsreprog.errors import ConfigError
+from tsreprog.reprogram.prompt import PROMPT_FORMS, STATISTICS
 
 
 TOKEN_SCALES = ("auto", "embedding", "free")
@@ -38,7 +39,7 @@ class ModelConfig(ConfigMixin):
     token_scale: str = "auto"
     head_dim: int | None = None
     dropout: float = 0.1
-    prompt: bool = True
+    prompt: str = "full"  # full (Time-LLM's) | compact (<= 32 tokens) | none; true/false read as full/none
     description: str = ""
     statistics: list[str] = field(default_factory=lambda: list(STATISTICS))
     n_lags: int = 5
@@ -56,6 +57,7 @@ class ModelConfig(ConfigMixin):
         return cls.from_dict({**SETTINGS_BEFORE_THEY_EXISTED, **values})
 
     def __post_init__(self) -> None:
+        self.prompt = prompt_form(self.prompt)
         checks = [
             (self.lookback >= 2, f"lookback must be >= 2, got {self.lookback}"),
             (self.horizon >= 1, f"horizon must be >= 1, got {self.horizon}"),
@@ -75,3 +77,14 @@ class ModelConfig(ConfigMixin):
                            and list(self.quantiles) == sorted(set(self.quantiles)),
                            f"quantiles must be distinct, increasing and inside (0, 1), got {self.quantiles}"))
         self._require(checks)
+
+
+def prompt_form(value) -> str:
+    """A prompt setting as one of PROMPT_FORMS; true/false (configs written before the forms existed) are full/none."""
+    aliases = {"true": "full", "false": "none", "yes": "full", "no": "none", "on": "full", "off": "none"}
+    if isinstance(value, bool):
+        return "full" if value else "none"
+    text = aliases.get(str(value).strip().lower(), str(value).strip().lower())
+    if text not in PROMPT_FORMS:
+        raise ConfigError(f"prompt must be one of {', '.join(PROMPT_FORMS)} (or true/false), got '{value}'")
+    return text

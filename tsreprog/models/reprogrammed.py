@@ -37,16 +37,21 @@ class ReprogrammedForecaster(nn.Module):
         width = self.backbone.embed_dim
         self.n_patches = num_patches(config.lookback, config.patch_len, config.patch_stride)
         self.revin = RevIN()
+        self._kv_cache: tuple | None = None  # see prototype_keys_values
         self.patch_embedding = PatchEmbedding(config.patch_len, config.patch_stride, config.d_model, config.dropout)
         self.prototypes = TextPrototypes(self.backbone.word_embeddings, config.n_prototypes, config.prototype_vocab,
                                          seed=config.seed)
         self.reprogramming = ReprogrammingAttention(config.d_model, width, config.n_heads, config.d_keys,
                                                     config.dropout, config.attention_scoring,
                                                     output_rms=token_rms(self.backbone, config.token_scale))
-        # Vision backbones have no text vocabulary: the patch-reprogramming path runs without a prompt.
-        use_prompt = config.prompt and self.backbone.tokenizer is not None
+        # Vision backbones have no text vocabulary: the patch-reprogramming path runs without a prompt (the full
+        # form is the default, so it is dropped quietly; a compact prompt was asked for, so it is refused).
+        if config.prompt == "compact" and self.backbone.tokenizer is None:
+            raise ConfigError(f"prompt 'compact' needs a language backbone; '{self.backbone.name}' is "
+                              f"{self.backbone.kind} and has no vocabulary (use prompt: none)")
+        use_prompt = config.prompt != "none" and self.backbone.tokenizer is not None
         self.prompt = PromptPrefix(self.backbone.tokenizer, config.description, config.lookback, config.horizon,
-                                   tuple(config.statistics), config.n_lags) if use_prompt else None
+                                   tuple(config.statistics), config.n_lags, config.prompt) if use_prompt else None
         self.quantiles = list(config.quantiles) if config.quantiles else None
         self.head = FlattenHead(self.n_patches, width, config.horizon, config.head_dim, config.dropout,
                                 n_outputs=len(self.quantiles) if self.quantiles else 1)
@@ -61,6 +66,26 @@ class ReprogrammedForecaster(nn.Module):
     def sequence_length(self) -> int:
         return self.n_patches + (self.prompt.length if self.prompt is not None else 0)
 
+    def prototype_keys_values(self) -> torch.Tensor:
+        """The prototypes' keys and values. They depend on weights only, not on the batch: when nothing is being
+        differentiated (scoring, validation) they are computed once and reused until a weight changes (a tensor's
+        version counter moves with every in-place update: optimizer steps, ``load_state_dict``)."""
+        if torch.is_grad_enabled():
+            self._kv_cache = None
+            return self.reprogramming.project_prototypes(self.prototypes)
+        device = self.reprogramming.key.weight.device
+        key = (device, torch.is_autocast_enabled(device.type),
+               tuple((p.data_ptr(), p._version) for p in self._prototype_parameters()))
+        cached = getattr(self, "_kv_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, self.reprogramming.project_prototypes(self.prototypes))
+            self._kv_cache = cached
+        return cached[1]
+
+    def _prototype_parameters(self) -> list[torch.Tensor]:
+        return [*self.prototypes.parameters(), self.reprogramming.key.weight, self.reprogramming.key.bias,
+                self.reprogramming.value.weight, self.reprogramming.value.bias]
+
     def embed_inputs(self, x: torch.Tensor, keys_values: torch.Tensor | None = None
                      ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """(N, L) raw series → backbone inputs (N, T, width) and the RevIN statistics.
@@ -68,7 +93,7 @@ class ReprogrammedForecaster(nn.Module):
         ``keys_values`` replaces the projected prototypes (the NTK differentiates at that narrow point)."""
         normalised, stats = self.revin.normalize(x)
         if keys_values is None:
-            keys_values = self.reprogramming.project(self.prototypes())
+            keys_values = self.prototype_keys_values()
         patches = self.reprogramming(self.patch_embedding(normalised), keys_values=keys_values)
         if self.prompt is None:
             return patches, stats

@@ -5,6 +5,11 @@ written character by character (``+1.23``, lags as zero-padded integers), each c
 so every prompt has the same length and no Python string is formatted in the forward pass. Values are on the
 RevIN-normalised scale, clipped to ±9.99: three significant digits are all a frozen language model can use, and
 short numbers keep the prompt (a cost paid by every backbone layer) small.
+
+Two forms. ``full`` is Time-LLM's (dataset description, task sentence, every statistic; ~95 tokens on MiniLM, 60%
+of the backbone's tokens at look-back 512). ``compact`` carries the same kinds of information in at most
+``COMPACT_MAX_TOKENS``: the description's first tokens, "next H:", min, max and trend to one decimal and the top two
+lags (the median is left out: min and max already place the level).
 """
 
 from __future__ import annotations
@@ -15,8 +20,12 @@ from torch import nn
 from tsreprog.backbones.tokenizer import PromptTokenizer
 
 STATISTICS = ("min", "max", "median", "trend", "lags")
+PROMPT_FORMS = ("full", "compact", "none")
+COMPACT_MAX_TOKENS = 32
+_COMPACT_STATISTICS = ("min", "max", "trend", "lags")
+_COMPACT_LAGS = 2
+_COMPACT_DESCRIPTION_TOKENS = 4
 _CHARS = "0123456789+-.,"
-_VALUE_WIDTH = 5  # sign, digit, '.', digit, digit
 _VALUE_CLIP = 9.99
 
 
@@ -38,13 +47,15 @@ def series_statistics(x: torch.Tensor, n_lags: int = 5) -> dict[str, torch.Tenso
             "lags": lags}
 
 
-def value_chars(values: torch.Tensor) -> torch.Tensor:
-    """(N,) floats → (N, 5) indices into ``_CHARS`` spelling sign, d, '.', d, d."""
+def value_chars(values: torch.Tensor, decimals: int = 2) -> torch.Tensor:
+    """(N,) floats → (N, 3 + decimals) indices into ``_CHARS`` spelling sign, d, '.', then the decimals."""
+    scale = 10 ** decimals
     clipped = values.clamp(-_VALUE_CLIP, _VALUE_CLIP)
-    hundredths = torch.round(clipped.abs() * 100).long()
+    units = torch.round(clipped.abs() * scale).long().clamp(max=10 * scale - 1)  # 9.99 stays one integer digit
     sign = torch.where(clipped < 0, _CHARS.index("-"), _CHARS.index("+"))
     dot = torch.full_like(sign, _CHARS.index("."))
-    return torch.stack([sign, hundredths // 100, dot, (hundredths // 10) % 10, hundredths % 10], dim=-1)
+    fraction = [(units // 10 ** k) % 10 for k in range(decimals - 1, -1, -1)]
+    return torch.stack([sign, units // scale, dot, *fraction], dim=-1)
 
 
 def integer_chars(values: torch.Tensor, width: int) -> torch.Tensor:
@@ -57,26 +68,35 @@ class PromptPrefix(nn.Module):
     """Turns a batch of normalised series into prompt token ids (N, T) with T fixed for the configuration."""
 
     def __init__(self, tokenizer: PromptTokenizer, description: str, lookback: int, horizon: int,
-                 statistics: tuple[str, ...] = STATISTICS, n_lags: int = 5) -> None:
+                 statistics: tuple[str, ...] = STATISTICS, n_lags: int = 5, form: str = "full") -> None:
         super().__init__()
+        from tsreprog.errors import ConfigError
+
         unknown = set(statistics) - set(STATISTICS)
         if unknown:
-            from tsreprog.errors import ConfigError
-
             raise ConfigError(f"unknown prompt statistic(s) {', '.join(sorted(unknown))} (use {', '.join(STATISTICS)})")
-        self.statistics = tuple(s for s in STATISTICS if s in statistics)
-        self.n_lags = min(n_lags, lookback - 1)
+        if form not in ("full", "compact"):
+            raise ConfigError(f"unknown prompt form '{form}' (use full or compact)")
+        self.form = form
+        compact = form == "compact"
+        self.statistics = tuple(s for s in (_COMPACT_STATISTICS if compact else STATISTICS) if s in statistics)
+        self.n_lags = min(_COMPACT_LAGS if compact else n_lags, lookback - 1)
         self.lag_width = len(str(lookback - 1))
+        self.decimals = 1 if compact else 2
         pieces: list[tuple[str, str]] = []  # ("text", ...) or ("slot", statistic name)
-        head = f"Dataset description: {description.strip()} " if description.strip() else ""
-        head += (f"Task description: forecast the next {horizon} steps given the previous {lookback} steps; "
-                 "Input statistics:")
-        pieces.append(("text", head))
+        if compact:
+            pieces.append(("text", f" next {horizon}:"))
+        else:
+            head = f"Dataset description: {description.strip()} " if description.strip() else ""
+            head += (f"Task description: forecast the next {horizon} steps given the previous {lookback} steps; "
+                     "Input statistics:")
+            pieces.append(("text", head))
         for name in self.statistics:
-            label = f" top {self.n_lags} lags" if name == "lags" else f" {name}"
+            label = f" top {self.n_lags} lags" if name == "lags" and not compact else f" {name}"
             pieces.append(("text", label))
             pieces.append(("slot", name))
-        pieces.append(("text", "."))
+        if not compact:
+            pieces.append(("text", "."))
 
         char_ids = torch.tensor([tokenizer.char_id(c) for c in _CHARS])
         ids: list[int] = []
@@ -85,9 +105,14 @@ class PromptPrefix(nn.Module):
             if kind == "text":
                 ids.extend(tokenizer.encode(value))
                 continue
-            width = self.n_lags * (self.lag_width + 1) - 1 if value == "lags" else _VALUE_WIDTH
+            width = self.n_lags * (self.lag_width + 1) - 1 if value == "lags" else 3 + self.decimals
             slots[value] = list(range(len(ids), len(ids) + width))
             ids.extend([0] * width)
+        if compact:  # the description's first words fill what the budget leaves, at most a few tokens
+            room = max(0, min(_COMPACT_DESCRIPTION_TOKENS, COMPACT_MAX_TOKENS - len(ids)))
+            domain = tokenizer.encode(description.strip())[:room] if description.strip() else []
+            ids = domain + ids
+            slots = {name: [p + len(domain) for p in positions] for name, positions in slots.items()}
         self.register_buffer("template", torch.tensor(ids, dtype=torch.long), persistent=False)
         self.register_buffer("char_ids", char_ids, persistent=False)
         for name, positions in slots.items():
@@ -106,7 +131,7 @@ class PromptPrefix(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: normalised series (N, L) → token ids (N, T)."""
         stats = series_statistics(x.float(), self.n_lags)
-        chars = [self._lag_chars(stats["lags"]) if name == "lags" else value_chars(stats[name])
+        chars = [self._lag_chars(stats["lags"]) if name == "lags" else value_chars(stats[name], self.decimals)
                  for name in self.statistics]
         positions = torch.cat([getattr(self, f"slot_{name}") for name in self.statistics])
         dynamic = self.char_ids[torch.cat(chars, dim=-1)]

@@ -3,7 +3,9 @@ embeddings, and come out in the backbone's embedding space.
 
 The prototypes S = W·E (V' × d) are computed once per forward pass, never per sample. ``vocab_size`` lets the
 mixture run over a seeded subset of the vocabulary: the full matrix costs V·V'·d FLOPs per step whatever the batch
-size, and 94% of the trainable parameters (30,522 × 1,000 for MiniLM).
+size, and 94% of the trainable parameters (30,522 × 1,000 for MiniLM). The attention only ever needs the
+prototypes' keys and values, so :meth:`TextPrototypes.project` multiplies in the cheaper order: E·Wᵀ first brings
+the vocabulary from d columns down to the 2·heads·d_keys the keys and values have (64 instead of 384 on MiniLM).
 """
 
 from __future__ import annotations
@@ -36,6 +38,17 @@ class TextPrototypes(nn.Module):
         # (V' × V) · (V × d) as one matmul; the bias broadcasts over the width.
         mixed = self.mix.weight @ embeddings.to(self.mix.weight.dtype)
         return mixed + self.mix.bias[:, None]
+
+    def project(self, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """``linear(self(), weight, bias)`` (V' × k) computed as M·(E·Wᵀ) + b ⊗ (W·1) + bias when k < d: the same
+        product, re-associated so the V × V' mixture runs over k columns instead of d (exact up to rounding)."""
+        embeddings = self._embeddings[0]
+        if weight.shape[0] >= embeddings.shape[1]:
+            return nn.functional.linear(self(), weight, bias)
+        if len(self.rows) != embeddings.shape[0]:
+            embeddings = embeddings.index_select(0, self.rows.to(embeddings.device))
+        projected = embeddings.to(weight.dtype) @ weight.T  # V × k
+        return self.mix.weight.to(projected.dtype) @ projected + self.mix.bias[:, None] * weight.sum(1) + bias
 
 
 class ReprogrammingAttention(nn.Module):
@@ -85,6 +98,11 @@ class ReprogrammingAttention(nn.Module):
     def project(self, prototypes: torch.Tensor) -> torch.Tensor:
         """Prototypes (V', d_llm) → their keys and values side by side, (V', 2·heads·d_keys)."""
         return torch.cat([self.key(prototypes), self.value(prototypes)], dim=-1)
+
+    def project_prototypes(self, prototypes: TextPrototypes) -> torch.Tensor:
+        """What ``project(prototypes())`` computes, in the cheaper order (see :meth:`TextPrototypes.project`)."""
+        return prototypes.project(torch.cat([self.key.weight, self.value.weight]),
+                                  torch.cat([self.key.bias, self.value.bias]))
 
     def forward(self, patches: torch.Tensor, prototypes: torch.Tensor | None = None,
                 keys_values: torch.Tensor | None = None) -> torch.Tensor:

@@ -27,7 +27,7 @@ class TrainConfig(ConfigMixin):
     val_stride: int = 1
     max_steps_per_epoch: int | None = None
     accelerator: str = "auto"  # auto | cpu | gpu
-    precision: str = "auto"  # auto (bf16-mixed on GPU, 32 on CPU) | 32 | bf16-mixed
+    precision: str = "auto"  # auto (per model, whatever runs faster here; see train.precision) | 32 | bf16-mixed
     num_workers: int = 0
     seed: int = 0
     progress: bool = True

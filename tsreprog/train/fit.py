@@ -7,6 +7,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import lightning as L
 import torch
@@ -19,6 +20,7 @@ from tsreprog.models import ModelConfig, build_model
 from tsreprog.train.checkpoint import load_trainable, save_checkpoint
 from tsreprog.train.config import TrainConfig
 from tsreprog.train.module import ForecastModule
+from tsreprog.train.precision import choose_precision
 
 
 @dataclass
@@ -39,6 +41,7 @@ class BestTrainableCheckpoint(Callback):
         self.best = float("inf")
         self.best_state: dict | None = None
         self.history: list[dict] = []
+        self.precision: str | None = None  # what training ran in, set by train_on_windows
 
     def on_validation_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking:
@@ -55,14 +58,35 @@ class BestTrainableCheckpoint(Callback):
                                             "metrics": {"val_mse": value}, "epoch": trainer.current_epoch})
 
 
-def resolve_devices(train: TrainConfig) -> tuple[str, str]:
-    accelerator = train.accelerator
-    if accelerator == "auto":
-        accelerator = "gpu" if torch.cuda.is_available() else "cpu"
-    precision = train.precision
-    if precision == "auto":
-        precision = "bf16-mixed" if accelerator == "gpu" else "32"
-    return accelerator, precision
+class EpochLog(Callback):
+    """One line per epoch (train loss, validation MSE, seconds), written whether or not output is a terminal."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.write = log
+        self.started = time.perf_counter()
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self.started = time.perf_counter()
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking:
+            return
+        loss = trainer.callback_metrics.get("train_loss")
+        val = trainer.callback_metrics.get("val_mse")
+        self.write(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}: train loss "
+                 f"{float(loss) if loss is not None else float('nan'):.4f}, val MSE "
+                 f"{float(val) if val is not None else float('nan'):.4f}, {time.perf_counter() - self.started:.0f} s")
+
+
+def resolve_accelerator(train: TrainConfig) -> str:
+    if train.accelerator == "auto":
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    return train.accelerator
+
+
+def first_batch(dataset, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    pairs = [dataset[i] for i in range(min(size, len(dataset)))]
+    return torch.stack([x for x, _ in pairs]), torch.stack([y for _, y in pairs])
 
 
 def checkpoint_payload(model_config: ModelConfig, train: TrainConfig, data: PreparedData) -> dict:
@@ -84,11 +108,18 @@ def quiet_lightning() -> None:
 
 
 def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainConfig,
-                     keeper: BestTrainableCheckpoint, extra_callbacks: list | None = None) -> BestTrainableCheckpoint:
+                     keeper: BestTrainableCheckpoint, extra_callbacks: list | None = None,
+                     log: Callable[[str], None] | None = None) -> BestTrainableCheckpoint:
     """The training loop every interface shares: Lightning, early stopping on exact validation MSE, best weights
-    kept by ``keeper`` and loaded back into ``model`` at the end."""
+    kept by ``keeper`` and loaded back into ``model`` at the end; ``log`` receives one line per epoch.
+    The precision it ran in (``train.precision``, ``auto`` resolved for this model) is left in ``keeper.precision``."""
     quiet_lightning()
-    accelerator, precision = resolve_devices(train)
+    accelerator = resolve_accelerator(train)
+    precision = choose_precision(train.precision, accelerator, model, first_batch(train_set, train.batch_size))
+    keeper.precision = precision
+    callbacks = [EarlyStopping("val_mse", patience=train.patience, mode="min"), keeper, *(extra_callbacks or [])]
+    if log is not None:
+        callbacks.append(EpochLog(log))
     loaders = [
         DataLoader(train_set, batch_size=train.batch_size, shuffle=True, num_workers=train.num_workers,
                    generator=torch.Generator().manual_seed(train.seed)),
@@ -97,8 +128,7 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
     trainer = L.Trainer(
         max_epochs=train.epochs, accelerator=accelerator, devices=1, precision=precision,
         limit_train_batches=train.max_steps_per_epoch or 1.0, gradient_clip_val=train.gradient_clip, logger=False, enable_checkpointing=False,
-        enable_progress_bar=train.progress, enable_model_summary=False, num_sanity_val_steps=0,
-        callbacks=[EarlyStopping("val_mse", patience=train.patience, mode="min"), keeper, *(extra_callbacks or [])],
+        enable_progress_bar=train.progress, enable_model_summary=False, num_sanity_val_steps=0, callbacks=callbacks,
     )
     module = ForecastModule(model, train.learning_rate, train.weight_decay, train.schedule)
     trainer.fit(module, *loaders)
@@ -109,8 +139,9 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
 
 
 def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Path | None = None,
-        data: PreparedData | None = None, test: bool = True) -> FitResult:
-    """Train ``model_config`` on ``train.dataset`` and return the best model with its validation/test metrics."""
+        data: PreparedData | None = None, test: bool = True, log: Callable[[str], None] | None = None) -> FitResult:
+    """Train ``model_config`` on ``train.dataset`` and return the best model with its validation/test metrics;
+    ``log`` receives one line per epoch."""
     L.seed_everything(train.seed, workers=True, verbose=False)
     data = data or prepare(train.dataset, model_config.lookback, model_config.horizon, train.data_dir,
                            train.date_column, train.columns)
@@ -121,7 +152,8 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
 
         model_config.period = period_for(data.table.freq)
     model = build_model(model_config)
-    accelerator, precision = resolve_devices(train)
+    accelerator = resolve_accelerator(train)
+    precision = choose_precision(train.precision, accelerator)  # replaced by the trained model's choice below
     payload = checkpoint_payload(model_config, train, data)
     path = Path(checkpoint_path) if checkpoint_path else None
     keeper = BestTrainableCheckpoint(payload, path)
@@ -129,12 +161,13 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
     if any(p.requires_grad for p in model.parameters()):
         train_set = data.windows("train", model_config.lookback, model_config.horizon, train.train_stride)
         val_set = data.windows("val", model_config.lookback, model_config.horizon, train.val_stride)
-        train_on_windows(model, train_set, val_set, train, keeper)
+        train_on_windows(model, train_set, val_set, train, keeper, log=log)
+        precision = keeper.precision
     elif path is not None:
         save_checkpoint(path, {**payload, "trainable_state": {}, "metrics": {}, "epoch": 0})
     train_seconds = time.perf_counter() - started
     metrics: dict = {"best_val_mse": keeper.best if keeper.best_state is not None else None,
-                     "train_seconds": train_seconds, "epochs_run": len(keeper.history)}
+                     "train_seconds": train_seconds, "epochs_run": len(keeper.history), "precision": precision}
     if test:
         device = "cuda" if accelerator == "gpu" else "cpu"
         model.to(device)
