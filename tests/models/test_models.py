@@ -73,3 +73,33 @@ def test_token_scale_pins_reprogrammed_tokens_where_the_backbone_does_not_normal
 def test_token_scale_embedding_is_refused_for_vision_backbones():
     with pytest.raises(ConfigError, match="needs a language backbone"):
         build_model(ModelConfig(backbone="random:dinov2", token_scale="embedding", prompt=False, **TINY))
+
+
+@pytest.mark.parametrize("value,form", [(True, "full"), (False, "none"), ("compact", "compact"), ("off", "none")])
+def test_prompt_setting_reads_forms_and_old_booleans(value, form):
+    assert ModelConfig(prompt=value).prompt == form
+
+
+def test_unknown_prompt_form_and_compact_on_vision_are_named():
+    with pytest.raises(ConfigError, match="prompt must be one of full, compact, none.*got 'short'"):
+        ModelConfig(prompt="short")
+    with pytest.raises(ConfigError, match="compact"):
+        build_model(ModelConfig(backbone="random:dinov2", prompt="compact", **TINY))
+
+
+def test_cached_prototype_keys_follow_weight_updates():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(backbone="random:gpt2", **TINY)).eval()
+    x = torch.randn(3, TINY["lookback"], 1)
+    with torch.no_grad():
+        first = model(x)
+        cached = model.prototype_keys_values()
+        assert model.prototype_keys_values() is cached  # reused while no weight changed
+        torch.testing.assert_close(model(x), first)
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    model(x).pow(2).mean().backward()
+    optimizer.step()
+    with torch.no_grad():
+        assert model.prototype_keys_values() is not cached
+        fresh = model.reprogramming.project(model.prototypes())
+        torch.testing.assert_close(model.prototype_keys_values(), fresh, rtol=1e-5, atol=1e-5)

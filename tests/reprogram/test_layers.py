@@ -121,3 +121,31 @@ def test_output_rms_pins_every_reprogrammed_token_to_the_embedding_scale():
     torch.testing.assert_close(out.pow(2).mean(-1).sqrt(), torch.full((3, 5), 0.13))
     with pytest.raises(ValueError, match="output_rms must be positive"):
         ReprogrammingAttention(d_model=8, d_llm=16, output_rms=0.0)
+
+
+@pytest.mark.parametrize("vocab_size", [None, 50])
+def test_reassociated_prototype_projection_equals_the_direct_product(vocab_size):
+    torch.manual_seed(0)
+    prototypes = TextPrototypes(torch.randn(300, 64), n_prototypes=10, vocab_size=vocab_size)
+    attention = ReprogrammingAttention(d_model=8, d_llm=64, n_heads=2)  # k = 2 * 8 < d = 64: re-associated
+    torch.testing.assert_close(attention.project_prototypes(prototypes), attention.project(prototypes()),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_compact_prompt_fits_its_budget_and_keeps_the_series_statistics():
+    from tsreprog.reprogram.prompt import COMPACT_MAX_TOKENS
+
+    from tsreprog.backbones.registry import load_backbone
+
+    description = "Electricity transformer temperature, hourly."
+    wordpiece = load_backbone("minilm-l6", n_layers=1).tokenizer
+    compact = PromptPrefix(wordpiece, description, lookback=512, horizon=96, form="compact")
+    full = PromptPrefix(wordpiece, description, lookback=512, horizon=96)
+    assert compact.length <= COMPACT_MAX_TOKENS and full.length > 2 * compact.length
+    tokenizer = CharTokenizer(128)  # one token per character, so the rendering can be read back
+    compact = PromptPrefix(tokenizer, description, lookback=512, horizon=96, form="compact")
+    x = torch.linspace(0, 3, 512).repeat(2, 1)
+    decoded = "".join(chr(int(i) - 1) for i in compact(x)[0])
+    assert " next 96:" in decoded and " min" in decoded and " max" in decoded and " trend" in decoded
+    with pytest.raises(ConfigError, match="unknown prompt form 'short'"):
+        PromptPrefix(tokenizer, "", lookback=96, horizon=24, form="short")

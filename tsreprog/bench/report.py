@@ -26,7 +26,9 @@ def cell_precision(cell: dict) -> str:
 
 
 def tables(cells: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    done = pd.DataFrame([{**c, "precision": cell_precision(c)} for c in cells if "mse" in c])
+    """The main table (seed 0 of every cell) and its per-dataset averages; further seeds go to :func:`seed_table`."""
+    done = pd.DataFrame([{**c, "precision": cell_precision(c)} for c in cells
+                         if "mse" in c and c.get("seed", 0) == 0])
     if done.empty:
         return done, done
     long = done[["dataset", "model", "horizon", "mse", "mae", "trainable_parameters", "seconds_per_epoch",
@@ -66,6 +68,53 @@ def markdown(long: pd.DataFrame, averages: pd.DataFrame, profile: str) -> str:
                          f"{rows.seconds_per_epoch.mean():.0f} | {row.device} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def seed_table(cells: list[dict]) -> pd.DataFrame:
+    """Mean and sample standard deviation of test MSE over seeds, for every (dataset, horizon, model) run under
+    more than one seed."""
+    done = pd.DataFrame([c for c in cells if "mse" in c])
+    if done.empty or "seed" not in done:
+        return pd.DataFrame()
+    grouped = done.groupby(["dataset", "horizon", "model"], sort=False)["mse"]
+    stats = grouped.agg(["mean", "std", "count"]).reset_index()
+    return stats[stats["count"] > 1].reset_index(drop=True)
+
+
+def beats(stats: pd.DataFrame) -> list[str]:
+    """Which rows beat which: a lower mean MSE by more than twice the larger of the two seed standard deviations.
+    Anything closer is a tie within the seed spread, and the table says so rather than ranking it."""
+    verdicts = []
+    for (dataset, horizon), group in stats.groupby(["dataset", "horizon"], sort=False):
+        rows = group.sort_values("mean").to_dict("records")
+        for i, better in enumerate(rows):
+            for worse in rows[i + 1:]:
+                gap = worse["mean"] - better["mean"]
+                bar = 2 * max(better["std"], worse["std"])
+                if gap > bar:
+                    verdicts.append(f"{dataset} H={horizon}: {better['model']} beats {worse['model']} "
+                                    f"({better['mean']:.3f} vs {worse['mean']:.3f}, gap {gap:.3f} > 2 sd {bar:.3f})")
+                else:
+                    verdicts.append(f"{dataset} H={horizon}: {better['model']} and {worse['model']} tie within the "
+                                    f"seed spread (gap {gap:.3f} <= 2 sd {bar:.3f})")
+    return verdicts
+
+
+def seed_markdown(stats: pd.DataFrame) -> str:
+    lines = ["| dataset | H | model | seeds | test MSE mean | sd |", "|---|---|---|---|---|---|"]
+    for row in stats.itertuples():
+        lines.append(f"| {row.dataset} | {row.horizon} | {row.model} | {row.count} | {row.mean:.4f} | "
+                     f"{row.std:.4f} |")
+    return "\n".join(lines + [""] + [f"- {line}" for line in beats(stats)])
+
+
+def wall_hours(cells: list[dict]) -> dict[str, float]:
+    """Compute spent per dataset: the sum of its cells' wall times (cells run one after another)."""
+    spent: dict[str, float] = {}
+    for cell in cells:
+        if "seconds_total" in cell:
+            spent[cell["dataset"]] = spent.get(cell["dataset"], 0.0) + cell["seconds_total"] / 3600
+    return spent
 
 
 def published_markdown(averages: pd.DataFrame) -> str:
@@ -109,6 +158,13 @@ def write_report(cells: list[dict], out: Path, profile: str) -> dict[str, Path]:
     written = {"csv": out / "table.csv", "markdown": out / "table.md", "json": out / "results.json"}
     atomic_write_bytes(written["csv"], long.to_csv(index=False).encode())
     text = markdown(long, averages, profile) if not long.empty else "no finished cells\n"
+    stats = seed_table(cells)
+    if not stats.empty:
+        text += "\n## Seed spread (test MSE over seeds)\n\n" + seed_markdown(stats) + "\n"
+    spent = wall_hours(cells)
+    if spent:
+        text += "\nWall time (sum of cells, one after another): " + ", ".join(
+            f"{d} {h:.2f} h" for d, h in spent.items()) + ".\n"
     text += "\n\n## Beside published averages (MSE over the four horizons)\n\n" + published_markdown(averages) + "\n"
     skipped = [c for c in cells if "skipped" in c]
     if skipped:
