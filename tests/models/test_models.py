@@ -103,3 +103,29 @@ def test_cached_prototype_keys_follow_weight_updates():
         assert model.prototype_keys_values() is not cached
         fresh = model.reprogramming.project(model.prototypes())
         torch.testing.assert_close(model.prototype_keys_values(), fresh, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("backbone", ["random:gpt2", "random:llama"])
+@pytest.mark.parametrize("form", ["full", "compact"])
+def test_causal_prompt_prefix_cache_matches_the_uncached_sequence(backbone, form):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(backbone=backbone, prompt=form, description="Hourly load of a transformer.",
+                                    dropout=0.0, **TINY))
+    assert model.caches_prompt_prefix() and model.prompt.constant_length >= 5
+    x = torch.randn(4, TINY["lookback"], 2)
+    cached = model(x)
+    cached.pow(2).mean().backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+    model.zero_grad()
+    model.use_prefix_cache = False
+    plain = model(x)
+    plain.pow(2).mean().backward()
+    torch.testing.assert_close(cached, plain, rtol=1e-5, atol=1e-5)
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            torch.testing.assert_close(grads[name], p.grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_bidirectional_backbones_run_the_whole_prompt():
+    model = build_model(ModelConfig(backbone="random:bert", **TINY))
+    assert not model.caches_prompt_prefix()

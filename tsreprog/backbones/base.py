@@ -98,8 +98,30 @@ class Backbone(nn.Module):
         self.model.eval()
         return self
 
-    def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.model(inputs_embeds=inputs_embeds.to(self.dtype), attention_mask=attention_mask,
-                         use_cache=False) if self.causal else \
-            self.model(inputs_embeds=inputs_embeds.to(self.dtype), attention_mask=attention_mask)
-        return out.last_hidden_state
+    def prefix_states(self, prefix_embeds: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per-block keys and values of a constant prefix (1, T0, width), computed once without gradient.
+
+        Only for causal backbones: there a token never sees what follows it, so the states of a prefix shared by
+        every series are the same whatever comes after, and the rest of the sequence can run on top of them."""
+        if not self.causal:
+            raise ValueError(f"backbone '{self.name}' is bidirectional: its prefix states depend on what follows")
+        with torch.no_grad():
+            cache = self.model(inputs_embeds=prefix_embeds.to(self.dtype), use_cache=True).past_key_values
+        return [(layer.keys, layer.values) for layer in cache.layers]
+
+    def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                prefix: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
+        """Hidden states of ``inputs_embeds``; with ``prefix`` (from :meth:`prefix_states`), of the tokens that
+        follow that prefix (positions continue after it)."""
+        inputs_embeds = inputs_embeds.to(self.dtype)
+        if not self.causal:
+            return self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+        if prefix is None:
+            return self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask,
+                              use_cache=False).last_hidden_state
+        from transformers import DynamicCache
+
+        n = inputs_embeds.shape[0]
+        cache = DynamicCache([(k.expand(n, *k.shape[1:]), v.expand(n, *v.shape[1:])) for k, v in prefix],
+                             config=getattr(self.model, "config", None))
+        return self.model(inputs_embeds=inputs_embeds, past_key_values=cache, use_cache=True).last_hidden_state

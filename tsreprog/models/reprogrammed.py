@@ -38,6 +38,8 @@ class ReprogrammedForecaster(nn.Module):
         self.n_patches = num_patches(config.lookback, config.patch_len, config.patch_stride)
         self.revin = RevIN()
         self._kv_cache: tuple | None = None  # see prototype_keys_values
+        self._prefix_cache: tuple | None = None  # see prompt_prefix_states
+        self.use_prefix_cache = True
         self.patch_embedding = PatchEmbedding(config.patch_len, config.patch_stride, config.d_model, config.dropout)
         self.prototypes = TextPrototypes(self.backbone.word_embeddings, config.n_prototypes, config.prototype_vocab,
                                          seed=config.seed)
@@ -100,11 +102,34 @@ class ReprogrammedForecaster(nn.Module):
         prompt = nn.functional.embedding(self.prompt(normalised), self.backbone.word_embeddings)
         return torch.cat([prompt.to(patches.dtype), patches], dim=1), stats
 
-    def patch_hidden(self, series: torch.Tensor, keys_values: torch.Tensor | None = None
-                     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """(N, L) → the backbone's hidden states at the patch positions (N, P, width), and RevIN statistics."""
+    def caches_prompt_prefix(self) -> bool:
+        """Whether the prompt's constant lead runs once as cached backbone states: causal backbones only."""
+        return (self.use_prefix_cache and self.backbone.causal and self.prompt is not None
+                and self.prompt.constant_length > 0)
+
+    def prompt_prefix_states(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The backbone's keys and values of the prompt's constant lead. Frozen weights and a fixed template make
+        them constants: computed once per device, dtype and autocast state, then reused by every batch."""
+        weights = self.backbone.word_embeddings
+        key = (weights.device, weights.dtype, torch.is_autocast_enabled(weights.device.type))
+        if self._prefix_cache is None or self._prefix_cache[0] != key:
+            ids = self.prompt.template[: self.prompt.constant_length][None]
+            states = self.backbone.prefix_states(nn.functional.embedding(ids, weights))
+            self._prefix_cache = (key, states)
+        return self._prefix_cache[1]
+
+    def patch_hidden(self, series: torch.Tensor, keys_values: torch.Tensor | None = None,
+                     prefix_cache: bool = True) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """(N, L) → the backbone's hidden states at the patch positions (N, P, width), and RevIN statistics.
+
+        ``prefix_cache=False`` runs the whole sequence (the NTK's vmapped path; the result is the same)."""
         inputs, stats = self.embed_inputs(series, keys_values)
-        return self.backbone(inputs)[:, -self.n_patches:, :].to(self.head.proj.weight.dtype), stats
+        prefix = None
+        if prefix_cache and self.caches_prompt_prefix():
+            prefix = self.prompt_prefix_states()
+            inputs = inputs[:, self.prompt.constant_length:]
+        hidden = self.backbone(inputs, prefix=prefix)
+        return hidden[:, -self.n_patches:, :].to(self.head.proj.weight.dtype), stats
 
     def _forecast(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, L, C) → (B, H, C) or, with a quantile head, (B, H, C, Q) — on the input scale."""

@@ -280,7 +280,7 @@ class _PatchHidden(nn.Module):
         self.m = model
 
     def forward(self, series: torch.Tensor, keys_values: torch.Tensor) -> torch.Tensor:
-        return self.m.patch_hidden(series, keys_values)[0]
+        return self.m.patch_hidden(series, keys_values, prefix_cache=False)[0]
 
 
 def _reprogrammed_ntk(model, x, options: NTKOptions, memory_mb) -> NTKResult:

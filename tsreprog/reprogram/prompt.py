@@ -113,6 +113,9 @@ class PromptPrefix(nn.Module):
             domain = tokenizer.encode(description.strip())[:room] if description.strip() else []
             ids = domain + ids
             slots = {name: [p + len(domain) for p in positions] for name, positions in slots.items()}
+        # The leading tokens before the first statistic are the same for every series (causal backbones run them
+        # once, as a cached prefix).
+        self.constant_length = min((p for positions in slots.values() for p in positions), default=len(ids))
         self.register_buffer("template", torch.tensor(ids, dtype=torch.long), persistent=False)
         self.register_buffer("char_ids", char_ids, persistent=False)
         for name, positions in slots.items():
