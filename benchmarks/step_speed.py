@@ -98,6 +98,10 @@ def child(args) -> dict:
     else:
         prompt = {"full": True, "compact": "compact", "none": False}[args.prompt]
         model = tsreprog_model(prompt, args.layers, description)
+        if args.compile:
+            from tsreprog.train.compile import compile_forward
+
+            compile_forward(model, lambda line: print(line, file=sys.stderr))
         forward = model
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-4)
@@ -108,7 +112,9 @@ def child(args) -> dict:
         torch.nn.functional.mse_loss(forward(x), y).backward()
         optimizer.step()
 
-    result = {"variant": args.variant, "prompt": args.prompt, "layers": args.layers,
+    import tsreprog
+
+    result = {"code": str(Path(tsreprog.__file__).parent.parent), "variant": args.variant, "prompt": args.prompt, "layers": args.layers, "compile": bool(args.compile),
               "series_per_step": x.shape[0] * x.shape[2]}
     if args.mode == "train":
         seconds = median_seconds(train_step, args.repeats)
@@ -150,6 +156,8 @@ def main() -> None:
     parser.add_argument("--train-windows", type=int, default=8)
     parser.add_argument("--score-windows", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--compile", type=int, default=0)
+    parser.add_argument("--with-compile", action="store_true", help="also time torch.compile variants")
     parser.add_argument("--timellm-dir", default="")
     parser.add_argument("--baseline-ref", default="")
     parser.add_argument("--output", default="benchmarks/results/step_speed.json")
@@ -161,21 +169,23 @@ def main() -> None:
     from tsreprog.bench.environment import environment
 
     common = dict(train_windows=args.train_windows, score_windows=args.score_windows, repeats=args.repeats)
-    plan = [("new", "full", "train", 6), ("new", "compact", "train", 6)]
+    plan = [("new", "full", "train", 6, 0), ("new", "compact", "train", 6, 0)]
     old_tree = None
     if args.baseline_ref:
         old_tree = Path(tempfile.mkdtemp(prefix="tsreprog-old-")) / "tree"
         subprocess.run(["git", "worktree", "add", "--detach", str(old_tree), args.baseline_ref], cwd=ROOT,
                        check=True, capture_output=True)
-        plan += [("old", "full", "train", 6), ("old", "full", "score", 2)]
+        plan += [("old", "full", "train", 6, 0), ("old", "full", "score", 2, 0)]
     if args.timellm_dir:
-        plan.append(("timellm", "full", "train", 6))
-    plan += [("new", "full", "score", 2), ("new", "compact", "score", 2)]
+        plan.append(("timellm", "full", "train", 6, 0))
+    plan += [("new", "full", "score", 2, 0), ("new", "compact", "score", 2, 0)]
+    if args.with_compile:
+        plan += [("new", "compact", "train", 6, 1), ("new", "compact", "score", 2, 1)]
     rows = []
     try:
-        for variant, prompt, mode, layers in plan:
+        for variant, prompt, mode, layers, compiled in plan:
             where = old_tree if variant == "old" else ROOT
-            row = run_child(where, variant=variant, prompt=prompt, mode=mode, layers=layers,
+            row = run_child(where, variant=variant, prompt=prompt, mode=mode, layers=layers, compile=compiled,
                             timellm_dir=args.timellm_dir or "-", **common)
             print(json.dumps(row), flush=True)
             rows.append(row)
@@ -184,7 +194,8 @@ def main() -> None:
             subprocess.run(["git", "worktree", "remove", "--force", str(old_tree)], cwd=ROOT, capture_output=True)
 
     def rate(variant, prompt, key):
-        found = [r[key] for r in rows if r["variant"] == variant and r["prompt"] == prompt and key in r]
+        found = [r[key] for r in rows if r["variant"] == variant and r["prompt"] == prompt and key in r
+                 and not r.get("compile")]
         return found[0] if found else None
 
     ratios = {}
@@ -200,6 +211,14 @@ def main() -> None:
         if rate("old", "full", "score_series_per_s") and rate("new", prompt, "score_series_per_s"):
             ratios[f"score_new_{prompt}_vs_old_full"] = (rate("new", prompt, "score_series_per_s")
                                                          / rate("old", "full", "score_series_per_s"))
+    compiled = {r["mode"] if "mode" in r else ("train" if "train_series_per_s" in r else "score"): r
+                for r in rows if r.get("compile")}
+    if "train" in compiled and rate("new", "compact", "train_series_per_s"):
+        ratios["train_compact_compiled_vs_eager"] = (compiled["train"]["train_series_per_s"]
+                                                     / rate("new", "compact", "train_series_per_s"))
+    if "score" in compiled and rate("new", "compact", "score_series_per_s"):
+        ratios["score_compact_compiled_vs_eager"] = (compiled["score"]["score_series_per_s"]
+                                                     / rate("new", "compact", "score_series_per_s"))
     result = {"benchmark": "step_speed", "dataset": "ETTh1", "lookback": 512, "horizon": 96, "backbone": "minilm-l6",
               "precision": "32", "baseline_ref": args.baseline_ref or None, "rows": rows, "ratios": ratios,
               "targets": {"train_new_full_vs_timellm": 4.0, "train_new_compact_vs_timellm": 6.0,

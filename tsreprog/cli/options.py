@@ -58,6 +58,8 @@ HELP = {
     "accelerator": "auto, cpu or gpu",
     "precision": "auto (per model: bf16-mixed where it runs faster here - a GPU, or a CPU with bf16 instructions "
                  "when a timed step says so - else fp32), 32 or bf16-mixed",
+    "compile": "torch.compile the forward pass (true/false; off by default: measure it on your machine, a "
+               "compile failure falls back to eager with a warning)",
     "num_workers": "data-loader workers",
     "progress": "show progress bars (true/false)",
 }

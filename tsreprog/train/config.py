@@ -28,6 +28,7 @@ class TrainConfig(ConfigMixin):
     max_steps_per_epoch: int | None = None
     accelerator: str = "auto"  # auto | cpu | gpu
     precision: str = "auto"  # auto (per model, whatever runs faster here; see train.precision) | 32 | bf16-mixed
+    compile: bool = False  # torch.compile the forward pass (falls back to eager with a warning if it fails)
     num_workers: int = 0
     seed: int = 0
     progress: bool = True

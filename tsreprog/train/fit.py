@@ -20,6 +20,7 @@ from tsreprog.models import ModelConfig, build_model
 from tsreprog.train.checkpoint import load_trainable, save_checkpoint
 from tsreprog.train.config import TrainConfig
 from tsreprog.train.module import ForecastModule
+from tsreprog.train.compile import compile_forward, uncompile
 from tsreprog.train.precision import choose_precision
 
 
@@ -130,8 +131,13 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
         limit_train_batches=train.max_steps_per_epoch or 1.0, gradient_clip_val=train.gradient_clip, logger=False, enable_checkpointing=False,
         enable_progress_bar=train.progress, enable_model_summary=False, num_sanity_val_steps=0, callbacks=callbacks,
     )
+    if train.compile:
+        compile_forward(model, warn=log or (lambda line: warnings.warn(line, stacklevel=2)))
     module = ForecastModule(model, train.learning_rate, train.weight_decay, train.schedule)
-    trainer.fit(module, *loaders)
+    try:
+        trainer.fit(module, *loaders)
+    finally:
+        uncompile(model)
     if keeper.best_state is not None:
         load_trainable(model, keeper.best_state, "best validation checkpoint")
     model.cpu().eval()
