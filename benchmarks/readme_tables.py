@@ -1,7 +1,7 @@
-"""Render the README's benchmark tables from benchmarks/results/*.json, so no figure is copied by hand.
+"""Render the benchmark tables (benchmarks/README.md) from benchmarks/results/*.json, so no figure is copied by hand.
 
 Every row names the machine (device) and commit it came from. Missing result files are listed, not invented.
-Usage: python benchmarks/readme_tables.py [--write README.md]
+Usage: python benchmarks/readme_tables.py [--write benchmarks/README.md]
 """
 
 from __future__ import annotations

@@ -1,0 +1,41 @@
+"""Every `tsreprog` command shown in the README and docs parses with today's CLI (flags and choices exist)."""
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from tsreprog.cli.main import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md"]
+
+
+def shown_commands() -> list[tuple[str, str]]:
+    commands = []
+    for doc in DOCS:
+        for block in re.findall(r"```bash\n(.*?)```", doc.read_text(), flags=re.S):
+            for line in block.splitlines():
+                for part in line.split("&&"):
+                    part = part.split("#")[0].strip()
+                    if part.startswith("tsreprog "):
+                        commands.append((doc.name, part))
+    return commands
+
+
+def test_the_readme_shows_its_two_commands():
+    shown = [command for doc, command in shown_commands() if doc == "README.md"]
+    assert any(c.startswith("tsreprog train --config configs/quick.yaml") for c in shown)
+    assert "```bash\npython -m pytest -q\n```" in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("doc,command", shown_commands())
+def test_every_documented_command_parses(doc, command):
+    args = shlex.split(command)[1:]
+    try:
+        build_parser().parse_args(args)
+    except SystemExit as exit_:
+        pytest.fail(f"{doc}: '{command}' does not parse (exit {exit_.code})")
+    config = next((a for a in args if a.endswith(".yaml") and a.startswith("configs/")), None)
+    assert config is None or (ROOT / config).is_file(), f"{doc}: {config} does not exist"
