@@ -50,6 +50,8 @@ def cmd_train(args) -> int:
     if args.quiet or not sys.stderr.isatty():  # a progress bar in a log file is noise; the epoch lines say it
         train_config.progress = False
     out = Path(args.output_dir or f"runs/{Path(train_config.dataset).stem}-{model_config.model}")
+    for written in ("config.yaml", "metrics.json"):  # the user's own config may live there: never replaced unasked
+        check_writable(out / written, args.overwrite)
     checkpoint = check_writable(out / "checkpoint.pt", args.overwrite)
     _say(args, f"training {model_config.model} ({model_config.backbone if model_config.model == 'reprogrammed' else '-'})"
                f" on {train_config.dataset}, L={model_config.lookback} H={model_config.horizon} → {out}")

@@ -117,14 +117,19 @@ def read_yaml(path: str | Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        values = yaml.safe_load(path.read_text()) or {}
+        values = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    if values is None:  # an empty file would otherwise run the whole default job without a word
+        raise ConfigError(f"{path}: the config file is empty (expected 'model' and 'train' sections)")
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping with 'model' and 'train' sections")
     unknown = sorted(set(values) - {"model", "train"})
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown)} (use 'model' and 'train')")
+    for section, settings in values.items():
+        if settings is not None and not isinstance(settings, dict):
+            raise ConfigError(f"{path}: section '{section}' must be a mapping of settings, got {settings!r}")
     return values
 
 
@@ -139,10 +144,13 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     for f in fields(TrainConfig):
         if f.name in given:
             train_values[f.name] = given[f.name]
+    where = f"{args.config}: " if getattr(args, "config", None) else ""
     try:
-        return ModelConfig.from_dict(model_values), TrainConfig.from_dict(train_values)
+        return ModelConfig.from_dict(model_values, "model"), TrainConfig.from_dict(train_values, "train")
+    except ConfigError as exc:
+        raise ConfigError(f"{where}{exc}") from None
     except TypeError as exc:
-        raise ConfigError(f"invalid configuration: {exc}") from None
+        raise ConfigError(f"{where}invalid configuration: {exc}") from None
 
 
 def write_yaml(path: Path, model: ModelConfig, train: TrainConfig) -> None:

@@ -14,6 +14,7 @@ TOKEN_SCALES = ("auto", "embedding", "free")
 # benchmark studies' resume check), when that differs from today's default.
 SETTINGS_BEFORE_THEY_EXISTED = {"attention_scoring": "dot", "token_scale": "free"}
 MODELS = ("reprogrammed", "vision-image", "vision-mae", "dlinear", "patchtst", "naive")
+QUANTILE_MODELS = ("reprogrammed",)  # the models with a quantile head (pinball loss); the rest give points only
 
 
 @dataclass
@@ -73,6 +74,9 @@ class ModelConfig(ConfigMixin):
             (self.n_layers is None or self.n_layers >= 1, f"n_layers must be >= 1, got {self.n_layers}"),
         ]
         if self.quantiles is not None:
+            checks.append((self.model in QUANTILE_MODELS,
+                           f"quantiles need a quantile head, which model '{self.model}' has not (use one of "
+                           f"{', '.join(QUANTILE_MODELS)}, or drop quantiles)"))
             checks.append((len(self.quantiles) >= 1 and all(0 < q < 1 for q in self.quantiles)
                            and list(self.quantiles) == sorted(set(self.quantiles)),
                            f"quantiles must be distinct, increasing and inside (0, 1), got {self.quantiles}"))
