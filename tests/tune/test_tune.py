@@ -99,51 +99,35 @@ def _two_workers(csv, storage, tmp_path, n_trials=6):
         assert worker.returncode == 0, err.decode()[-2000:]
     assert n_trials <= finished(storage) <= n_trials + 1  # a worker may finish the trial it started at the end
     assert TrialState.RUNNING not in states(storage)
+    evaluated = [t.params for t in optuna.load_study(study_name="tsreprog", storage=storage).get_trials(
+        deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))]
+    assert len({tuple(sorted(p.items())) for p in evaluated}) == len(evaluated)  # no worker repeats another
 
 
-def test_two_workers_share_one_sqlite_study(synthetic_csv, tmp_path):
-    _two_workers(synthetic_csv, f"sqlite:///{tmp_path / 'study.db'}", tmp_path)
+def distinct_parameter_sets(storage):
+    trials = optuna.load_study(study_name="tsreprog", storage=storage).get_trials(deepcopy=False)
+    return len({tuple(sorted(t.params.items())) for t in trials}), len(trials)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def test_resumed_study_draws_new_configurations(synthetic_csv, tmp_path):
+    """Before: after --n-trials 2 then --n-trials 4 --resume, trials 2 and 3 repeated trials 0 and 1 exactly."""
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    fast = ["--epochs", "1", "--pruner", "none"]
+    assert main(tune_args(synthetic_csv, storage, tmp_path / "a", n_trials=2, extra=fast)) == 0
+    assert main(tune_args(synthetic_csv, storage, tmp_path / "b", n_trials=4, extra=[*fast, "--resume"])) == 0
+    assert distinct_parameter_sets(storage) == (4, 4)
 
 
-@pytest.fixture
-def postgres_url():
-    """A real PostgreSQL server on loopback, started for the test and stopped after it."""
-    initdb = shutil.which("initdb") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None)
-    if initdb is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed: .ci/run installs Debian's postgresql package")
-        pytest.skip("PostgreSQL binaries not installed")
-    pytest.importorskip("psycopg2")
-    bin_dir = Path(initdb).resolve().parent
-    root = Path(tempfile.mkdtemp(prefix="tsreprog-pg-"))  # not under pytest's root-only folder
-    data, sockets = root / "data", root / "sock"
-    sockets.mkdir()
-    prefix = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
-                   check=True, capture_output=True)
-    port = _free_port()
-    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-                    f"-p {port} -k {sockets} -h 127.0.0.1", "start"], check=True, capture_output=True)
-    try:
-        subprocess.run([*prefix, str(bin_dir / "createdb") if (bin_dir / "createdb").exists() else "createdb",
-                        "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "optuna"], check=True,
-                       capture_output=True)
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/optuna"
-    finally:
-        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+def test_a_drawn_duplicate_is_not_evaluated():
+    from tsreprog.tune.objective import same_configuration
 
-
-def test_two_workers_share_one_postgres_study(synthetic_csv, tmp_path, postgres_url):
-    _two_workers(synthetic_csv, postgres_url, tmp_path)
+    study = optuna.create_study()
+    first = study.ask()
+    first.suggest_categorical("x", [1, 2])
+    study.tell(first, 0.5)
+    study.enqueue_trial(first.params)  # what a restarted sampler sequence amounts to
+    again = study.ask()
+    again.suggest_categorical("x", [1, 2])
+    assert same_configuration(again) == first.number
+    other = study.ask({"x": optuna.distributions.CategoricalDistribution([3])})
+    assert same_configuration(other) is None

@@ -46,6 +46,21 @@ def trial_configs(values: dict, base_model: ModelConfig, base_train: TrainConfig
     return ModelConfig.from_dict(model_values), TrainConfig.from_dict(train_values)
 
 
+class DuplicateConfiguration(RuntimeError):
+    """A trial drew parameters that an earlier trial of the study already evaluated (or is evaluating)."""
+
+
+def same_configuration(trial: optuna.Trial) -> int | None:
+    """The number of an earlier complete, pruned or running trial with exactly these parameters, else None."""
+    from optuna.trial import TrialState
+
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    for other in trial.study.get_trials(deepcopy=False, states=states):
+        if other.number != trial.number and other.params == trial.params:
+            return other.number
+    return None
+
+
 class Objective:
     def __init__(self, data: PreparedData, base_model: ModelConfig, base_train: TrainConfig, space: dict) -> None:
         self.data, self.base_model, self.base_train, self.space = data, base_model, base_train, space
@@ -55,8 +70,12 @@ class Objective:
         from tsreprog.models import build_model
         from tsreprog.train.fit import BestTrainableCheckpoint, train_on_windows
 
-        model_config, train_config = trial_configs(suggest(trial, self.space), self.base_model, self.base_train,
-                                                   self.data.description)
+        params = suggest(trial, self.space)
+        earlier = same_configuration(trial)
+        if earlier is not None:  # FAIL: not evaluated, not counted; the next trial draws again
+            trial.set_user_attr("duplicate_of", earlier)
+            raise DuplicateConfiguration(f"trial {trial.number} drew the configuration of trial {earlier}")
+        model_config, train_config = trial_configs(params, self.base_model, self.base_train, self.data.description)
         trial.set_user_attr("model_config", model_config.to_dict())
         trial.set_user_attr("train_config", train_config.to_dict())
         try:

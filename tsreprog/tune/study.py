@@ -65,6 +65,26 @@ def make_pruner(name: str) -> optuna.pruners.BasePruner:
     raise ConfigError(f"unknown pruner '{name}' (median, hyperband or none)")
 
 
+class TrialSeededTPESampler(optuna.samplers.TPESampler):
+    """TPE whose random stream is re-seeded from (seed, trial number) before every trial.
+
+    A plainly seeded sampler restarts the same sequence in every process: a resumed study drew its earlier trials
+    again and two workers drew each other's. Trial numbers are unique within a study across resumes and workers,
+    so seeding by them gives every trial its own draw, and the same study replayed gives the same draws."""
+
+    def __init__(self, seed: int = 0, **kwargs) -> None:
+        super().__init__(seed=seed, **kwargs)
+        self._base_seed = seed
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        super().before_trial(study, trial)
+        trial_seed = (self._base_seed * 1_000_003 + trial.number) % 2**32
+        for owner in (self, getattr(self, "_random_sampler", None)):
+            state = getattr(owner, "_rng", None)
+            if state is not None and hasattr(state, "rng"):
+                state.rng.seed(trial_seed)
+
+
 def open_study(settings: StudySettings, resume: bool) -> optuna.Study:
     storage = make_storage(settings)
     names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
@@ -74,7 +94,7 @@ def open_study(settings: StudySettings, resume: bool) -> optuna.Study:
     if resume and settings.study_name not in names:
         raise ConfigError(f"--resume: no study '{settings.study_name}' in {settings.storage}")
     return optuna.create_study(storage=storage, study_name=settings.study_name, direction="minimize",
-                               sampler=optuna.samplers.TPESampler(seed=settings.seed),
+                               sampler=TrialSeededTPESampler(seed=settings.seed),
                                pruner=make_pruner(settings.pruner), load_if_exists=True)
 
 
