@@ -129,5 +129,6 @@ def test_a_drawn_duplicate_is_not_evaluated():
     again = study.ask()
     again.suggest_categorical("x", [1, 2])
     assert same_configuration(again) == first.number
-    other = study.ask({"x": optuna.distributions.CategoricalDistribution([3])})
+    other = study.ask()
+    other.suggest_categorical("y", [1])
     assert same_configuration(other) is None
