@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from tsreprog.cli.options import add_config_flags, build_configs, write_yaml
-from tsreprog.errors import TsreprogError
+from tsreprog.errors import ConfigError, TsreprogError
 
 # The names of tsreprog.bench.models.PROFILES (a test keeps them equal), here so --help needs no torch import.
 BENCH_PROFILES = ["quick", "standard", "full"]
@@ -50,17 +50,53 @@ def cmd_train(args) -> int:
     if args.quiet or not sys.stderr.isatty():  # a progress bar in a log file is noise; the epoch lines say it
         train_config.progress = False
     out = Path(args.output_dir or f"runs/{Path(train_config.dataset).stem}-{model_config.model}")
-    for written in ("config.yaml", "metrics.json"):  # the user's own config may live there: never replaced unasked
-        check_writable(out / written, args.overwrite)
-    checkpoint = check_writable(out / "checkpoint.pt", args.overwrite)
+    if args.resume:
+        checkpoint = resumable_run(out, model_config, train_config)
+    else:
+        for written in ("config.yaml", "metrics.json", "last_state.ckpt"):  # the user's own config may live there
+            check_writable(out / written, args.overwrite)
+        checkpoint = check_writable(out / "checkpoint.pt", args.overwrite)
+        # --overwrite: nothing of an older run may stay beside this one (a kill would leave a mixed folder)
+        for older in ("checkpoint.pt", "metrics.json", "last_state.ckpt"):
+            (out / older).unlink(missing_ok=True)
+        write_yaml(out / "config.yaml", model_config, train_config)  # metrics.json comes last: the run finished
     _say(args, f"training {model_config.model} ({model_config.backbone if model_config.model == 'reprogrammed' else '-'})"
                f" on {train_config.dataset}, L={model_config.lookback} H={model_config.horizon} → {out}")
-    result = fit(model_config, train_config, checkpoint, log=None if args.quiet else lambda m: _say(args, m))
+    try:
+        result = fit(model_config, train_config, checkpoint, log=None if args.quiet else lambda m: _say(args, m),
+                     resume=args.resume)
+    except KeyboardInterrupt:
+        saved = (out / "last_state.ckpt").is_file()
+        print(f"tsreprog: interrupted; " + (f"the last finished epoch is saved in {out / 'last_state.ckpt'}: run the "
+              "same command with --resume to continue" if saved else "no epoch had finished, nothing to resume"),
+              file=sys.stderr)
+        return 130
     assert isinstance(result.model.config, ModelConfig)
     write_yaml(out / "config.yaml", result.model.config, train_config)
     write_json(out / "metrics.json", {"metrics": result.metrics, "history": result.history})
     print(json.dumps(_json_ready({k: v for k, v in result.metrics.items()}), indent=2))
     return 0
+
+
+def resumable_run(out: Path, model_config, train_config) -> Path:
+    """The checkpoint path of a killed run in ``out`` that ``--resume`` may continue, after checking that it was
+    started with the same settings (a resumed run under other settings would mix two experiments)."""
+    from tsreprog.train.checkpoint import load_checkpoint
+
+    state, checkpoint = out / "last_state.ckpt", out / "checkpoint.pt"
+    if not state.is_file():
+        finished = (out / "metrics.json").is_file()
+        raise ConfigError(f"{out}: nothing to resume (" + ("the run there finished" if finished else
+                          "no last_state.ckpt: no epoch of a run there had finished") + ")")
+    if checkpoint.is_file():
+        saved = load_checkpoint(checkpoint)
+        for section, now in (("model", model_config.to_dict()), ("train", train_config.to_dict())):
+            before = saved[f"{section}_config"]
+            for key in sorted(set(before) | set(now)):
+                if key not in ("progress", "description") and before.get(key) != now.get(key):
+                    raise ConfigError(f"{out}: --resume with {section}.{key}={now.get(key)!r}, but the run there "
+                                      f"was started with {before.get(key)!r}")
+    return checkpoint
 
 
 def cmd_evaluate(args) -> int:
@@ -269,7 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
                                        "metrics.json to --output-dir.")
     train.add_argument("--config", help="YAML file with 'model' and 'train' sections (flags override it)")
     train.add_argument("--output-dir", help="where to write the run (default: runs/<dataset>-<model>)")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run in --output-dir")
+    train.add_argument("--resume", action="store_true",
+                       help="continue a killed or interrupted run in --output-dir from its last finished epoch")
     train.add_argument("--quiet", action="store_true", help="no progress bars or status lines (for CI)")
     add_config_flags(train, ModelConfig, TrainConfig)
     train.set_defaults(handler=cmd_train)

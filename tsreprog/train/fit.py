@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from tsreprog.train.config import TrainConfig
 from tsreprog.train.module import ForecastModule
 from tsreprog.train.compile import compile_forward, uncompile
 from tsreprog.train.precision import choose_precision
+from tsreprog.train.resume import AtomicCheckpointIO, EpochShuffle, LastState
 
 
 @dataclass
@@ -43,6 +45,12 @@ class BestTrainableCheckpoint(Callback):
         self.best_state: dict | None = None
         self.history: list[dict] = []
         self.precision: str | None = None  # what training ran in, set by train_on_windows
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_state": self.best_state, "history": self.history}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best, self.best_state, self.history = state["best"], state["best_state"], list(state["history"])
 
     def on_validation_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking:
@@ -110,10 +118,14 @@ def quiet_lightning() -> None:
 
 def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainConfig,
                      keeper: BestTrainableCheckpoint, extra_callbacks: list | None = None,
-                     log: Callable[[str], None] | None = None) -> BestTrainableCheckpoint:
+                     log: Callable[[str], None] | None = None, last_state: Path | None = None,
+                     resume: bool = False) -> BestTrainableCheckpoint:
     """The training loop every interface shares: Lightning, early stopping on exact validation MSE, best weights
     kept by ``keeper`` and loaded back into ``model`` at the end; ``log`` receives one line per epoch.
-    The precision it ran in (``train.precision``, ``auto`` resolved for this model) is left in ``keeper.precision``."""
+    The precision it ran in (``train.precision``, ``auto`` resolved for this model) is left in ``keeper.precision``.
+
+    ``last_state``: where the whole training state is saved after every epoch; with ``resume`` and that file
+    present, training continues from it (see :mod:`tsreprog.train.resume`)."""
     quiet_lightning()
     accelerator = resolve_accelerator(train)
     precision = choose_precision(train.precision, accelerator, model, first_batch(train_set, train.batch_size))
@@ -121,21 +133,35 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
     callbacks = [EarlyStopping("val_mse", patience=train.patience, mode="min"), keeper, *(extra_callbacks or [])]
     if log is not None:
         callbacks.append(EpochLog(log))
+    if last_state is not None:
+        callbacks.append(LastState(last_state))
+    resume_from = str(last_state) if resume and last_state is not None and Path(last_state).is_file() else None
+    if resume_from and log is not None:
+        log(f"resuming from {last_state}")
     loaders = [
-        DataLoader(train_set, batch_size=train.batch_size, shuffle=True, num_workers=train.num_workers,
-                   generator=torch.Generator().manual_seed(train.seed)),
+        DataLoader(train_set, batch_size=train.batch_size, sampler=EpochShuffle(len(train_set), train.seed),
+                   num_workers=train.num_workers),
         DataLoader(val_set, batch_size=train.eval_batch_size, shuffle=False, num_workers=train.num_workers),
     ]
     trainer = L.Trainer(
         max_epochs=train.epochs, accelerator=accelerator, devices=1, precision=precision,
         limit_train_batches=train.max_steps_per_epoch or 1.0, gradient_clip_val=train.gradient_clip, logger=False, enable_checkpointing=False,
         enable_progress_bar=train.progress, enable_model_summary=False, num_sanity_val_steps=0, callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
     )
     if train.compile:
         compile_forward(model, warn=log or (lambda line: warnings.warn(line, stacklevel=2)))
     module = ForecastModule(model, train.learning_rate, train.weight_decay, train.schedule)
     try:
-        trainer.fit(module, *loaders)
+        try:
+            trainer.fit(module, *loaders, ckpt_path=resume_from)
+        except SystemExit:
+            # Lightning answers Ctrl-C by exiting the process (status 1, no message): hand it back as the
+            # interrupt it was, so the caller can say how to resume.
+            if trainer.interrupted:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                raise KeyboardInterrupt from None
+            raise
     finally:
         uncompile(model)
     if keeper.best_state is not None:
@@ -144,10 +170,19 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
     return keeper
 
 
+def last_state_path(checkpoint_path: str | Path) -> Path:
+    """Where a run that writes ``checkpoint_path`` keeps its resumable state while it trains."""
+    return Path(checkpoint_path).with_name("last_state.ckpt")
+
+
 def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Path | None = None,
-        data: PreparedData | None = None, test: bool = True, log: Callable[[str], None] | None = None) -> FitResult:
+        data: PreparedData | None = None, test: bool = True, log: Callable[[str], None] | None = None,
+        resume: bool = False) -> FitResult:
     """Train ``model_config`` on ``train.dataset`` and return the best model with its validation/test metrics;
-    ``log`` receives one line per epoch."""
+    ``log`` receives one line per epoch.
+
+    With a ``checkpoint_path``, the whole training state is saved beside it after every epoch
+    (:func:`last_state_path`) and removed when training ends; ``resume=True`` continues from it."""
     L.seed_everything(train.seed, workers=True, verbose=False)
     data = data or prepare(train.dataset, model_config.lookback, model_config.horizon, train.data_dir,
                            train.date_column, train.columns)
@@ -167,8 +202,11 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
     if any(p.requires_grad for p in model.parameters()):
         train_set = data.windows("train", model_config.lookback, model_config.horizon, train.train_stride)
         val_set = data.windows("val", model_config.lookback, model_config.horizon, train.val_stride)
-        train_on_windows(model, train_set, val_set, train, keeper, log=log)
+        state = last_state_path(path) if path is not None else None
+        train_on_windows(model, train_set, val_set, train, keeper, log=log, last_state=state, resume=resume)
         precision = keeper.precision
+        if state is not None:
+            state.unlink(missing_ok=True)
     elif path is not None:
         save_checkpoint(path, {**payload, "trainable_state": {}, "metrics": {}, "epoch": 0})
     train_seconds = time.perf_counter() - started

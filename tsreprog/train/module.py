@@ -20,8 +20,23 @@ class ForecastModule(L.LightningModule):
         self.schedule = schedule
         self._val = ErrorSums()
 
+    strict_loading = False  # resume states hold the trainable weights only; the frozen backbone is rebuilt
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        from tsreprog.train.resume import random_states
+
+        trainable = {f"model.{name}" for name, p in self.model.named_parameters() if p.requires_grad}
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
+        checkpoint["random_states"] = random_states()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        from tsreprog.train.resume import restore_random_states
+
+        if "random_states" in checkpoint:
+            restore_random_states(checkpoint["random_states"])
 
     def training_step(self, batch, batch_idx):
         x, y = batch
