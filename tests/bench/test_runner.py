@@ -42,6 +42,8 @@ def test_protocol_runner_end_to_end(tiny_models, synthetic_csv, tmp_path):
     for cell in cells:
         assert cell["mse"] > 0 and cell["mae"] > 0 and cell["test_windows"] > 0
         assert {"trainable_parameters", "seconds_per_epoch", "peak_memory_mb", "device", "commit"} <= set(cell)
+    assert all(c["resumed"] is False for c in cells)
+    assert not any((tmp_path / ".resume").rglob("*.ckpt"))  # training states go once their cell is written
     naive = [c for c in cells if c["model"] == "naive"]
     assert all(c["trainable_parameters"] == 0 for c in naive)
     written = write_report(cells, tmp_path, "quick")

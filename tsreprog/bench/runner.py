@@ -4,6 +4,7 @@ stopped (finished cells are never recomputed) and partial results are always rea
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Callable
@@ -32,6 +33,11 @@ def cell_path(out: Path, dataset: str, model: str, horizon: int, seed: int = 0) 
     return Path(out) / "cells" / dataset_key(dataset) / model / f"H{horizon}{suffix}.json"
 
 
+def resume_folder(out: Path, dataset: str, model: str, horizon: int, seed: int) -> Path:
+    """Where an unfinished cell keeps its resumable training state (removed once the cell is written)."""
+    return Path(out) / ".resume" / dataset_key(dataset) / model / f"H{horizon}_seed{seed}"
+
+
 def horizons_for(dataset: str, horizons: list[int] | None) -> list[int]:
     spec = DATASETS.get(dataset.lower())
     return list(horizons) if horizons else list(spec.horizons if spec else (96, 192, 336, 720))
@@ -51,8 +57,12 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
-    result = fit(spec.model, train, data=data, log=log)
+    # A killed cell resumes from its last finished epoch: its training state lives here until the cell is written.
+    state = resume_folder(out, dataset, model_name, horizon, seed)
+    resumed = (state / "last_state.ckpt").is_file()
+    result = fit(spec.model, train, state / "checkpoint.pt", data=data, log=log, resume=True)
     seconds = time.perf_counter() - started
+    shutil.rmtree(state, ignore_errors=True)
     epochs = max(result.metrics["epochs_run"], 1)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     cell = {
@@ -63,6 +73,7 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
         "test_windows": result.metrics["test_n_windows"], "val_mse": result.metrics["best_val_mse"],
         "trainable_parameters": sum(p.numel() for p in result.model.parameters() if p.requires_grad),
         "seconds_per_epoch": result.metrics["train_seconds"] / epochs, "seconds_total": seconds,
+        "resumed": resumed,
         "peak_memory_mb": torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else current_peak_rss_mb(),
         **environment(device),
     }
