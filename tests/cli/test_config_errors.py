@@ -51,3 +51,46 @@ def test_train_never_replaces_a_users_config_or_metrics(tmp_path, capsys):
     assert main(["train", "--config", str(config), "--output-dir", str(out)]) == 2
     assert "already exists; pass --overwrite" in capsys.readouterr().err
     assert config.read_text().startswith("# my notes")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["select", "--layers", "1,x"], "--layers takes comma-separated integers, got 'x'"),
+    (["select", "--n-train", "0"], "--n-train must be at least 1, got 0"),
+])
+def test_select_flags_are_checked_in_one_line(tmp_path, capsys, argv, message):
+    assert main([*argv, "--output-dir", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+
+
+def test_output_paths_that_cannot_be_written_are_named(tmp_path, capsys):
+    import os
+
+    folder = tmp_path / "plots"
+    folder.mkdir()
+    from tsreprog.train.checkpoint import check_writable
+    from tsreprog.errors import TsreprogError
+
+    with pytest.raises(TsreprogError, match="is a folder"):
+        check_writable(folder)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions: nothing to check
+            pytest.skip("running as root: every folder is writable")
+        with pytest.raises(TsreprogError, match="not writable"):
+            check_writable(locked / "checkpoint.pt")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_tune_keeps_another_studys_reports(tmp_path, capsys, synthetic_csv):
+    out = tmp_path / "tune"
+    out.mkdir()
+    (out / "best.yaml").write_text("# another study's best\n")
+    argv = ["tune", "--dataset", str(synthetic_csv), "--storage", f"sqlite:///{tmp_path / 's.db'}",
+            "--output-dir", str(out), "--n-trials", "1", "--quiet"]
+    assert main(argv) == 2
+    assert "best.yaml: already exists" in capsys.readouterr().err
+    assert (out / "best.yaml").read_text() == "# another study's best\n"

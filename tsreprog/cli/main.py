@@ -167,13 +167,16 @@ def cmd_select(args) -> int:
     from tsreprog.ntk.select import Candidate, plot_spectra, score_candidate, sample_windows
     from tsreprog.train.checkpoint import check_writable
 
+    for flag, value in (("--n-train", args.n_train), ("--n-val", args.n_val), ("--probes", args.probes)):
+        if value < 1:
+            raise ConfigError(f"{flag} must be at least 1, got {value}")
     out = Path(args.output_dir)
     report_path = check_writable(out / "select.json", args.overwrite)
     plot_path = check_writable(out / "spectra.png", args.overwrite)
     data = prepare(args.dataset, args.lookback, args.horizon, args.data_dir)
     base = ModelConfig(lookback=args.lookback, horizon=args.horizon, prompt=args.prompt, description=data.description,
                        n_prototypes=args.n_prototypes, seed=args.seed)
-    layers = [None if v == "all" else int(v) for v in args.layers.split(",")]
+    layers = [None if v.strip() == "all" else _int_list(v, "--layers")[0] for v in args.layers.split(",")]
     candidates = [Candidate(b.strip(), n) for b in args.backbones.split(",") for n in layers]
     x_train, y_train = sample_windows(data, "train", args.lookback, args.horizon, args.n_train, args.seed)
     x_val, y_val = sample_windows(data, "val", args.lookback, args.horizon, args.n_val, args.seed + 1)
@@ -222,6 +225,10 @@ def cmd_tune(args) -> int:
     settings = StudySettings(args.storage, args.study_name, args.n_trials, args.pruner, train_config.seed,
                              args.heartbeat)
     _say(args, f"study '{settings.study_name}' in {settings.storage}: {settings.n_trials} finished trials wanted")
+    from tsreprog.train.checkpoint import check_writable
+
+    for name in ("best.yaml", "summary.txt", "history.png", "importance.png"):  # another study's reports included
+        check_writable(Path(args.output_dir) / name, args.overwrite or args.resume)
     study = run(settings, model_config, train_config, load_space(args.space), resume=args.resume)
     written = write_reports(study, Path(args.output_dir))
     print(summary(study))
@@ -379,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--heartbeat", type=int, default=10,
                       help="seconds between worker heartbeats; a trial silent for two is retried (default 10)")
     tune.add_argument("--output-dir", default="runs/tune", help="where reports go (default runs/tune)")
+    tune.add_argument("--overwrite", action="store_true",
+                      help="replace reports already in --output-dir (a resumed study updates its own)")
     tune.add_argument("--quiet", action="store_true", help="no status lines")
     add_config_flags(tune, ModelConfig, TrainConfig)
     tune.set_defaults(handler=cmd_tune)
@@ -429,6 +438,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except TsreprogError as exc:
         print(f"tsreprog: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except (PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+        # a file the user pointed at that cannot be written or read as asked: one line, not a traceback
+        print(f"tsreprog: error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("tsreprog: interrupted", file=sys.stderr)

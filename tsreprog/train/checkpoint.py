@@ -22,9 +22,16 @@ FORMAT_VERSION = 1
 def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     """Refuse to replace a user's file unless ``overwrite``; create the parent folder."""
     path = Path(path)
+    if path.is_dir():
+        raise TsreprogError(f"{path}: is a folder; give a file path")
     if path.exists() and not overwrite:
         raise TsreprogError(f"{path}: already exists; pass --overwrite to replace it or choose another path")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TsreprogError(f"{path.parent}: cannot create the output folder ({exc.strerror})") from None
+    if not os.access(path.parent, os.W_OK):
+        raise TsreprogError(f"{path.parent}: the output folder is not writable")
     return path
 
 
