@@ -6,6 +6,7 @@ file where a good one was; existing files are never overwritten unless the calle
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tempfile
@@ -51,9 +52,33 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> None:
         raise
 
 
+def content_digest(payload: dict[str, Any]) -> str:
+    """SHA-256 over everything a checkpoint holds (tensors by their bytes, the rest by its repr), so a flipped byte
+    anywhere is found on load; the zip container's own CRCs are not checked when torch reads it."""
+    digest = hashlib.sha256()
+
+    def feed(value) -> None:
+        if isinstance(value, torch.Tensor):
+            digest.update(str((value.dtype, tuple(value.shape))).encode())
+            digest.update(value.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        elif isinstance(value, dict):
+            for key in sorted(value, key=str):
+                digest.update(repr(key).encode())
+                feed(value[key])
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                feed(item)
+        else:
+            digest.update(repr(value).encode())
+
+    feed({k: v for k, v in payload.items() if k != "sha256"})
+    return digest.hexdigest()
+
+
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
+    full = {"format": FORMAT_VERSION, **payload}
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT_VERSION, **payload}, buffer)
+    torch.save({**full, "sha256": content_digest(full)}, buffer)
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -67,6 +92,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not a tsreprog checkpoint ({exc.__class__.__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION or "model_config" not in payload:
         raise ConfigError(f"{path}: not a tsreprog checkpoint (format {FORMAT_VERSION} expected)")
+    if "sha256" in payload and content_digest(payload) != payload["sha256"]:  # files written before it have none
+        raise ConfigError(f"{path}: checkpoint is corrupted (its content does not match its SHA-256)")
     return payload
 
 
