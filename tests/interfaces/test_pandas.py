@@ -63,3 +63,12 @@ def test_point_forecaster_and_errors(pedestrian):
     duplicated = pd.concat([frame, frame.iloc[:1]])
     with pytest.raises(DataError, match="duplicate timestamp"):
         Forecaster(**small()).fit(duplicated)
+
+
+def test_predict_refuses_a_frame_of_another_frequency(fitted, pedestrian):
+    """Before: daily data given to the hourly model was interpolated into a wrong forecast with a warning."""
+    one = pedestrian[pedestrian["unique_id"] == "Southern Cross Station"][["unique_id", "ds", "y"]]
+    daily = one.set_index("ds").resample("1D")["y"].sum().reset_index().assign(unique_id="Southern Cross Station")
+    with pytest.raises(DataError, match="frame's frequency is D.*fitted on h"):
+        fitted.predict(df=daily)
+    assert len(fitted.predict(df=one)) == 24  # the fitted frequency is still accepted

@@ -46,6 +46,17 @@ class Forecaster:
     def _collect(self, df: pd.DataFrame) -> SeriesCollection:
         return collection_from_long(df, self.id_col, self.time_col, self.target_col, self.freq)
 
+    def _collect_like_fitted(self, df: pd.DataFrame) -> SeriesCollection:
+        """A frame given to predict or cross_validation, read at its own frequency first: read at the fitted one,
+        daily data given to an hourly model would be interpolated into a wrong forecast with only a warning."""
+        try:
+            own = collection_from_long(df, self.id_col, self.time_col, self.target_col, None)
+        except DataError:  # too irregular to infer on its own: read it at the fitted frequency
+            return self._collect(df)
+        if pd.tseries.frequencies.to_offset(own.freq) != pd.tseries.frequencies.to_offset(self.freq):
+            raise DataError(f"the frame's frequency is {own.freq}, the model was fitted on {self.freq} data")
+        return self._collect(df)
+
     def fit(self, df: pd.DataFrame) -> "Forecaster":
         """Train on every series of ``df``; the last ``val_size`` rows of each series steer early stopping."""
         self.collection = self._collect(df)
@@ -93,7 +104,7 @@ class Forecaster:
         learned at fit time for series seen then)."""
         self._require_fitted()
         h = self._check_h(h)
-        collection = self._with_scalers(self._collect(df)) if df is not None else self.collection
+        collection = self._with_scalers(self._collect_like_fitted(df)) if df is not None else self.collection
         ends = [len(s.values) for s in collection.series]
         out = forecast_windows(self.model, last_windows(collection, self.model_config.lookback, ends))
         return self._frame(collection, out, h, ends)
@@ -107,7 +118,7 @@ class Forecaster:
         step = step or h
         if n_windows < 1 or step < 1:
             raise ConfigError("n_windows and step must be >= 1")
-        collection = self._with_scalers(self._collect(df)) if df is not None else self.collection
+        collection = self._with_scalers(self._collect_like_fitted(df)) if df is not None else self.collection
         frames = []
         for w in range(n_windows):
             back = h + (n_windows - 1 - w) * step
