@@ -25,7 +25,7 @@ from tsreprog.data import prepare
 from tsreprog.models import ModelConfig, build_model
 from tsreprog.ntk.select import Candidate, sample_windows, score_candidate
 from tsreprog.train import fit
-from tsreprog.train.checkpoint import atomic_write_bytes
+from tsreprog.io import atomic_write_bytes
 
 
 def output_spread(model: torch.nn.Module, lookback: int) -> dict[str, float]:

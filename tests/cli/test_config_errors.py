@@ -68,7 +68,7 @@ def test_output_paths_that_cannot_be_written_are_named(tmp_path, capsys):
 
     folder = tmp_path / "plots"
     folder.mkdir()
-    from tsreprog.train.checkpoint import check_writable
+    from tsreprog.io import check_writable
     from tsreprog.errors import TsreprogError
 
     with pytest.raises(TsreprogError, match="is a folder"):

@@ -11,7 +11,7 @@ import pandas as pd
 from tsreprog.bench.environment import environment, named_a_cpu
 from tsreprog.bench.models import PROFILES
 from tsreprog.bench.published import PUBLISHED
-from tsreprog.train.checkpoint import atomic_write_bytes
+from tsreprog.io import atomic_write_bytes
 
 
 PRECISION_NAMES = {"32": "fp32", "bf16-mixed": "bf16-mixed (bf16 autocast, fp32 weights)"}

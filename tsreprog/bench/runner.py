@@ -18,7 +18,7 @@ from tsreprog.data.splits import prepare
 from tsreprog.evaluate.forecast import forecast_at, plot_forecast
 from tsreprog.errors import ConfigError
 from tsreprog.train import fit
-from tsreprog.train.checkpoint import atomic_write_bytes
+from tsreprog.io import atomic_write_bytes
 
 
 def dataset_key(dataset: str) -> str:

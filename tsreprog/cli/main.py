@@ -31,7 +31,7 @@ def _json_ready(value):
 
 
 def write_json(path: Path, payload: dict) -> None:
-    from tsreprog.train.checkpoint import atomic_write_bytes
+    from tsreprog.io import atomic_write_bytes
 
     atomic_write_bytes(path, json.dumps(_json_ready(payload), indent=2).encode())
 
@@ -44,7 +44,7 @@ def _say(args, message: str) -> None:
 def cmd_train(args) -> int:
     from tsreprog.models import ModelConfig
     from tsreprog.train import fit
-    from tsreprog.train.checkpoint import check_writable
+    from tsreprog.io import check_writable
 
     model_config, train_config = build_configs(args)
     if args.quiet or not sys.stderr.isatty():  # a progress bar in a log file is noise; the epoch lines say it
@@ -116,7 +116,7 @@ def cmd_evaluate(args) -> int:
     metrics = evaluate(restored.model, windows, args.batch_size, "cpu", restored.scaler if args.original_scale else None)
     metrics = {"dataset": data.name, "split": args.split, **metrics}
     if args.output:
-        from tsreprog.train.checkpoint import check_writable
+        from tsreprog.io import check_writable
 
         write_json(check_writable(args.output, args.overwrite), metrics)
     print(json.dumps(_json_ready(metrics), indent=2))
@@ -132,7 +132,7 @@ def _check_columns(have: list[str], trained: list[str], source: str) -> None:
 def cmd_forecast(args) -> int:
     from tsreprog.data.splits import load_table
     from tsreprog.evaluate.forecast import forecast_at, forecast_errors, plot_forecast, write_forecast
-    from tsreprog.train.checkpoint import check_writable
+    from tsreprog.io import check_writable
     from tsreprog.train.restore import restore
 
     restored = restore(args.checkpoint, args.backbone)
@@ -165,7 +165,7 @@ def cmd_select(args) -> int:
     from tsreprog.errors import BackboneError
     from tsreprog.models import ModelConfig
     from tsreprog.ntk.select import Candidate, plot_spectra, score_candidate, sample_windows
-    from tsreprog.train.checkpoint import check_writable
+    from tsreprog.io import check_writable
 
     for flag, value in (("--n-train", args.n_train), ("--n-val", args.n_val), ("--probes", args.probes)):
         if value < 1:
@@ -225,7 +225,7 @@ def cmd_tune(args) -> int:
     settings = StudySettings(args.storage, args.study_name, args.n_trials, args.pruner, train_config.seed,
                              args.heartbeat)
     _say(args, f"study '{settings.study_name}' in {settings.storage}: {settings.n_trials} finished trials wanted")
-    from tsreprog.train.checkpoint import check_writable
+    from tsreprog.io import check_writable
 
     for name in ("best.yaml", "summary.txt", "history.png", "importance.png"):  # another study's reports included
         check_writable(Path(args.output_dir) / name, args.overwrite or args.resume)

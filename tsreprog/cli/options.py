@@ -154,7 +154,7 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
 
 
 def write_yaml(path: Path, model: ModelConfig, train: TrainConfig) -> None:
-    from tsreprog.train.checkpoint import atomic_write_bytes
+    from tsreprog.io import atomic_write_bytes
 
     atomic_write_bytes(path, yaml.safe_dump({"model": model.to_dict(), "train": train.to_dict()},
                                             sort_keys=False).encode())

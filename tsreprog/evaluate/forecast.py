@@ -12,7 +12,7 @@ import torch
 from tsreprog.data.loading import SeriesTable
 from tsreprog.data.protocol import StandardScaler
 from tsreprog.errors import DataError
-from tsreprog.train.checkpoint import atomic_write_bytes
+from tsreprog.io import atomic_write_bytes
 
 
 @dataclass

@@ -124,7 +124,7 @@ def plot_spectra(scores: list[CandidateScore], path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tsreprog.train.checkpoint import atomic_write_bytes
+    from tsreprog.io import atomic_write_bytes
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for s in scores:

@@ -16,7 +16,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch.utils.data import DataLoader
 
 from tsreprog.data.splits import PreparedData, prepare
-from tsreprog.evaluate.metrics import evaluate
+from tsreprog.train.metrics import evaluate
 from tsreprog.models import ModelConfig, build_model
 from tsreprog.train.checkpoint import load_trainable, save_checkpoint
 from tsreprog.train.config import TrainConfig

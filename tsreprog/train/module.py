@@ -6,7 +6,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from tsreprog.evaluate.metrics import ErrorSums
+from tsreprog.train.metrics import ErrorSums
 from tsreprog.reprogram.head import pinball_loss
 
 

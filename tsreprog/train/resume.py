@@ -18,7 +18,7 @@ from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch.callbacks import Callback
 from torch.utils.data import Sampler
 
-from tsreprog.train.checkpoint import atomic_write_bytes
+from tsreprog.io import atomic_write_bytes
 
 
 class EpochShuffle(Sampler[int]):

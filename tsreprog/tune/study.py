@@ -23,7 +23,7 @@ from tsreprog.data.splits import prepare
 from tsreprog.errors import ConfigError
 from tsreprog.models import ModelConfig
 from tsreprog.train import TrainConfig
-from tsreprog.train.checkpoint import atomic_write_bytes
+from tsreprog.io import atomic_write_bytes
 from tsreprog.tune.objective import Objective
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
