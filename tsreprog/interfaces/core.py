@@ -19,14 +19,24 @@ from tsreprog.train.config import TrainConfig
 from tsreprog.train.fit import BestTrainableCheckpoint, train_on_windows
 
 
-def split_options(options: dict) -> tuple[dict, dict]:
-    """Route keyword arguments to ModelConfig or TrainConfig by field name; unknown names are an error."""
+# The interfaces' model defaults where they differ from ModelConfig's (which keep Time-LLM's form): the setting
+# measured fastest at no loss of accuracy (configs/quick.yaml; benchmarks/README.md, "Default job"). Only for
+# language backbones known by name: a vision backbone has no vocabulary for a compact prompt.
+INTERFACE_MODEL_DEFAULTS = {"prompt": "compact", "patch_stride": 16}
+LANGUAGE_BACKBONES = ("minilm-l6", "smollm2-135m", "bert", "gpt2", "llama")
+
+
+def split_options(options: dict, backbone: str = "minilm-l6") -> tuple[dict, dict]:
+    """Route keyword arguments to ModelConfig or TrainConfig by field name; unknown names are an error. Model
+    settings not given take ``INTERFACE_MODEL_DEFAULTS`` for the reprogrammed model on a language backbone."""
     model_keys = {f.name for f in fields(ModelConfig)}
     train_keys = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(options) - model_keys - train_keys)
     if unknown:
         raise ConfigError(f"unknown option(s): {', '.join(unknown)}")
     model = {k: v for k, v in options.items() if k in model_keys}
+    if model.get("model", "reprogrammed") == "reprogrammed" and backbone.removeprefix("random:") in LANGUAGE_BACKBONES:
+        model = {**INTERFACE_MODEL_DEFAULTS, **model}
     train = {k: v for k, v in options.items() if k in train_keys}
     if "seed" in options:
         model["seed"] = train["seed"] = options["seed"]

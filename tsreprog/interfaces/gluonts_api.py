@@ -124,7 +124,7 @@ class ReprogrammedEstimator(Estimator):
     def __init__(self, prediction_length: int, freq: str | None = None, backbone: str = "minilm-l6",
                  lookback: int = 96, quantiles: list[float] | None = None, **options) -> None:
         super().__init__()
-        model_options, train_options = split_options(options)
+        model_options, train_options = split_options(options, backbone)
         self.prediction_length, self.freq = prediction_length, freq
         self.model_config = ModelConfig(backbone=backbone, lookback=lookback, horizon=prediction_length,
                                         quantiles=quantiles, **model_options)

@@ -32,7 +32,7 @@ class Forecaster:
                  quantiles: list[float] | None = None, freq: str | None = None, id_col: str = "unique_id",
                  time_col: str = "ds", target_col: str = "y", alias: str = "tsreprog", val_size: int | None = None,
                  **options) -> None:
-        model_options, train_options = split_options(options)
+        model_options, train_options = split_options(options, backbone)
         self.model_config = ModelConfig(backbone=backbone, lookback=lookback, horizon=horizon, quantiles=quantiles,
                                         **model_options)
         self.train_config = TrainConfig(**{"progress": False, **train_options})
