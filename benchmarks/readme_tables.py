@@ -157,18 +157,50 @@ def cell_machines(meta: dict) -> str:
         ", ".join(f"`{c}`" for c in commits)
 
 
-def bench_quick() -> list[str]:
-    """`tsreprog bench --profile quick` tables, one folder per dataset under results/bench_quick/."""
+def bench_tables(profile: str = "quick") -> list[str]:
+    """`tsreprog bench --profile <profile>` tables, one folder per dataset under results/bench_<profile>/."""
     lines = []
-    for folder in sorted((RESULTS / "bench_quick").glob("*/")):
+    for folder in sorted((RESULTS / f"bench_{profile}").glob("*/")):
+        if not (folder / "results.json").is_file():
+            continue
         meta = json.loads((folder / "results.json").read_text())
         table = (folder / "table.md").read_text().replace("\n## ", "\n##### ").replace("\n# ", "\n#### ")
-        lines += [f"**`tsreprog bench --profile quick`, {folder.name}** ({meta['note']}) — {cell_machines(meta)}",
-                  "", table.strip(), ""]
+        lines += [f"**`tsreprog bench --profile {profile}`, {folder.name}** ({meta['note']}) — "
+                  f"{cell_machines(meta)}", "", table.strip(), ""]
     return lines
 
 
-SECTIONS = {"etth1_quick": etth1_quick, "train_throughput": train_throughput, "ntk_speed": ntk_speed,
+def bench_quick() -> list[str]:
+    return bench_tables("quick")
+
+
+def step_speed(d: dict) -> list[str]:
+    lines = [f"**Step and scoring speed** (ETTh1, L={d['lookback']}, H={d['horizon']}, MiniLM, precision "
+             f"{d['precision']}; baseline ref `{d['baseline_ref']}`) — {machine(d)}", "",
+             "| code | prompt | blocks | compiled | train series/s | score series/s | ETTm1 test estimate (s) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in d["rows"]:
+        train = f"{r['train_series_per_s']:.1f}" if "train_series_per_s" in r else "–"
+        score = f"{r['score_series_per_s']:.1f}" if "score_series_per_s" in r else "–"
+        ettm1 = f"{r['ettm1_test_seconds_estimate']:.0f}" if "ettm1_test_seconds_estimate" in r else "–"
+        lines.append(f"| {r['variant']} | {r['prompt']} | {r['layers']} | {r.get('compile', False)} | {train} | "
+                     f"{score} | {ettm1} |")
+    lines += ["", "Ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in d["ratios"].items()) + "; targets: "
+              + ", ".join(f"{k} {v:g}" for k, v in d["targets"].items()) + "."]
+    return lines
+
+
+def default_job(d: dict) -> list[str]:
+    q = d["quiet_machine"]
+    return [f"**Default job** (`{d['command']}`, precision {d['precision']}) — {machine(d)}", "",
+            f"Quiet machine: {q['total_seconds']} s in all (target {d['target']['total_seconds']} s), test MSE "
+            f"{q['test_mse']:.4f} / MAE {q['test_mae']:.4f} (target MSE <= {d['target']['test_mse_at_most']}); "
+            f"previous default {d['previous_default']['test_mse']}. Same 3-epoch budget, compact prompt: patch "
+            f"stride 8 {d['candidates_same_budget_3_epochs']['compact_prompt_stride_8']['test_mse']:.4f}, stride 16 "
+            f"{d['candidates_same_budget_3_epochs']['compact_prompt_stride_16']['test_mse']:.4f}."]
+
+
+SECTIONS = {"step_speed": step_speed, "default_job": default_job, "etth1_quick": etth1_quick, "train_throughput": train_throughput, "ntk_speed": ntk_speed,
             "ntk_validity": ntk_validity, "ntk_validity_dot": ntk_validity, "tune_etth1": tune_etth1,
             "vision_quick": vision_quick, "vision_throughput": vision_throughput}
 
@@ -193,14 +225,26 @@ def render_all() -> str:
     return "\n".join(parts)
 
 
+STANDARD_BEGIN, STANDARD_END = "<!-- STANDARD -->", "<!-- /STANDARD -->"
+
+
+def between(text: str, begin: str, end: str, body: str, where: Path) -> str:
+    """``text`` with what lies between the markers ``begin`` and ``end`` replaced by ``body``."""
+    if begin not in text:
+        raise SystemExit(f"{where}: no '{begin}' marker to write the tables under")
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1] if end in rest else "\n"
+    return f"{head}{begin}\n\n{body.strip()}\n\n{end}{tail}"
+
+
 def write_into(readme: Path) -> None:
-    """Replace what lies between the README's BENCH-TABLES markers (the rest of the README is left alone)."""
-    text = readme.read_text()
-    if BEGIN not in text:
-        raise SystemExit(f"{readme}: no '{BEGIN}' marker to write the tables under")
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1] if END in rest else "\n"
-    readme.write_text(f"{head}{BEGIN}\n\n{render_all().strip()}\n\n{END}{tail}")
+    """Replace what lies between the file's markers (the rest of it is left alone): the standard tables between
+    STANDARD, everything else between BENCH-TABLES."""
+    text = between(readme.read_text(), BEGIN, END, render_all(), readme)
+    standard = "\n".join(bench_tables("standard")) or "No standard cell has finished yet."
+    if STANDARD_BEGIN in text:
+        text = between(text, STANDARD_BEGIN, STANDARD_END, standard, readme)
+    readme.write_text(text)
 
 
 def main() -> None:
