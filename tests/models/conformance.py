@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import torch
 
+from tsreprog.models.contract import has_quantile_head
+
 
 def check_forecaster(model: torch.nn.Module, lookback: int, horizon: int, channels: int = 3) -> None:
     torch.manual_seed(0)
@@ -22,6 +24,12 @@ def check_forecaster(model: torch.nn.Module, lookback: int, horizon: int, channe
             torch.testing.assert_close(model(x_swapped)[:, :, [1, 0, 2]], y, rtol=1e-4, atol=1e-4)
     trainable = [p for p in model.parameters() if p.requires_grad]
     frozen = [p for p in model.parameters() if not p.requires_grad]
+    # the contract (tsreprog.models.contract): checkpoints hold exactly the trained parameters
+    assert set(model.trainable_state_dict()) == {n for n, p in model.named_parameters() if p.requires_grad}
+    if has_quantile_head(model):
+        with torch.no_grad():
+            q = model.predict_quantiles(x)
+        assert q.shape == (4, horizon, channels, len(model.quantiles)) and bool((q.diff(dim=-1) >= 0).all())
     if not trainable:
         return
     model.train()

@@ -11,7 +11,8 @@ TINY = dict(lookback=48, horizon=12, patch_len=8, patch_stride=4, d_model=16, n_
 @pytest.mark.parametrize("backbone", ["random:bert", "random:gpt2", "random:llama"])
 @pytest.mark.parametrize("prompt", [True, False])
 def test_reprogrammed_conforms(backbone, prompt):
-    model = build_model(ModelConfig(backbone=backbone, prompt=prompt, **TINY))
+    quantiles = [0.1, 0.5, 0.9] if prompt else None  # the shared check covers the quantile head too
+    model = build_model(ModelConfig(backbone=backbone, prompt=prompt, quantiles=quantiles, **TINY))
     check_forecaster(model, TINY["lookback"], TINY["horizon"])
     assert all(not p.requires_grad for p in model.backbone.parameters())
     assert not model.backbone.model.training  # stays in eval mode while the forecaster trains

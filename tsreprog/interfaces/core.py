@@ -17,6 +17,7 @@ from tsreprog.models import ModelConfig, build_model
 from tsreprog.train.checkpoint import load_checkpoint, load_trainable, save_checkpoint
 from tsreprog.train.config import TrainConfig
 from tsreprog.train.fit import BestTrainableCheckpoint, train_on_windows
+from tsreprog.models.contract import has_quantile_head
 
 
 # The interfaces' model defaults where they differ from ModelConfig's (which keep Time-LLM's form): the setting
@@ -82,7 +83,7 @@ def last_windows(collection: SeriesCollection, lookback: int, ends: list[int] | 
 def forecast_windows(model: torch.nn.Module, windows: torch.Tensor, batch_size: int = 256) -> np.ndarray:
     """(N, L, 1) scaled windows → (N, H) point forecasts or (N, H, Q) quantiles, scaled."""
     model.eval()
-    quantiles = getattr(model, "quantiles", None)
+    quantiles = has_quantile_head(model)
     outputs = []
     for start in range(0, len(windows), batch_size):
         batch = windows[start:start + batch_size]

@@ -7,9 +7,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from tsreprog.models.config import ModelConfig
+from tsreprog.models.contract import Forecaster
 
 
-class DLinear(nn.Module):
+class DLinear(Forecaster):
     """Zeng et al. 2023: moving-average decomposition, one linear map per component, shared across channels."""
 
     def __init__(self, config: ModelConfig, kernel: int = 25) -> None:
@@ -27,11 +28,8 @@ class DLinear(nn.Module):
         out = self.trend(trend) + self.seasonal(series - trend)
         return out.transpose(1, 2)
 
-    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().cpu() for k, v in self.state_dict().items()}
 
-
-class PatchTST(nn.Module):
+class PatchTST(Forecaster):
     """Nie et al. 2023, compact: RevIN → patches → linear embedding + learned positions → Transformer encoder
     (``config.n_layers`` layers, default 3) → flatten head. Channel independent.
 
@@ -61,11 +59,8 @@ class PatchTST(nn.Module):
         out = self.revin.denormalize(self.head(hidden), stats)
         return out.reshape(-1, channels, self.config.horizon).transpose(1, 2)
 
-    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().cpu() for k, v in self.state_dict().items()}
 
-
-class NaiveLastValue(nn.Module):
+class NaiveLastValue(Forecaster):
     """Repeats the last observed value over the horizon; nothing to train."""
 
     def __init__(self, config: ModelConfig) -> None:
@@ -74,9 +69,6 @@ class NaiveLastValue(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, -1:, :].expand(-1, self.config.horizon, -1)
-
-    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
-        return {}
 
 
 def build_model(config: ModelConfig) -> nn.Module:

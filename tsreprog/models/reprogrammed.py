@@ -10,6 +10,7 @@ from torch import nn
 from tsreprog.backbones import Backbone, load_backbone
 from tsreprog.errors import ConfigError
 from tsreprog.models.config import ModelConfig
+from tsreprog.models.contract import Forecaster
 from tsreprog.reprogram import (FlattenHead, PatchEmbedding, PromptPrefix, ReprogrammingAttention, RevIN,
                                 TextPrototypes, num_patches)
 from tsreprog.reprogram.head import monotone_quantiles
@@ -27,7 +28,9 @@ def token_rms(backbone: Backbone, token_scale: str) -> float | None:
     return None
 
 
-class ReprogrammedForecaster(nn.Module):
+class ReprogrammedForecaster(Forecaster):
+    supports_quantiles = True
+
     def __init__(self, config: ModelConfig, backbone: Backbone | None = None) -> None:
         super().__init__()
         self.config = config
@@ -60,10 +63,6 @@ class ReprogrammedForecaster(nn.Module):
         if self.quantiles:
             self.register_buffer("quantile_levels", torch.tensor(self.quantiles), persistent=False)
             self.point_index = min(range(len(self.quantiles)), key=lambda i: abs(self.quantiles[i] - 0.5))
-
-    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
-        """Only what training changes: the backbone is rebuilt from its name, so checkpoints stay small."""
-        return {name: p.detach().cpu() for name, p in self.named_parameters() if p.requires_grad}
 
     def sequence_length(self) -> int:
         return self.n_patches + (self.prompt.length if self.prompt is not None else 0)
@@ -128,7 +127,7 @@ class ReprogrammedForecaster(nn.Module):
         if prefix_cache and self.caches_prompt_prefix():
             prefix = self.prompt_prefix_states()
             inputs = inputs[:, self.prompt.constant_length:]
-        hidden = self.backbone(inputs, prefix=prefix)
+        hidden = self.backbone(inputs) if prefix is None else self.backbone(inputs, prefix=prefix)
         return hidden[:, -self.n_patches:, :].to(self.head.proj.weight.dtype), stats
 
     def _forecast(self, x: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,7 @@ from torch import nn
 from tsreprog.backbones import load_backbone
 from tsreprog.errors import ConfigError
 from tsreprog.models.config import ModelConfig
+from tsreprog.models.contract import Forecaster
 from tsreprog.reprogram import FlattenHead, RevIN
 
 FREQUENCY_PERIODS = {"h": 24, "H": 24, "15min": 96, "15T": 96, "10min": 144, "10T": 144, "30min": 48, "D": 7,
@@ -43,7 +44,7 @@ def unfold(grid: torch.Tensor, length: int) -> torch.Tensor:
     return rearrange(grid, "n p c -> n (c p)")[:, -length:]
 
 
-class VisualPromptForecaster(nn.Module):
+class VisualPromptForecaster(Forecaster):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
@@ -81,11 +82,8 @@ class VisualPromptForecaster(nn.Module):
         out = self.revin.denormalize(self.head(tokens.to(self.head.proj.weight.dtype)), stats)
         return rearrange(out, "(b c) h -> b h c", c=channels)
 
-    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
-        return {n: p.detach().cpu() for n, p in self.named_parameters() if p.requires_grad}
 
-
-class MAEForecaster(nn.Module):
+class MAEForecaster(Forecaster):
     """VisionTS-style zero-shot forecasting with a masked autoencoder (``ViTMAEForPreTraining``-compatible)."""
 
     def __init__(self, config: ModelConfig) -> None:
@@ -131,5 +129,3 @@ class MAEForecaster(nn.Module):
         forecast = rearrange(right, "n p c -> n (c p)")[:, : self.config.horizon]
         return rearrange(self.revin.denormalize(forecast, stats), "(b c) h -> b h c", c=channels)
 
-    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
-        return {}

@@ -8,6 +8,7 @@ from torch import nn
 
 from tsreprog.train.metrics import ErrorSums
 from tsreprog.reprogram.head import pinball_loss
+from tsreprog.models.contract import has_quantile_head
 
 
 class ForecastModule(L.LightningModule):
@@ -40,7 +41,7 @@ class ForecastModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        if getattr(self.model, "quantiles", None):
+        if has_quantile_head(self.model):
             loss = pinball_loss(self.model.predict_quantiles(x).float(), y, self.model.quantile_levels)
         else:
             loss = nn.functional.mse_loss(self.model(x).float(), y)
