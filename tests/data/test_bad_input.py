@@ -77,3 +77,38 @@ def test_long_frame_roundtrip():
     np.testing.assert_allclose(table.values, wide[["c0", "c1"]].to_numpy())
     with pytest.raises(DataError, match="duplicate timestamp"):
         table_from_long_frame(pd.concat([long, long.iloc[:1]]))
+
+
+def _with_one_repeated_row(source, target, at=100):
+    import gzip
+
+    text = gzip.decompress(source.read_bytes()).decode() if source.suffix == ".gz" else source.read_text()
+    lines = text.splitlines(keepends=True)
+    target.write_text("".join(lines[: at + 1] + [lines[at]] + lines[at + 1:]))  # line `at` twice, as in Weather
+    return len(lines) - 1
+
+
+def test_a_registered_file_with_an_exact_duplicate_row_is_read_as_published(tmp_path):
+    import warnings as w
+
+    from tsreprog.data import prepare
+    from tsreprog.data.registry import embedded_path
+
+    rows = _with_one_repeated_row(embedded_path("ETTh1"), tmp_path / "ETTh1.csv")
+    with pytest.warns(UserWarning, match=r"1 exact duplicate row\(s\) kept as published.*line 102"):
+        data = prepare("ETTh1", 96, 24, data_dir=tmp_path)
+    assert len(data.table) == rows + 1  # rows count by position, the repeated one included
+    with w.catch_warnings():
+        w.simplefilter("error")
+        assert len(prepare("ETTh1", 96, 24).table) == rows  # the embedded file has none: no warning
+
+
+def test_a_user_csv_with_a_duplicate_row_errors_unless_asked_to_drop_it(tmp_path):
+    from tsreprog.data import prepare
+    from tsreprog.data.registry import embedded_path
+
+    rows = _with_one_repeated_row(embedded_path("ETTh1"), tmp_path / "mine.csv")
+    with pytest.raises(DataError, match="line 102: duplicate timestamp"):
+        prepare(str(tmp_path / "mine.csv"), 96, 24)
+    with pytest.warns(UserWarning, match=r"dropped 1 exact duplicate row\(s\): line 102"):
+        assert len(prepare(str(tmp_path / "mine.csv"), 96, 24, drop_duplicate_rows=True).table) == rows

@@ -44,6 +44,8 @@ HELP = {
     "data_dir": "folder holding the benchmark CSVs (default: $TSREPROG_DATA_DIR; ETTh1 is embedded)",
     "date_column": "time column of a user CSV (none: no time column)",
     "columns": "comma-separated value columns of a user CSV (default: all but the time column)",
+    "drop_duplicate_rows": "drop exact duplicate rows of a user CSV with a warning (default: an error naming the "
+                           "line; registered benchmark files keep them as published)",
     "batch_size": "training batch size (channel-independent series)",
     "eval_batch_size": "batch size for validation and test",
     "learning_rate": "peak learning rate",

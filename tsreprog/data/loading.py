@@ -5,6 +5,8 @@ Row numbers in messages are CSV line numbers (the header is line 1), so that use
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +30,20 @@ class SeriesTable:
         return int(self.values.shape[0])
 
 
+DUPLICATE_ROWS = ("error", "keep", "drop")
+
+
 def read_csv_table(
     path: str | Path,
     date_column: str | None = "date",
     columns: list[str] | None = None,
+    duplicate_rows: str = "error",
 ) -> SeriesTable:
-    """Load a wide CSV (one column per channel). ``date_column=None`` means there is no time column."""
+    """Load a wide CSV (one column per channel). ``date_column=None`` means there is no time column.
+
+    ``duplicate_rows``: a timestamp that repeats with the same values is an error (``error``, user data), kept as
+    published with a warning (``keep``: registered benchmark files, whose protocol counts rows by position), or
+    dropped (``drop``, asked for explicitly). A repeated timestamp with other values is always an error."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
@@ -41,7 +51,26 @@ def read_csv_table(
         frame = pd.read_csv(path)
     except Exception as exc:  # pandas raises many types for malformed files
         raise DataError(f"{path}: cannot be read as CSV ({exc.__class__.__name__}: {exc})") from None
-    return table_from_wide_frame(frame, date_column=date_column, columns=columns, source=str(path))
+    if duplicate_rows not in DUPLICATE_ROWS:
+        raise DataError(f"duplicate_rows must be one of {', '.join(DUPLICATE_ROWS)}, got '{duplicate_rows}'")
+    if date_column is not None and date_column in frame.columns and duplicate_rows != "error":
+        frame = _exact_duplicates(frame, date_column, str(path), duplicate_rows)
+    return table_from_wide_frame(frame, date_column=date_column, columns=columns, source=str(path),
+                                 allow_repeated_times=duplicate_rows == "keep")
+
+
+def _exact_duplicates(frame: pd.DataFrame, date_column: str, source: str, policy: str) -> pd.DataFrame:
+    """Rows that repeat the row before them exactly (timestamp and every value): kept with a warning or dropped."""
+    exact = frame.duplicated(keep="first") & frame[date_column].duplicated(keep="first")
+    if not exact.any():
+        return frame
+    lines = ", ".join(f"line {i + 2} ({frame[date_column].iloc[i]})" for i in np.flatnonzero(exact.to_numpy())[:5])
+    if policy == "drop":
+        warnings.warn(f"{source}: dropped {int(exact.sum())} exact duplicate row(s): {lines}", stacklevel=3)
+        return frame[~exact].reset_index(drop=True)
+    warnings.warn(f"{source}: {int(exact.sum())} exact duplicate row(s) kept as published (rows count by position): "
+                  f"{lines}", stacklevel=3)
+    return frame
 
 
 def table_from_wide_frame(
@@ -49,15 +78,18 @@ def table_from_wide_frame(
     date_column: str | None = "date",
     columns: list[str] | None = None,
     source: str = "<frame>",
+    allow_repeated_times: bool = False,
 ) -> SeriesTable:
-    """Validate a wide frame and turn it into a :class:`SeriesTable`."""
+    """Validate a wide frame and turn it into a :class:`SeriesTable` (``allow_repeated_times``: exact duplicate
+    rows already reported by the reader stay, see :func:`read_csv_table`)."""
     if frame.empty:
         raise DataError(f"{source}: no rows")
     timestamps = None
     if date_column is not None:
         if date_column not in frame.columns:
             raise DataError(f"{source}: no column '{date_column}' (columns: {', '.join(map(str, frame.columns))})")
-        timestamps = _parse_timestamps(frame[date_column], source, date_column)
+        repeated = frame.duplicated(keep="first") if allow_repeated_times else None
+        timestamps = _parse_timestamps(frame[date_column], source, date_column, repeated)
     value_columns = columns or [c for c in frame.columns if c != date_column]
     missing = [c for c in value_columns if c not in frame.columns]
     if missing:
@@ -87,7 +119,8 @@ def _numeric_column(series: pd.Series, source: str, column: str) -> np.ndarray:
     return values
 
 
-def _parse_timestamps(series: pd.Series, source: str, column: str) -> pd.DatetimeIndex:
+def _parse_timestamps(series: pd.Series, source: str, column: str,
+                      allowed_repeats: pd.Series | None = None) -> pd.DatetimeIndex:
     parsed = pd.to_datetime(series, errors="coerce")
     bad = parsed.isna()
     if bad.any():
@@ -95,8 +128,11 @@ def _parse_timestamps(series: pd.Series, source: str, column: str) -> pd.Datetim
         raise DataError(f"{source}: column '{column}' line {row + 2}: not a timestamp: {series.iloc[row]!r}")
     index = pd.DatetimeIndex(parsed)
     steps = np.diff(index.asi8)
-    if (steps == 0).any():
-        row = int(np.flatnonzero(steps == 0)[0]) + 1
+    repeats = steps == 0
+    if allowed_repeats is not None:  # exact duplicate rows the reader was told to keep
+        repeats &= ~allowed_repeats.to_numpy()[1:]
+    if repeats.any():
+        row = int(np.flatnonzero(repeats)[0]) + 1
         raise DataError(f"{source}: column '{column}' line {row + 2}: duplicate timestamp {index[row]}")
     if (steps < 0).any():
         row = int(np.flatnonzero(steps < 0)[0]) + 1

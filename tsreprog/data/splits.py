@@ -32,26 +32,29 @@ class PreparedData:
 
 
 def load_table(dataset: str, data_dir: str | Path | None = None, date_column: str | None = "date",
-               columns: list[str] | None = None) -> tuple[SeriesTable, str, str, str]:
-    """Resolve a registered name or a CSV path. Returns (table, name, split rule, description)."""
+               columns: list[str] | None = None, drop_duplicate_rows: bool = False
+               ) -> tuple[SeriesTable, str, str, str]:
+    """Resolve a registered name or a CSV path. Returns (table, name, split rule, description). Registered files
+    are read as published (exact duplicate rows kept, with a warning); a user's CSV drops them only if asked."""
     spec = DATASETS.get(dataset.lower())
     if spec is not None and not Path(dataset).suffix:
         path = find_dataset_file(dataset, data_dir)
-        table = read_csv_table(path, date_column="date", columns=columns)
+        table = read_csv_table(path, date_column="date", columns=columns, duplicate_rows="keep")
         return table, spec.name, spec.split, spec.description
     path = Path(dataset)
     if not path.suffix and not path.exists():
         known = ", ".join(s.name for s in DATASETS.values())
         raise DataError(f"unknown dataset '{dataset}': not a registered name ({known}) nor an existing file")
-    table = read_csv_table(path, date_column=date_column, columns=columns)
+    table = read_csv_table(path, date_column=date_column, columns=columns,
+                           duplicate_rows="drop" if drop_duplicate_rows else "error")
     return table, path.name.split(".")[0], "ratio", ""
 
 
 def prepare(dataset: str, lookback: int, horizon: int, data_dir: str | Path | None = None,
             date_column: str | None = "date", columns: list[str] | None = None,
-            split_rule: str | None = None) -> PreparedData:
+            split_rule: str | None = None, drop_duplicate_rows: bool = False) -> PreparedData:
     """Load, split by the protocol and scale with statistics of the training rows only."""
-    table, name, rule, description = load_table(dataset, data_dir, date_column, columns)
+    table, name, rule, description = load_table(dataset, data_dir, date_column, columns, drop_duplicate_rows)
     rule = split_rule or rule
     borders = split_borders(len(table), lookback, rule)
     for split in ("train", "val", "test"):

@@ -15,6 +15,7 @@ class TrainConfig(ConfigMixin):
     data_dir: str | None = None
     date_column: str | None = "date"
     columns: list[str] | None = None
+    drop_duplicate_rows: bool = False  # a user CSV's exact duplicate rows: dropped with a warning (else an error)
     batch_size: int = 32
     eval_batch_size: int = 256
     learning_rate: float = 1e-3
