@@ -94,3 +94,12 @@ def test_tune_keeps_another_studys_reports(tmp_path, capsys, synthetic_csv):
     assert main(argv) == 2
     assert "best.yaml: already exists" in capsys.readouterr().err
     assert (out / "best.yaml").read_text() == "# another study's best\n"
+
+
+def test_a_run_that_fails_on_its_data_leaves_no_folder(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,v\n2020-01-01 00:00:00,1\n2020-01-01 01:00:00,x\n")
+    out = tmp_path / "never"
+    assert main(["train", "--dataset", str(bad), "--output-dir", str(out)]) == 2
+    assert "non-numeric value 'x'" in capsys.readouterr().err
+    assert not out.exists()

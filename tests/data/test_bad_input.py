@@ -112,3 +112,31 @@ def test_a_user_csv_with_a_duplicate_row_errors_unless_asked_to_drop_it(tmp_path
         prepare(str(tmp_path / "mine.csv"), 96, 24)
     with pytest.warns(UserWarning, match=r"dropped 1 exact duplicate row\(s\): line 102"):
         assert len(prepare(str(tmp_path / "mine.csv"), 96, 24, drop_duplicate_rows=True).table) == rows
+
+
+def test_scaling_names_huge_columns_and_keeps_tiny_varying_ones():
+    from tsreprog.data.protocol import StandardScaler
+
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((200, 2))
+    huge = values.copy()
+    huge[:, 1] *= 1e300  # before: scaled to zero with only a numpy warning
+    with pytest.raises(DataError, match="column 'b' has values too large to scale"):
+        StandardScaler.fit(huge, ["a", "b"], "x.csv")
+    tiny = values * 1e-30  # before: called constant
+    scaled = StandardScaler.fit(tiny, ["a", "b"]).transform(tiny)
+    assert np.allclose(scaled.std(axis=0), 1.0)
+    with pytest.raises(DataError, match="column 'a' is constant"):
+        StandardScaler.fit(np.column_stack([np.full(200, 3.0), values[:, 1]]), ["a", "b"])
+
+
+def test_a_table_mixing_hourly_and_quarter_hourly_rows_is_refused(tmp_path):
+    hourly = pd.date_range("2020-01-01", periods=300, freq="h")
+    quarter = pd.date_range(hourly[-1] + pd.Timedelta("15min"), periods=100, freq="15min")
+    frame = pd.DataFrame({"date": hourly.append(quarter), "v": np.arange(400.0)})
+    frame.to_csv(tmp_path / "mixed.csv", index=False)
+    with pytest.raises(DataError, match="line 302: rows are 0 days 01:00:00 apart but 100 are 0 days 00:15:00"):
+        read_csv_table(tmp_path / "mixed.csv")
+    gaps = frame.iloc[:300].drop(index=[50, 51, 120])  # an hourly table with gaps is still fine
+    gaps.to_csv(tmp_path / "gaps.csv", index=False)
+    assert len(read_csv_table(tmp_path / "gaps.csv")) == 297

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -42,14 +43,25 @@ def _say(args, message: str) -> None:
 
 
 def cmd_train(args) -> int:
-    from tsreprog.models import ModelConfig
-    from tsreprog.train import fit
-    from tsreprog.io import check_writable
-
     model_config, train_config = build_configs(args)
     if args.quiet or not sys.stderr.isatty():  # a progress bar in a log file is noise; the epoch lines say it
         train_config.progress = False
     out = Path(args.output_dir or f"runs/{Path(train_config.dataset).stem}-{model_config.model}")
+    existed = out.exists()
+    try:
+        return _train_into(args, out, model_config, train_config)
+    except BaseException:
+        # a run that failed before its first checkpoint leaves no folder behind that it created itself
+        if not existed and out.is_dir() and not any((out / f).exists() for f in ("checkpoint.pt", "last_state.ckpt")):
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _train_into(args, out: Path, model_config, train_config) -> int:
+    from tsreprog.io import check_writable
+    from tsreprog.models import ModelConfig
+    from tsreprog.train import fit
+
     if args.resume:
         checkpoint = resumable_run(out, model_config, train_config)
     else:

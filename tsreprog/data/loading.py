@@ -101,8 +101,25 @@ def table_from_wide_frame(
         values[:, j] = _numeric_column(frame[column], source, column)
     freq = None
     if timestamps is not None and len(timestamps) >= 3:
+        _check_one_frequency(timestamps, source, date_column)
         freq = pd.infer_freq(timestamps[: min(len(timestamps), 1000)])
     return SeriesTable(values, [str(c) for c in value_columns], timestamps, source, freq)
+
+
+def _check_one_frequency(index: pd.DatetimeIndex, source: str, column: str) -> None:
+    """Refuse a table whose rows follow two spacings (hourly rows, then 15-minute ones): windows would mix time
+    scales without a word. Gaps (a longer step now and then) and the odd short step are allowed."""
+    steps = np.diff(index.asi8)
+    steps = steps[steps > 0]
+    if steps.size < 2:
+        return
+    values, counts = np.unique(steps, return_counts=True)
+    modal, smallest = values[np.argmax(counts)], values[0]
+    if smallest != modal and counts[0] >= max(3, 0.01 * steps.size):
+        row = int(np.flatnonzero(np.diff(index.asi8) == smallest)[0]) + 1
+        raise DataError(f"{source}: column '{column}' line {row + 2}: rows are {pd.Timedelta(int(modal))} apart "
+                        f"but {counts[0]} are {pd.Timedelta(int(smallest))} apart (mixed frequencies); resample "
+                        f"to one frequency first")
 
 
 def _numeric_column(series: pd.Series, source: str, column: str) -> np.ndarray:

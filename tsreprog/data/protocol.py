@@ -66,12 +66,20 @@ class StandardScaler:
 
     @classmethod
     def fit(cls, values: np.ndarray, columns: list[str] | None = None, source: str = "data") -> "StandardScaler":
-        mean = values.mean(axis=0)
-        std = values.std(axis=0)
-        constant = np.flatnonzero(std <= 1e-12 * np.maximum(1.0, np.abs(mean)))
+        def name(j: int) -> str:
+            return columns[j] if columns else f"#{j}"
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = values.mean(axis=0)
+            std = values.std(axis=0)
+        overflow = np.flatnonzero(~np.isfinite(mean) | ~np.isfinite(std))
+        if overflow.size:  # e.g. values near 1e300: their square overflows, and every value would scale to 0
+            raise DataError(f"{source}: column '{name(overflow[0])}' has values too large to scale in float64 "
+                            f"(largest {np.abs(values[:, overflow[0]]).max():.3g}); rescale the column")
+        # Constant relative to its own size: a column of tiny but varying values (x1e-30) still carries signal.
+        constant = np.flatnonzero(std <= 1e-12 * np.abs(mean))
         if constant.size:
-            name = columns[constant[0]] if columns else f"#{constant[0]}"
-            raise DataError(f"{source}: column '{name}' is constant over the training rows; it carries no signal to "
+            raise DataError(f"{source}: column '{name(constant[0])}' is constant over the training rows; it carries no signal to "
                             "learn from (drop it or pick other columns)")
         return cls(mean=mean, std=std)
 

@@ -103,8 +103,10 @@ def checkpoint_payload(model_config: ModelConfig, train: TrainConfig, data: Prep
         "model_config": model_config.to_dict(),
         "train_config": train.to_dict(),
         "scaler": data.scaler.state_dict(),
+        # a file's absolute path: a checkpoint is used from other folders than the one it was trained in
         "dataset": {"name": data.name, "columns": data.table.columns, "freq": data.table.freq,
-                    "source": data.table.source},
+                    "source": str(Path(data.table.source).resolve()) if Path(data.table.source).is_file()
+                    else data.table.source},
     }
 
 
