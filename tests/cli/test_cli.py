@@ -91,3 +91,16 @@ def test_help_for_every_subcommand(capsys):
             main([command, "--help"])
         assert exit_info.value.code == 0
         assert "usage: tsreprog " + command in capsys.readouterr().out
+
+
+def test_forecast_writes_the_quantiles_a_model_was_trained_with(synthetic_csv, tmp_path):
+    """Before: --quantiles failed to parse on the command line, and forecast never wrote quantile columns."""
+    out = tmp_path / "q"
+    assert main(["train", "--dataset", str(synthetic_csv), "--output-dir", str(out), "--quiet", *TINY,
+                 "--quantiles", "0.1,0.5,0.9"]) == 0
+    csv = tmp_path / "q.csv"
+    assert main(["forecast", "--checkpoint", str(out / "checkpoint.pt"), "--origin", "-12", "--output", str(csv)]) == 0
+    frame = pd.read_csv(csv)
+    assert list(frame.columns[:4]) == ["date", "c0", "c1", "c2"]
+    assert {"c0-q-0.1", "c0-q-0.5", "c2-q-0.9"} <= set(frame.columns)
+    assert (frame["c1-q-0.1"] <= frame["c1-q-0.5"]).all() and (frame["c1-q-0.5"] <= frame["c1-q-0.9"]).all()

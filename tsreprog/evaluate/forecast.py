@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from tsreprog.data.loading import SeriesTable
 from tsreprog.data.protocol import StandardScaler
 from tsreprog.errors import DataError
 from tsreprog.io import atomic_write_bytes
+from tsreprog.models.contract import has_quantile_head
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Forecast:
     history: pd.DataFrame  # the look-back window, original scale
     forecast: pd.DataFrame  # horizon rows, original scale
     truth: pd.DataFrame | None  # the observed rows under the forecast, when the origin lies inside the data
+    quantiles: dict[float, pd.DataFrame] = field(default_factory=dict)  # level → frame like ``forecast``
 
 
 def future_index(table: SeriesTable, origin: int, horizon: int) -> pd.Index:
@@ -47,21 +49,31 @@ def forecast_at(model: torch.nn.Module, table: SeriesTable, scaler: StandardScal
     if not lookback <= origin <= n_rows:
         raise DataError(f"{table.source}: forecast origin {origin} needs {lookback} rows of history inside the "
                         f"{n_rows} rows of the file")
-    window = scaler.transform(table.values[origin - lookback:origin])
-    prediction = model(torch.as_tensor(window, dtype=torch.float32)[None])[0].float().numpy()
+    window = torch.as_tensor(scaler.transform(table.values[origin - lookback:origin]), dtype=torch.float32)[None]
+    with torch.inference_mode():
+        prediction = model(window)[0].float().numpy()
+        quantiles = model.predict_quantiles(window)[0].float().numpy() if has_quantile_head(model) else None
     values = scaler.inverse(prediction)
     index = future_index(table, origin, horizon)
+    bands = {}
+    if quantiles is not None:  # (horizon, channels, levels) → one frame per level, on the original scale
+        for j, level in enumerate(model.quantiles):
+            bands[float(level)] = pd.DataFrame(scaler.inverse(quantiles[:, :, j]), index=index, columns=table.columns)
     history_index = table.timestamps[origin - lookback:origin] if table.timestamps is not None else \
         pd.RangeIndex(origin - lookback, origin)
     history = pd.DataFrame(table.values[origin - lookback:origin], index=history_index, columns=table.columns)
     frame = pd.DataFrame(values, index=index, columns=table.columns)
     observed = table.values[origin:origin + horizon]
     truth = pd.DataFrame(observed, index=index[:len(observed)], columns=table.columns) if len(observed) else None
-    return Forecast(history, frame, truth)
+    return Forecast(history, frame, truth, bands)
 
 
 def write_forecast(result: Forecast, path: str | Path) -> None:
+    """The point forecast, one column per channel, and for a quantile model ``<channel>-q-<level>`` beside it."""
     frame = result.forecast.copy()
+    for level, band in result.quantiles.items():
+        for column in band.columns:
+            frame[f"{column}-q-{level:g}"] = band[column]
     frame.index.name = "date"
     atomic_write_bytes(path, frame.to_csv().encode())
 
