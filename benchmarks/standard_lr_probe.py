@@ -1,0 +1,39 @@
+"""Is the learning rate why the reprogrammed MiniLM trails at the standard budget? One standard cell (ETTh1 H=96,
+compact prompt, 2 blocks, seed 0) trained at a lower rate than the table's 1e-3; every other setting as
+`tsreprog bench --profile standard`. Writes benchmarks/results/standard_lr_probe.json (resumable per epoch)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tsreprog.bench.environment import environment
+from tsreprog.bench.models import bench_model, train_config
+from tsreprog.data import prepare
+from tsreprog.train import fit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="reprog-minilm-compact")
+    parser.add_argument("--learning-rate", type=float, default=3e-4)
+    args = parser.parse_args()
+    data = prepare("ETTh1", 512, 96)
+    spec = bench_model(args.model, "standard", 512, 96, "ETTh1", 0)
+    spec.model.description = data.description
+    train = train_config("standard", "ETTh1", None, args.learning_rate)
+    state = Path("runs/.probe") / f"{args.model}_{args.learning_rate:g}"
+    result = fit(spec.model, train, state / "checkpoint.pt", data=data, resume=True, log=print)
+    out = Path(__file__).parent / "results" / "standard_lr_probe.json"
+    runs = json.loads(out.read_text())["runs"] if out.is_file() else []
+    runs.append({"model": args.model, "learning_rate": args.learning_rate, "test_mse": result.metrics["test_mse"],
+                 "test_mae": result.metrics["test_mae"], "best_val_mse": result.metrics["best_val_mse"],
+                 "epochs_run": result.metrics["epochs_run"], "history": result.history,
+                 "precision": result.metrics["precision"]})
+    out.write_text(json.dumps({"benchmark": "standard_lr_probe", "dataset": "ETTh1", "horizon": 96, "runs": runs,
+                               **environment("cpu")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
