@@ -140,3 +140,10 @@ def test_a_table_mixing_hourly_and_quarter_hourly_rows_is_refused(tmp_path):
     gaps = frame.iloc[:300].drop(index=[50, 51, 120])  # an hourly table with gaps is still fine
     gaps.to_csv(tmp_path / "gaps.csv", index=False)
     assert len(read_csv_table(tmp_path / "gaps.csv")) == 297
+
+
+def test_an_empty_long_frame_is_named():
+    from tsreprog.data.collection import collection_from_long
+
+    with pytest.raises(DataError, match="frame has no rows"):
+        collection_from_long(pd.DataFrame({"unique_id": [], "ds": [], "y": []}))

@@ -66,6 +66,8 @@ def collection_from_long(frame: pd.DataFrame, id_col: str = "unique_id", time_co
     if missing:
         raise DataError(f"frame has no column '{missing[0]}' (columns: {', '.join(map(str, frame.columns))}); "
                         "set id_col / time_col / target_col")
+    if frame.empty:
+        raise DataError(f"frame has no rows (columns {id_col}, {time_col}, {target_col} are there, but empty)")
     extra = [c for c in frame.columns if c not in (id_col, time_col, target_col)]
     if extra:
         warnings.warn(f"ignoring extra column(s) {', '.join(map(str, extra))}: covariates are not used", stacklevel=3)
