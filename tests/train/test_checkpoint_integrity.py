@@ -16,3 +16,14 @@ def test_a_flipped_byte_in_the_weights_is_found_on_load(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ConfigError, match="checkpoint is corrupted"):
         load_checkpoint(path)
+
+
+def test_outputs_get_the_usual_file_permissions(tmp_path):
+    import os
+
+    from tsreprog.io import atomic_write_bytes
+
+    atomic_write_bytes(tmp_path / "table.md", b"x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "table.md").stat().st_mode & 0o777 == 0o666 & ~mask  # mkstemp alone gives 0o600
