@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tsreprog.backbones import available_backbones, load_backbone
+from tsreprog.backbones import available_backbones, is_language_backbone, load_backbone
 from tsreprog.errors import BackboneError
 
 
@@ -48,3 +48,10 @@ def test_embedding_norm_is_detected_where_the_architecture_has_one():
     backbone = load_backbone("random:llama")
     rows = backbone.word_embeddings.detach()
     assert backbone.embedding_rms == pytest.approx(rows.pow(2).mean(dim=1).sqrt().mean().item(), rel=1e-6)
+
+
+def test_language_backbones_are_known_without_loading():
+    for name in ("minilm-l6", "smollm2-135m", "random:minilm-l6", "random:bert", "random:gpt2", "random:llama"):
+        assert is_language_backbone(name), name
+    for name in ("dinov2-small", "random:dinov2-small", "random:vit", "random:vit-mae", "some/local-folder"):
+        assert not is_language_backbone(name), name

