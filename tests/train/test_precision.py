@@ -26,3 +26,14 @@ def test_auto_takes_bf16_only_when_the_timed_step_is_clearly_faster(monkeypatch)
         monkeypatch.setattr(precision, "timed_training_step",
                             lambda m, x, y, device, p, s=bf16_seconds: 1.0 if p == "32" else s)
         assert choose_precision("auto", "cpu", model, sample, has_bf16=True) == expected
+
+
+def test_the_timed_probe_leaves_the_random_stream_where_it_was():
+    """Dropout in the probe's steps draws random numbers; a run must shuffle and initialise alike with or without it."""
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 2))
+    sample = (torch.randn(8, 4), torch.randn(8, 2))
+    torch.manual_seed(3)
+    expected = torch.rand(3)
+    torch.manual_seed(3)
+    choose_precision("auto", "cpu", model, sample, has_bf16=True)
+    assert torch.equal(torch.rand(3), expected)

@@ -27,7 +27,7 @@ def content_digest(payload: dict[str, Any]) -> str:
     def feed(value) -> None:
         if isinstance(value, torch.Tensor):
             digest.update(str((value.dtype, tuple(value.shape))).encode())
-            digest.update(value.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+            digest.update(value.detach().cpu().contiguous().view(torch.uint8).numpy())  # hashed in place, no copy
         elif isinstance(value, dict):
             for key in sorted(value, key=str):
                 digest.update(repr(key).encode())

@@ -83,6 +83,7 @@ def choose_precision(requested: str, accelerator: str, model: torch.nn.Module | 
         return "32"
     if model is None or sample is None or not any(p.requires_grad for p in model.parameters()):
         return "32"
-    fp32 = timed_training_step(model, *sample, "cpu", "32")
-    bf16 = timed_training_step(model, *sample, "cpu", "bf16-mixed")
+    with torch.random.fork_rng(devices=[]):  # the probe's dropout draws must not shift the run's random stream
+        fp32 = timed_training_step(model, *sample, "cpu", "32")
+        bf16 = timed_training_step(model, *sample, "cpu", "bf16-mixed")
     return "bf16-mixed" if fp32 >= BF16_MIN_SPEEDUP * bf16 else "32"
