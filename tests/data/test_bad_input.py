@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsreprog.data import prepare, read_csv_table, table_from_long_frame
+from tsreprog.data import prepare, read_csv_table
 from tsreprog.errors import DataError
 from tests.conftest import synthetic_frame
 
@@ -49,7 +49,7 @@ def test_constant_series(tmp_path):
 
 
 def test_too_short(tmp_path):
-    with pytest.raises(DataError, match="fewer than look-back"):
+    with pytest.raises(DataError, match=r"\(val split\): 30 rows, fewer than the 32 look-back \+ horizon needs"):
         prepare(str(write(tmp_path, synthetic_frame(60))), lookback=24, horizon=8)
 
 
@@ -67,16 +67,6 @@ def test_unsorted_and_duplicate_timestamps(tmp_path):
 def test_unknown_dataset_name():
     with pytest.raises(DataError, match="unknown dataset 'ETTh9'"):
         prepare("ETTh9", 24, 8)
-
-
-def test_long_frame_roundtrip():
-    wide = synthetic_frame(50, 2)
-    long = wide.melt(id_vars="date", var_name="unique_id", value_name="y").rename(columns={"date": "ds"})
-    table = table_from_long_frame(long)
-    assert table.columns == ["c0", "c1"]
-    np.testing.assert_allclose(table.values, wide[["c0", "c1"]].to_numpy())
-    with pytest.raises(DataError, match="duplicate timestamp"):
-        table_from_long_frame(pd.concat([long, long.iloc[:1]]))
 
 
 def _with_one_repeated_row(source, target, at=100):

@@ -1,12 +1,11 @@
 """Loading, the standard split protocol and window datasets."""
 
-from tsreprog.data.loading import SeriesTable, read_csv_table, table_from_long_frame, table_from_wide_frame
+from tsreprog.data.loading import SeriesTable, read_csv_table, table_from_wide_frame
 from tsreprog.data.protocol import StandardScaler, WindowDataset, count_windows, split_borders
 from tsreprog.data.registry import DATASETS, find_dataset_file, get_spec
 from tsreprog.data.splits import PreparedData, prepare
 
 __all__ = [
     "DATASETS", "PreparedData", "SeriesTable", "StandardScaler", "WindowDataset", "count_windows",
-    "find_dataset_file", "get_spec", "prepare", "read_csv_table", "split_borders", "table_from_long_frame",
-    "table_from_wide_frame",
+    "find_dataset_file", "get_spec", "prepare", "read_csv_table", "split_borders", "table_from_wide_frame",
 ]

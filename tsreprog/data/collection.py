@@ -15,6 +15,8 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from tsreprog.data.core import (check_increasing, infer_frequency, numeric_values, parse_timestamps,
+                                scale_statistics, too_short)
 from tsreprog.errors import DataError
 
 
@@ -43,20 +45,8 @@ class SeriesCollection:
         """Per-series mean/std over observed values, leaving out the last ``end_offset`` rows (held out)."""
         for s in self.series:
             part = s.values[: len(s.values) - end_offset] if end_offset else s.values
-            observed = part[np.isfinite(part)]
-            if observed.size < 2 or observed.std() <= 1e-12 * max(1.0, abs(observed.mean())):
-                raise DataError(f"series {s.item_id!r}: constant or too few observed values to scale")
-            s.mean, s.std = float(observed.mean()), float(observed.std())
-
-
-def infer_frequency(index: pd.DatetimeIndex, item_id: str) -> str:
-    freq = pd.infer_freq(index[: min(len(index), 200)]) if len(index) >= 3 else None
-    if freq is None:  # gaps defeat infer_freq: take the most common step
-        steps = pd.Series(np.diff(index.asi8))
-        if steps.empty:
-            raise DataError(f"series {item_id!r}: too short to infer a frequency")
-        freq = pd.tseries.frequencies.to_offset(pd.Timedelta(int(steps.mode().iloc[0]))).freqstr
-    return freq
+            mean, std = scale_statistics(part[:, None], [f"series {s.item_id!r}"], "data")
+            s.mean, s.std = float(mean[0]), float(std[0])
 
 
 def collection_from_long(frame: pd.DataFrame, id_col: str = "unique_id", time_col: str = "ds",
@@ -71,34 +61,31 @@ def collection_from_long(frame: pd.DataFrame, id_col: str = "unique_id", time_co
     extra = [c for c in frame.columns if c not in (id_col, time_col, target_col)]
     if extra:
         warnings.warn(f"ignoring extra column(s) {', '.join(map(str, extra))}: covariates are not used", stacklevel=3)
-    times = pd.to_datetime(frame[time_col], errors="coerce", utc=False)
-    if times.isna().any():
-        row = int(np.flatnonzero(times.isna().to_numpy())[0])
-        raise DataError(f"frame row {row}: column '{time_col}' is not a timestamp: {frame[time_col].iloc[row]!r}")
-    values = pd.to_numeric(frame[target_col], errors="coerce")
-    bad = values.isna() & frame[target_col].notna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"frame row {row}: column '{target_col}' is not numeric: {frame[target_col].iloc[row]!r}")
-    work = pd.DataFrame({"id": frame[id_col].astype(str).to_numpy(), "t": times.to_numpy(), "y": values.to_numpy()})
-    if work.duplicated(["id", "t"]).any():
-        row = int(np.flatnonzero(work.duplicated(["id", "t"]).to_numpy())[0])
-        raise DataError(f"frame row {row}: duplicate timestamp {work.t.iloc[row]} for series {work.id.iloc[row]!r}")
+    times = parse_timestamps(frame[time_col], "frame", time_col, frame_row)
+    values = numeric_values(frame[target_col], "frame", target_col, frame_row, allow_missing=True)
+    work = pd.DataFrame({"id": frame[id_col].astype(str).to_numpy(), "t": times, "y": values,
+                         "row": np.arange(len(frame))})
     series, freqs, filled = [], set(), {}
-    for item_id, group in work.sort_values(["id", "t"]).groupby("id", sort=False):
+    for item_id, group in work.sort_values(["id", "t"], kind="stable").groupby("id", sort=False):
         index = pd.DatetimeIndex(group["t"])
-        step = freq or infer_frequency(index, item_id)
+        rows = group["row"].to_numpy()
+        check_increasing(index, f"frame, series {item_id!r}", time_col, lambda i: frame_row(rows[i]))
+        step = freq or infer_frequency(index, f"series {item_id!r}")
         freqs.add(step)
         grid = pd.date_range(index[0], index[-1], freq=step)
         if not index.isin(grid).all():
             raise DataError(f"series {item_id!r}: timestamps do not lie on a regular {step} grid")
         regular = group.set_index("t")["y"].reindex(grid).to_numpy(dtype=np.float64)
-        regular[~np.isfinite(regular)] = np.nan
         filled[item_id] = int(np.isnan(regular).sum())
         series.append(Series(item_id, grid[0], regular))
     if len(freqs) > 1:
         raise DataError(f"series have different frequencies ({', '.join(sorted(freqs))}); pass freq= explicitly")
     return SeriesCollection(series, freqs.pop(), filled)
+
+
+def frame_row(row: int) -> str:
+    """A row of the user's frame, by position."""
+    return f"row {row}"
 
 
 def valid_starts(values: np.ndarray, length: int, stop: int | None = None) -> np.ndarray:
@@ -133,8 +120,10 @@ class CollectionWindows(Dataset):
             index.append(np.stack([np.full(len(starts), k), starts], axis=1))
         self.index = np.concatenate(index) if index else np.zeros((0, 2), dtype=np.int64)
         if len(self.index) == 0:
-            raise DataError(f"no fully observed window of look-back {lookback} + horizon {horizon} in the "
-                            f"{region} part of any series; use a shorter look-back or horizon")
+            longest = max(collection.series, key=lambda s: len(s.values))
+            raise too_short(f"series {longest.item_id!r} (the longest; {region} part)",
+                            len(longest.values) - (holdout if region == "train" else 0), lookback + horizon,
+                            "fully observed look-back + horizon")
 
     def __len__(self) -> int:
         return len(self.index)

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tsreprog.data.core import (check_increasing, check_one_spacing, infer_frequency, numeric_values,
+                                parse_timestamps)
 from tsreprog.errors import DataError
 
 
@@ -88,8 +90,9 @@ def table_from_wide_frame(
     if date_column is not None:
         if date_column not in frame.columns:
             raise DataError(f"{source}: no column '{date_column}' (columns: {', '.join(map(str, frame.columns))})")
-        repeated = frame.duplicated(keep="first") if allow_repeated_times else None
-        timestamps = _parse_timestamps(frame[date_column], source, date_column, repeated)
+        timestamps = parse_timestamps(frame[date_column], source, date_column, csv_line)
+        repeated = frame.duplicated(keep="first").to_numpy() if allow_repeated_times else None
+        check_increasing(timestamps, source, date_column, csv_line, repeated)
     value_columns = columns or [c for c in frame.columns if c != date_column]
     missing = [c for c in value_columns if c not in frame.columns]
     if missing:
@@ -98,86 +101,14 @@ def table_from_wide_frame(
         raise DataError(f"{source}: no value columns")
     values = np.empty((len(frame), len(value_columns)), dtype=np.float64)
     for j, column in enumerate(value_columns):
-        values[:, j] = _numeric_column(frame[column], source, column)
+        values[:, j] = numeric_values(frame[column], source, column, csv_line)
     freq = None
     if timestamps is not None and len(timestamps) >= 3:
-        _check_one_frequency(timestamps, source, date_column)
-        freq = pd.infer_freq(timestamps[: min(len(timestamps), 1000)])
+        check_one_spacing(timestamps, source, date_column, csv_line)
+        freq = infer_frequency(timestamps, source)
     return SeriesTable(values, [str(c) for c in value_columns], timestamps, source, freq)
 
 
-def _check_one_frequency(index: pd.DatetimeIndex, source: str, column: str) -> None:
-    """Refuse a table whose rows follow two spacings (hourly rows, then 15-minute ones): windows would mix time
-    scales without a word. Gaps (a longer step now and then) and the odd short step are allowed."""
-    steps = np.diff(index.asi8)
-    steps = steps[steps > 0]
-    if steps.size < 2:
-        return
-    values, counts = np.unique(steps, return_counts=True)
-    modal, smallest = values[np.argmax(counts)], values[0]
-    if smallest != modal and counts[0] >= max(3, 0.01 * steps.size):
-        row = int(np.flatnonzero(np.diff(index.asi8) == smallest)[0]) + 1
-        raise DataError(f"{source}: column '{column}' line {row + 2}: rows are {pd.Timedelta(int(modal))} apart "
-                        f"but {counts[0]} are {pd.Timedelta(int(smallest))} apart (mixed frequencies); resample "
-                        f"to one frequency first")
-
-
-def _numeric_column(series: pd.Series, source: str, column: str) -> np.ndarray:
-    numeric = pd.to_numeric(series, errors="coerce")
-    bad = numeric.isna() & series.notna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{source}: column '{column}' line {row + 2}: non-numeric value {series.iloc[row]!r}")
-    values = numeric.to_numpy(dtype=np.float64)
-    not_finite = ~np.isfinite(values)
-    if not_finite.any():
-        row = int(np.flatnonzero(not_finite)[0])
-        raise DataError(f"{source}: column '{column}' line {row + 2}: missing or infinite value ({values[row]})")
-    return values
-
-
-def _parse_timestamps(series: pd.Series, source: str, column: str,
-                      allowed_repeats: pd.Series | None = None) -> pd.DatetimeIndex:
-    parsed = pd.to_datetime(series, errors="coerce")
-    bad = parsed.isna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{source}: column '{column}' line {row + 2}: not a timestamp: {series.iloc[row]!r}")
-    index = pd.DatetimeIndex(parsed)
-    steps = np.diff(index.asi8)
-    repeats = steps == 0
-    if allowed_repeats is not None:  # exact duplicate rows the reader was told to keep
-        repeats &= ~allowed_repeats.to_numpy()[1:]
-    if repeats.any():
-        row = int(np.flatnonzero(repeats)[0]) + 1
-        raise DataError(f"{source}: column '{column}' line {row + 2}: duplicate timestamp {index[row]}")
-    if (steps < 0).any():
-        row = int(np.flatnonzero(steps < 0)[0]) + 1
-        raise DataError(f"{source}: column '{column}' line {row + 2}: timestamps not sorted ({index[row]} after "
-                        f"{index[row - 1]})")
-    return index
-
-
-def table_from_long_frame(
-    frame: pd.DataFrame,
-    id_col: str = "unique_id",
-    time_col: str = "ds",
-    target_col: str = "y",
-    source: str = "<frame>",
-) -> SeriesTable:
-    """Pivot a long frame (``unique_id, ds, y``) to wide; all series must share the same timestamps."""
-    for column in (id_col, time_col, target_col):
-        if column not in frame.columns:
-            raise DataError(f"{source}: no column '{column}' in long frame (columns: {', '.join(frame.columns)})")
-    duplicated = frame.duplicated([id_col, time_col])
-    if duplicated.any():
-        row = int(np.flatnonzero(duplicated.to_numpy())[0])
-        raise DataError(f"{source}: row {row}: duplicate timestamp {frame[time_col].iloc[row]} for series "
-                        f"{frame[id_col].iloc[row]!r}")
-    wide = frame.pivot(index=time_col, columns=id_col, values=target_col).sort_index()
-    if wide.isna().any().any():
-        column = wide.columns[wide.isna().any()][0]
-        raise DataError(f"{source}: series {column!r} does not cover every timestamp of the others; "
-                        "use the high-level interface for series of different lengths")
-    wide = wide.reset_index()
-    return table_from_wide_frame(wide, date_column=time_col, source=source)
+def csv_line(row: int) -> str:
+    """A data row's line in its CSV file (the header is line 1)."""
+    return f"line {row + 2}"

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from tsreprog.data.core import scale_statistics, too_short
 from tsreprog.errors import DataError
 
 SPLITS = ("train", "val", "test")
@@ -66,21 +67,8 @@ class StandardScaler:
 
     @classmethod
     def fit(cls, values: np.ndarray, columns: list[str] | None = None, source: str = "data") -> "StandardScaler":
-        def name(j: int) -> str:
-            return columns[j] if columns else f"#{j}"
-
-        with np.errstate(over="ignore", invalid="ignore"):
-            mean = values.mean(axis=0)
-            std = values.std(axis=0)
-        overflow = np.flatnonzero(~np.isfinite(mean) | ~np.isfinite(std))
-        if overflow.size:  # e.g. values near 1e300: their square overflows, and every value would scale to 0
-            raise DataError(f"{source}: column '{name(overflow[0])}' has values too large to scale in float64 "
-                            f"(largest {np.abs(values[:, overflow[0]]).max():.3g}); rescale the column")
-        # Constant relative to its own size: a column of tiny but varying values (x1e-30) still carries signal.
-        constant = np.flatnonzero(std <= 1e-12 * np.abs(mean))
-        if constant.size:
-            raise DataError(f"{source}: column '{name(constant[0])}' is constant over the training rows; it carries no signal to "
-                            "learn from (drop it or pick other columns)")
+        names = [f"column '{c}'" for c in columns] if columns else [f"column #{j}" for j in range(values.shape[1])]
+        mean, std = scale_statistics(values, names, source)
         return cls(mean=mean, std=std)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
@@ -128,7 +116,7 @@ class WindowDataset(Dataset):
             raise DataError(f"window stride must be >= 1, got {stride}")
         n_rows = values.shape[0]
         if n_rows < lookback + horizon:
-            raise DataError(f"{source}: {n_rows} rows is shorter than look-back + horizon = {lookback + horizon}")
+            raise too_short(source, n_rows, lookback + horizon, "look-back + horizon")
         self.data = torch.as_tensor(np.ascontiguousarray(values), dtype=torch.float32)
         self.lookback = lookback
         self.horizon = horizon

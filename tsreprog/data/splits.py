@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from tsreprog.data.loading import SeriesTable, read_csv_table
+from tsreprog.data.core import too_short
 from tsreprog.data.protocol import SplitBorders, StandardScaler, WindowDataset, split_borders
 from tsreprog.data.registry import DATASETS, find_dataset_file
 from tsreprog.errors import DataError
@@ -60,8 +61,7 @@ def prepare(dataset: str, lookback: int, horizon: int, data_dir: str | Path | No
     for split in ("train", "val", "test"):
         start, end = borders[split]
         if end - start < lookback + horizon:
-            raise DataError(f"{table.source}: the {split} split has {end - start} rows, fewer than look-back + "
-                            f"horizon = {lookback + horizon}; use a shorter look-back or horizon")
+            raise too_short(f"{table.source} ({split} split)", end - start, lookback + horizon, "look-back + horizon")
     train_start, train_end = borders.train
     scaler = StandardScaler.fit(table.values[train_start:train_end], table.columns, table.source)
     return PreparedData(table, borders, scaler, scaler.transform(table.values), name, description)

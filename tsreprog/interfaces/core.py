@@ -3,7 +3,6 @@ batched forecasting of the last look-back of many series, and small atomic save 
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import fields
 from pathlib import Path
 
@@ -12,8 +11,9 @@ import numpy as np
 import torch
 
 from tsreprog.backbones import is_language_backbone
+from tsreprog.data.core import complete_lookback
 from tsreprog.data.collection import CollectionWindows, SeriesCollection
-from tsreprog.errors import ConfigError, DataError
+from tsreprog.errors import ConfigError
 from tsreprog.models import ModelConfig, build_model
 from tsreprog.train.checkpoint import load_checkpoint, load_trainable, save_checkpoint
 from tsreprog.train.config import TrainConfig
@@ -59,23 +59,12 @@ def train_collection(model_config: ModelConfig, train_config: TrainConfig, colle
 
 
 def last_windows(collection: SeriesCollection, lookback: int, ends: list[int] | None = None) -> torch.Tensor:
-    """(n_series, L, 1) scaled look-back windows ending at ``ends`` (default: each series' end). Missing values
-    inside a look-back are interpolated linearly, with a warning: a forecast needs a complete look-back."""
+    """(n_series, L, 1) scaled look-back windows ending at ``ends`` (default: each series' end), completed as
+    every interface completes them (:func:`tsreprog.data.core.complete_lookback`)."""
     rows = []
     for k, s in enumerate(collection.series):
         end = len(s.values) if ends is None else ends[k]
-        window = s.scaled()[max(end - lookback, 0):end]
-        if len(window) < lookback:
-            raise DataError(f"series {s.item_id!r}: {len(window)} rows before the forecast origin, the model needs "
-                            f"a look-back of {lookback}")
-        if np.isnan(window).any():
-            observed = np.flatnonzero(~np.isnan(window))
-            if observed.size < 2:
-                raise DataError(f"series {s.item_id!r}: the look-back before the forecast origin is missing")
-            warnings.warn(f"series {s.item_id!r}: {int(np.isnan(window).sum())} missing value(s) in the look-back "
-                          "interpolated for forecasting", stacklevel=3)
-            window = np.interp(np.arange(lookback), observed, window[observed])
-        rows.append(window)
+        rows.append(complete_lookback(s.scaled()[:end], lookback, f"series {s.item_id!r}"))
     return torch.as_tensor(np.stack(rows), dtype=torch.float32)[:, :, None]
 
 

@@ -8,7 +8,6 @@ series of very different magnitudes.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -20,6 +19,7 @@ from gluonts.model.estimator import Estimator
 from gluonts.model.forecast import QuantileForecast
 from gluonts.model.predictor import Predictor
 
+from tsreprog.data.core import complete_lookback
 from tsreprog.data.collection import Series, SeriesCollection
 from tsreprog.errors import ConfigError, DataError
 from tsreprog.interfaces.core import forecast_windows, load_state, save_state, split_options, train_collection
@@ -61,17 +61,7 @@ class ReprogrammedPredictor(Predictor):
         self.model, self.model_config, self.train_config, self.freq = model, model_config, train_config, freq
 
     def _lookback(self, target: np.ndarray, item: str) -> np.ndarray:
-        lookback = self.model_config.lookback
-        window = np.asarray(target, dtype=np.float64)[-lookback:]
-        observed = np.flatnonzero(np.isfinite(window))
-        if observed.size < 2:
-            raise DataError(f"series {item!r}: fewer than 2 observed values in the look-back")
-        if observed.size < len(window):
-            window = np.interp(np.arange(len(window)), observed, window[observed])
-        if len(window) < lookback:  # short series: repeat the first value on the left
-            warnings.warn(f"series {item!r}: shorter than the look-back {lookback}; left-padded", stacklevel=3)
-            window = np.concatenate([np.full(lookback - len(window), window[0]), window])
-        return window
+        return complete_lookback(target, self.model_config.lookback, f"series {item!r}")
 
     def predict(self, dataset: Dataset, num_samples: int | None = None, **kwargs) -> Iterator[QuantileForecast]:
         entries = list(dataset)
