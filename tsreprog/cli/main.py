@@ -47,6 +47,10 @@ def cmd_train(args) -> int:
     if args.quiet or not sys.stderr.isatty():  # a progress bar in a log file is noise; the epoch lines say it
         train_config.progress = False
     out = Path(args.output_dir or f"runs/{Path(train_config.dataset).stem}-{model_config.model}")
+    from tsreprog.train.distributed import is_rank_zero
+
+    if not is_rank_zero():
+        return _train_as_helper_rank(args, out, model_config, train_config)
     existed = out.exists()
     try:
         return _train_into(args, out, model_config, train_config)
@@ -87,6 +91,15 @@ def _train_into(args, out: Path, model_config, train_config) -> int:
     write_yaml(out / "config.yaml", result.model.config, train_config)
     write_json(out / "metrics.json", {"metrics": result.metrics, "history": result.history})
     print(json.dumps(_json_ready({k: v for k, v in result.metrics.items()}), indent=2))
+    return 0
+
+
+def _train_as_helper_rank(args, out: Path, model_config, train_config) -> int:
+    """A DDP rank other than 0, started by the launcher with the same command: it trains its share and leaves
+    every output (and every check of the output folder, which rank 0 has already filled) to rank 0."""
+    from tsreprog.train import fit
+
+    fit(model_config, train_config, out / "checkpoint.pt", resume=args.resume)
     return 0
 
 

@@ -58,6 +58,9 @@ HELP = {
     "val_stride": "stride between validation windows (1: every window)",
     "max_steps_per_epoch": "cap on training batches per epoch (none: all)",
     "accelerator": "auto, cpu or gpu",
+    "devices": "processes (CPU) or GPUs to train on; more than 1 trains with DDP, each taking a share of every "
+               "batch",
+    "strategy": "auto (one process; ddp when devices > 1) or ddp",
     "precision": "auto (per model: bf16-mixed where it runs faster here - a GPU, or a CPU with bf16 instructions "
                  "when a timed step says so - else fp32), 32 or bf16-mixed",
     "compile": "torch.compile the forward pass (true/false; off by default: measure it on your machine, a "

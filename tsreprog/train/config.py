@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tsreprog.config_base import ConfigMixin
+from tsreprog.train.distributed import STRATEGIES
 
 
 @dataclass
@@ -28,6 +29,8 @@ class TrainConfig(ConfigMixin):
     val_stride: int = 1
     max_steps_per_epoch: int | None = None
     accelerator: str = "auto"  # auto | cpu | gpu
+    devices: int = 1  # processes (CPU) or GPUs; more than one trains with DDP (see train.distributed)
+    strategy: str = "auto"  # auto (one process; ddp when devices > 1) | ddp
     precision: str = "auto"  # auto (per model, whatever runs faster here; see train.precision) | 32 | bf16-mixed
     compile: bool = False  # torch.compile the forward pass (falls back to eager with a warning if it fails)
     num_workers: int = 0
@@ -44,5 +47,9 @@ class TrainConfig(ConfigMixin):
              f"gradient_clip must be > 0 (or none), got {self.gradient_clip}"),
             (self.schedule in ("onecycle", "cosine", "constant"), f"unknown schedule '{self.schedule}'"),
             (self.precision in ("auto", "32", "bf16-mixed"), f"unknown precision '{self.precision}'"),
+            (self.devices >= 1, f"devices must be >= 1, got {self.devices}"),
+            (self.strategy in STRATEGIES, f"unknown strategy '{self.strategy}' (use {', '.join(STRATEGIES)})"),
+            (self.devices <= self.batch_size, f"devices ({self.devices}) must not exceed batch_size "
+                                               f"({self.batch_size}): each process takes a share of every batch"),
         ]
         self._require(checks)

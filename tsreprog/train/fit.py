@@ -23,6 +23,7 @@ from tsreprog.train.config import TrainConfig
 from tsreprog.train.module import ForecastModule
 from tsreprog.train.compile import compile_forward, uncompile
 from tsreprog.train.precision import choose_precision
+from tsreprog.train.distributed import is_rank_zero, launch_rank, per_rank_batch, strategy_for
 from tsreprog.train.resume import AtomicCheckpointIO, EpochShuffle, LastState
 
 
@@ -62,7 +63,7 @@ class BestTrainableCheckpoint(Callback):
         if value < self.best:
             self.best = value
             self.best_state = pl_module.model.trainable_state_dict()
-            if self.path is not None:
+            if self.path is not None and trainer.is_global_zero:
                 save_checkpoint(self.path, {**self.payload_base, "trainable_state": self.best_state,
                                             "metrics": {"val_mse": value}, "epoch": trainer.current_epoch})
 
@@ -78,7 +79,7 @@ class EpochLog(Callback):
         self.started = time.perf_counter()
 
     def on_validation_end(self, trainer, pl_module) -> None:
-        if trainer.sanity_checking:
+        if trainer.sanity_checking or not trainer.is_global_zero:
             return
         loss = trainer.callback_metrics.get("train_loss")
         val = trainer.callback_metrics.get("val_mse")
@@ -116,6 +117,8 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode.*")
+    # validation sums are already reduced over ranks (ForecastModule): no metric left to sync
+    warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
 
 
 def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainConfig,
@@ -141,12 +144,13 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
     if resume_from and log is not None:
         log(f"resuming from {last_state}")
     loaders = [
-        DataLoader(train_set, batch_size=train.batch_size, sampler=EpochShuffle(len(train_set), train.seed),
-                   num_workers=train.num_workers),
+        DataLoader(train_set, batch_size=per_rank_batch(train.batch_size, train.devices),
+                   sampler=EpochShuffle(len(train_set), train.seed), num_workers=train.num_workers),
         DataLoader(val_set, batch_size=train.eval_batch_size, shuffle=False, num_workers=train.num_workers),
     ]
     trainer = L.Trainer(
-        max_epochs=train.epochs, accelerator=accelerator, devices=1, precision=precision,
+        max_epochs=train.epochs, accelerator=accelerator, devices=train.devices,
+        strategy=strategy_for(train.strategy, train.devices), precision=precision,
         limit_train_batches=train.max_steps_per_epoch or 1.0, gradient_clip_val=train.gradient_clip, logger=False, enable_checkpointing=False,
         enable_progress_bar=train.progress, enable_model_summary=False, num_sanity_val_steps=0, callbacks=callbacks,
         plugins=[AtomicCheckpointIO()],
@@ -207,6 +211,8 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
         state = last_state_path(path) if path is not None else None
         train_on_windows(model, train_set, val_set, train, keeper, log=log, last_state=state, resume=resume)
         precision = keeper.precision
+        if not is_rank_zero():  # a DDP rank other than 0 has trained its share; rank 0 scores and writes
+            return FitResult(model, data, {"precision": precision, "rank": launch_rank()}, path, keeper.history)
         if state is not None:
             state.unlink(missing_ok=True)
     elif path is not None:

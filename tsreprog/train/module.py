@@ -6,6 +6,7 @@ import lightning as L
 import torch
 from torch import nn
 
+from tsreprog.train.distributed import all_reduce_sum
 from tsreprog.train.metrics import ErrorSums
 from tsreprog.reprogram.head import pinball_loss
 from tsreprog.models.contract import has_quantile_head
@@ -56,6 +57,10 @@ class ForecastModule(L.LightningModule):
         self._val.update(self.model(x), y)
 
     def on_validation_epoch_end(self) -> None:
+        # every rank scores its share of the windows: the sums of all of them make the same exact MSE everywhere,
+        # so early stopping and the best weights agree across ranks
+        self._val.sse, self._val.sae, self._val.count = all_reduce_sum([self._val.sse, self._val.sae,
+                                                                        self._val.count])
         metrics = self._val.result("val_")
         self.log("val_mse", metrics["val_mse"], prog_bar=True)
         self.log("val_mae", metrics["val_mae"])
