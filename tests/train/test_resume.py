@@ -50,6 +50,33 @@ def test_sigkill_then_resume_matches_the_uninterrupted_run(synthetic_csv, tmp_pa
                                                                        rel=1e-6)
 
 
+def test_a_run_killed_inside_an_epoch_resumes_from_its_step_state(synthetic_csv, tmp_path):
+    """The step state records the batches already trained in the epoch: the resumed run skips exactly those."""
+    import torch
+
+    args = ("--epochs", "2", "--patience", "2", "--state-every-steps", "5")
+    assert main(train_args(synthetic_csv, tmp_path / "whole", *args)) == 0
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+
+    killed = tmp_path / "killed"
+    worker = subprocess.Popen([sys.executable, "-m", "tsreprog", *train_args(synthetic_csv, killed, *args)],
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while not (killed / "last_state.ckpt").exists():
+        assert worker.poll() is None and time.time() < deadline, worker.stderr.read().decode()[-2000:]
+        time.sleep(0.01)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    state = torch.load(killed / "last_state.ckpt", weights_only=False, map_location="cpu")
+    done = [v["batches_done"] for k, v in state["callbacks"].items() if k.startswith("LastState")]
+    assert done and done[0] > 0 and state["epoch"] == 0  # killed inside the first epoch
+
+    assert main(train_args(synthetic_csv, killed, *args, "--resume")) == 0
+    resumed = json.loads((killed / "metrics.json").read_text())
+    for key in ("best_val_mse", "test_mse", "test_mae"):
+        assert resumed["metrics"][key] == pytest.approx(whole["metrics"][key], rel=1e-6, abs=1e-9)
+
+
 def test_resume_without_a_killed_run_is_named(synthetic_csv, tmp_path, capsys):
     assert main(train_args(synthetic_csv, tmp_path / "none", "--resume")) == 2
     assert "nothing to resume" in capsys.readouterr().err

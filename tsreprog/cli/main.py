@@ -118,7 +118,7 @@ def resumable_run(out: Path, model_config, train_config) -> Path:
         for section, now in (("model", model_config.to_dict()), ("train", train_config.to_dict())):
             before = saved[f"{section}_config"]
             for key in sorted(set(before) | set(now)):
-                if key not in ("progress", "description") and before.get(key) != now.get(key):
+                if key not in ("progress", "description", "state_every_steps") and before.get(key) != now.get(key):
                     raise ConfigError(f"{out}: --resume with {section}.{key}={now.get(key)!r}, but the run there "
                                       f"was started with {before.get(key)!r}")
     return checkpoint

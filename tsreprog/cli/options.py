@@ -57,6 +57,8 @@ HELP = {
     "train_stride": "stride between training windows (1: every window)",
     "val_stride": "stride between validation windows (1: every window)",
     "max_steps_per_epoch": "cap on training batches per epoch (none: all)",
+    "state_every_steps": "save the resumable training state every N steps inside an epoch too (none: at epoch ends "
+                         "only; one process only)",
     "accelerator": "auto, cpu or gpu",
     "devices": "processes (CPU) or GPUs to train on; more than 1 trains with DDP, each taking a share of every "
                "batch",

@@ -28,6 +28,7 @@ class TrainConfig(ConfigMixin):
     train_stride: int = 1
     val_stride: int = 1
     max_steps_per_epoch: int | None = None
+    state_every_steps: int | None = 200  # resumable state every N steps inside an epoch too (None: epoch ends only)
     accelerator: str = "auto"  # auto | cpu | gpu
     devices: int = 1  # processes (CPU) or GPUs; more than one trains with DDP (see train.distributed)
     strategy: str = "auto"  # auto (one process; ddp when devices > 1) | ddp
@@ -48,6 +49,8 @@ class TrainConfig(ConfigMixin):
             (self.schedule in ("onecycle", "cosine", "constant"), f"unknown schedule '{self.schedule}'"),
             (self.precision in ("auto", "32", "bf16-mixed"), f"unknown precision '{self.precision}'"),
             (self.devices >= 1, f"devices must be >= 1, got {self.devices}"),
+            (self.state_every_steps is None or self.state_every_steps >= 1,
+             f"state_every_steps must be >= 1 (or none), got {self.state_every_steps}"),
             (self.strategy in STRATEGIES, f"unknown strategy '{self.strategy}' (use {', '.join(STRATEGIES)})"),
             (self.devices <= self.batch_size, f"devices ({self.devices}) must not exceed batch_size "
                                                f"({self.batch_size}): each process takes a share of every batch"),

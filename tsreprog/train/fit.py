@@ -119,6 +119,8 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode.*")
     # validation sums are already reduced over ranks (ForecastModule): no metric left to sync
     warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
+    # a mid-epoch resume is exact: LastState tells the sampler which batches were trained (train.resume)
+    warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended.*")
 
 
 def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainConfig,
@@ -138,15 +140,21 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
     callbacks = [EarlyStopping("val_mse", patience=train.patience, mode="min"), keeper, *(extra_callbacks or [])]
     if log is not None:
         callbacks.append(EpochLog(log))
+    sampler = EpochShuffle(len(train_set), train.seed)
     if last_state is not None:
-        callbacks.append(LastState(last_state))
+        # inside an epoch only in one process: under DDP Lightning splits the order across ranks
+        step_states = train.state_every_steps if train.devices == 1 else None
+        callbacks.append(LastState(last_state, step_states, sampler, train.batch_size))
     resume_from = str(last_state) if resume and last_state is not None and Path(last_state).is_file() else None
     if resume_from and log is not None:
         log(f"resuming from {last_state}")
+    # Each loader draws its iterators' base seed from its own generator, not the global one: a resume inside an
+    # epoch creates an iterator the uninterrupted run did not, and must not shift the dropout stream by that draw.
     loaders = [
-        DataLoader(train_set, batch_size=per_rank_batch(train.batch_size, train.devices),
-                   sampler=EpochShuffle(len(train_set), train.seed), num_workers=train.num_workers),
-        DataLoader(val_set, batch_size=train.eval_batch_size, shuffle=False, num_workers=train.num_workers),
+        DataLoader(train_set, batch_size=per_rank_batch(train.batch_size, train.devices), sampler=sampler,
+                   num_workers=train.num_workers, generator=torch.Generator().manual_seed(train.seed)),
+        DataLoader(val_set, batch_size=train.eval_batch_size, shuffle=False, num_workers=train.num_workers,
+                   generator=torch.Generator().manual_seed(train.seed)),
     ]
     trainer = L.Trainer(
         max_epochs=train.epochs, accelerator=accelerator, devices=train.devices,

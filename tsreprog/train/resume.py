@@ -1,9 +1,12 @@
-"""Resumable training: a last-state checkpoint at the end of every epoch, and what makes a resumed run repeat the
-uninterrupted one exactly (shuffles seeded by epoch, random states saved with the weights).
+"""Resumable training: a last-state checkpoint at the end of every epoch and every N training steps, and what makes a
+resumed run repeat the uninterrupted one exactly (shuffles seeded by epoch, the position inside the epoch, random
+states saved with the weights).
 
 The state holds the trainable weights only (the frozen backbone is rebuilt from its name), the optimizer, the
 learning-rate schedule, the loops' progress, early stopping, the best weights so far and every random generator.
-A run killed mid-epoch resumes from the last finished epoch; the partial epoch is run again from its start.
+A run killed mid-epoch resumes from its last step state and skips the batches that state had already trained on.
+Under DDP (several processes) the order is split across ranks by Lightning's sampler, so only epoch states are
+written there; a killed DDP run repeats its partial epoch.
 """
 
 from __future__ import annotations
@@ -27,13 +30,15 @@ class EpochShuffle(Sampler[int]):
 
     def __init__(self, n: int, seed: int) -> None:
         self.n, self.seed, self.epoch = n, seed, 0
+        self.skip = 0  # items already trained on in this epoch (a mid-epoch resume): left out once
 
     def set_epoch(self, epoch: int) -> None:  # Lightning calls this at the start of every epoch
         self.epoch = epoch
 
     def __iter__(self):
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=generator).tolist())
+        skip, self.skip = self.skip, 0
+        return iter(torch.randperm(self.n, generator=generator)[skip:].tolist())
 
     def __len__(self) -> int:
         return self.n
@@ -68,10 +73,31 @@ class AtomicCheckpointIO(CheckpointIO):
 
 
 class LastState(Callback):
-    """Saves the whole training state to ``path`` when an epoch (training and validation) has finished."""
+    """Saves the whole training state to ``path`` when an epoch (training and validation) has finished and, with
+    ``every_steps``, every that many optimizer steps inside an epoch. A step state records how many batches of the
+    epoch were trained, so that the resumed run's ``sampler`` starts after them."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, every_steps: int | None = None, sampler: EpochShuffle | None = None,
+                 batch_size: int = 1) -> None:
         self.path = Path(path)
+        self.every_steps, self.sampler, self.batch_size = every_steps, sampler, batch_size
+        self.batches_done = 0
+
+    def state_dict(self) -> dict:
+        return {"batches_done": self.batches_done}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.sampler is not None:
+            self.sampler.skip = state.get("batches_done", 0) * self.batch_size
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if not self.every_steps or self.sampler is None or trainer.global_step % self.every_steps:
+            return
+        if batch_idx + 1 >= trainer.num_training_batches:  # the epoch's end: the epoch state follows
+            return
+        self.batches_done = batch_idx + 1
+        trainer.save_checkpoint(self.path)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.batches_done = 0
         trainer.save_checkpoint(self.path)
