@@ -1,6 +1,7 @@
+import pytest
+
 from tsreprog.bench.models import PROFILES
 from tsreprog.bench.report import beats, seed_table, tables, wall_hours
-from tsreprog.cli.main import BENCH_PROFILES
 
 
 def cell(model, seed, mse, horizon=96, seconds=600.0):
@@ -23,5 +24,11 @@ def test_main_table_holds_seed_zero_and_seed_table_the_spread():
     assert wall_hours(cells) == {"ETTh1": 9 * 600 / 3600}
 
 
-def test_bench_cli_offers_every_profile():
-    assert sorted(BENCH_PROFILES) == sorted(PROFILES)
+def test_bench_settings_accept_every_profile_and_no_other():
+    from tsreprog.bench.settings import BenchConfig
+    from tsreprog.errors import ConfigError
+
+    for profile in PROFILES:
+        assert BenchConfig(profile=profile).profile == profile
+    with pytest.raises(ConfigError, match="profile must be one of"):
+        BenchConfig(profile="huge")

@@ -15,9 +15,6 @@ from pathlib import Path
 from tsreprog.cli.options import add_config_flags, build_configs, write_yaml
 from tsreprog.errors import ConfigError, TsreprogError
 
-# The names of tsreprog.bench.models.PROFILES (a test keeps them equal), here so --help needs no torch import.
-BENCH_PROFILES = ["quick", "standard", "full"]
-
 EXIT_USER_ERROR = 2
 
 
@@ -189,29 +186,28 @@ def cmd_select(args) -> int:
     from tsreprog.data.splits import prepare
     from tsreprog.errors import BackboneError
     from tsreprog.models import ModelConfig
-    from tsreprog.ntk.select import Candidate, plot_spectra, score_candidate, sample_windows
     from tsreprog.io import check_writable
+    from tsreprog.ntk.select import Candidate, plot_spectra, score_candidate, sample_windows
+    from tsreprog.ntk.settings import SelectConfig
 
-    for flag, value in (("--n-train", args.n_train), ("--n-val", args.n_val), ("--probes", args.probes)):
-        if value < 1:
-            raise ConfigError(f"{flag} must be at least 1, got {value}")
+    (settings,) = build_configs(args, {"select": SelectConfig})
     out = Path(args.output_dir)
     report_path = check_writable(out / "select.json", args.overwrite)
     plot_path = check_writable(out / "spectra.png", args.overwrite)
-    data = prepare(args.dataset, args.lookback, args.horizon, args.data_dir)
-    base = ModelConfig(lookback=args.lookback, horizon=args.horizon, prompt=args.prompt, description=data.description,
-                       n_prototypes=args.n_prototypes, seed=args.seed)
-    layers = [None if v.strip() == "all" else _int_list(v, "--layers")[0] for v in args.layers.split(",")]
-    candidates = [Candidate(b.strip(), n) for b in args.backbones.split(",") for n in layers]
-    x_train, y_train = sample_windows(data, "train", args.lookback, args.horizon, args.n_train, args.seed)
-    x_val, y_val = sample_windows(data, "val", args.lookback, args.horizon, args.n_val, args.seed + 1)
+    data = prepare(settings.dataset, settings.lookback, settings.horizon, settings.data_dir)
+    base = ModelConfig(lookback=settings.lookback, horizon=settings.horizon, prompt=settings.prompt,
+                       description=data.description, n_prototypes=settings.n_prototypes, seed=settings.seed)
+    candidates = [Candidate(b.strip(), n) for b in settings.backbones for n in settings.layer_counts()]
+    lookback, horizon = settings.lookback, settings.horizon
+    x_train, y_train = sample_windows(data, "train", lookback, horizon, settings.n_train, settings.seed)
+    x_val, y_val = sample_windows(data, "val", lookback, horizon, settings.n_val, settings.seed + 1)
     x, y = torch.cat([x_train, x_val]), torch.cat([y_train, y_val])
     scores, skipped = [], []
     for candidate in candidates:
         _say(args, f"scoring {candidate.label}")
         try:
-            scores.append(score_candidate(candidate, base, x, y, len(x_train), args.mode, args.probes, args.ridge,
-                                          args.seed))
+            scores.append(score_candidate(candidate, base, x, y, len(x_train), settings.mode, settings.probes,
+                                          settings.ridge, settings.seed))
         except BackboneError as exc:
             if "cannot keep" not in str(exc):
                 raise
@@ -230,8 +226,8 @@ def cmd_select(args) -> int:
     for item in skipped:
         print(f"skipped {item['candidate']}: {item['reason']}")
     write_json(report_path, {
-        "dataset": data.name, "lookback": args.lookback, "horizon": args.horizon, "n_train": args.n_train,
-        "n_val": args.n_val, "mode": args.mode, "probes": args.probes,
+        "dataset": data.name, "lookback": settings.lookback, "horizon": settings.horizon, "n_train": settings.n_train,
+        "n_val": settings.n_val, "mode": settings.mode, "probes": settings.probes,
         "score": "KRR validation MSE with the candidate's NTK (lower is better)",
         "ranking": [{"rank": i + 1, "candidate": s.candidate.label, "backbone": s.candidate.backbone,
                      "n_layers": s.candidate.n_layers, "score": s.score, "seconds": s.seconds, **s.figures}
@@ -261,26 +257,12 @@ def cmd_tune(args) -> int:
     return 0
 
 
-def _int_list(text: str, flag: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise TsreprogError(f"{flag} takes comma-separated integers, got '{text}'") from None
-    if not values or len(set(values)) != len(values) or min(values) < 0:
-        raise TsreprogError(f"{flag} takes distinct non-negative integers, got '{text}'")
-    return values
-
-
 def cmd_bench(args) -> int:
-    from tsreprog.bench.models import MODELS
     from tsreprog.bench.report import write_report
     from tsreprog.bench.runner import run_bench
+    from tsreprog.bench.settings import BenchConfig
 
-    models = [m.strip() for m in args.models.split(",")]
-    unknown = [m for m in models if m not in MODELS]
-    if unknown:
-        raise TsreprogError(f"unknown benchmark model '{unknown[0]}' (known: {', '.join(MODELS)})")
-    horizons = [int(h) for h in args.horizons.split(",")] if args.horizons else None
+    (settings,) = build_configs(args, {"bench": BenchConfig})
     out = Path(args.output_dir)
     if args.report_only:
         from tsreprog.bench.runner import collect
@@ -289,12 +271,10 @@ def cmd_bench(args) -> int:
         if not cells:
             raise TsreprogError(f"no finished cells under {out / 'cells'}: nothing to report")
     else:
-        cells = run_bench([d.strip() for d in args.datasets.split(",")], models, args.profile, args.lookback,
-                          horizons, args.data_dir, out,
-                          log=(lambda m: None) if args.quiet else (lambda m: print(m, flush=True)),
-                          precision=args.precision, seeds=_int_list(args.seeds, "--seeds"),
-                          seed_horizons=_int_list(args.seed_horizons, "--seed-horizons") if args.seed_horizons else None)
-    written = write_report(cells, out, args.profile)
+        cells = run_bench(settings.datasets, settings.models, settings.profile, settings.lookback, settings.horizons,
+                          settings.data_dir, out, log=(lambda m: None) if args.quiet else (lambda m: print(m, flush=True)),
+                          precision=settings.precision, seeds=settings.seeds, seed_horizons=settings.seed_horizons)
+    written = write_report(cells, out, settings.profile)
     print(written["markdown"].read_text())
     return 0
 
@@ -325,7 +305,9 @@ def add_checkpoint_source(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tsreprog.bench.settings import BenchConfig
     from tsreprog.models.config import ModelConfig
+    from tsreprog.ntk.settings import SelectConfig
     from tsreprog.train.config import TrainConfig
 
     parser = argparse.ArgumentParser(prog="tsreprog", description="Reprogram frozen transformers into forecasters.")
@@ -371,23 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Computes each candidate's empirical NTK on target windows, reports its "
                                         "spectrum and ranks candidates by the validation MSE of kernel regression "
                                         "with that NTK (lower is better). Writes select.json and spectra.png.")
-    select.add_argument("--dataset", default="ETTh1", help="dataset name or CSV (default ETTh1)")
-    select.add_argument("--data-dir", help="folder of benchmark CSVs")
-    select.add_argument("--backbones", default="minilm-l6,random:minilm-l6",
-                        help="comma-separated backbones (default: minilm-l6,random:minilm-l6)")
-    select.add_argument("--layers", default="1,2,4,6", help="comma-separated layer counts or 'all' (default 1,2,4,6)")
-    select.add_argument("--lookback", type=int, default=512, help="look-back (default 512)")
-    select.add_argument("--horizon", type=int, default=96, help="horizon (default 96)")
-    select.add_argument("--n-train", type=int, default=64, help="training windows in the kernel (default 64)")
-    select.add_argument("--n-val", type=int, default=32, help="validation windows in the kernel (default 32)")
-    select.add_argument("--mode", choices=["exact", "sketch"], default="sketch",
-                        help="exact traced kernel or Rademacher-probe sketch (default sketch)")
-    select.add_argument("--probes", type=int, default=8, help="output probes in sketch mode (default 8)")
-    select.add_argument("--ridge", type=float, default=1e-3, help="relative ridge of the kernel regression")
-    select.add_argument("--n-prototypes", type=int, default=1000, help="text prototypes (default 1000)")
-    select.add_argument("--prompt", type=lambda v: v.lower() in ("1", "true", "yes", "on"), default=True,
-                        help="prompt prefix on (default true)")
-    select.add_argument("--seed", type=int, default=0, help="seed for windows, probes and initialisation")
+    select.add_argument("--config", help="YAML with a 'select' section (flags override it)")
+    add_config_flags(select, SelectConfig)
     select.add_argument("--output-dir", default="runs/select", help="where to write select.json and spectra.png")
     select.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     select.add_argument("--quiet", action="store_true", help="no status lines")
@@ -420,24 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="the standard long-term protocol: datasets × horizons × models",
                            description="Runs every missing cell (one JSON each under OUTPUT/cells, so an interrupted "
                                        "run resumes), then writes table.md, table.csv, results.json and plots.")
-    bench.add_argument("--datasets", default="ETTh1", help="comma-separated datasets (default ETTh1)")
-    bench.add_argument("--models", default="reprog-minilm,reprog-smollm2,no-backbone,random-backbone,no-prompt,"
-                                           "dlinear,patchtst,naive", help="comma-separated models (default: all)")
-    bench.add_argument("--horizons", help="comma-separated horizons (default: each dataset's standard four)")
-    bench.add_argument("--lookback", type=int, default=None,
-                       help="one look-back for every model (default: the dataset's standard one, 512; ILI 104)")
-    bench.add_argument("--profile", choices=BENCH_PROFILES, default="quick",
-                       help="budget profile: quick (smoke test, minutes), standard (early stopping, converged on a "
-                            "CPU), full (the published budget, for a GPU)")
-    bench.add_argument("--seeds", default="0", help="comma-separated seeds; seeds other than 0 run at --seed-horizons")
-    bench.add_argument("--seed-horizons", default=None,
-                       help="horizons the extra seeds run at (default: each dataset's shortest)")
-    bench.add_argument("--data-dir", help="folder of benchmark CSVs")
+    bench.add_argument("--config", help="YAML with a 'bench' section (flags override it)")
+    add_config_flags(bench, BenchConfig)
     bench.add_argument("--output-dir", default="runs/bench", help="where cells, tables and plots go")
-    bench.add_argument("--precision", choices=["auto", "32", "bf16-mixed"], default="auto",
-                       help="numeric precision of every cell (auto: per model, bf16-mixed where this machine runs "
-                            "it faster - a GPU, or a CPU with bf16 instructions when a timed step says so - else "
-                            "fp32); an explicit one is kept for the whole table")
     bench.add_argument("--quiet", action="store_true", help="no progress lines")
     bench.add_argument("--report-only", action="store_true",
                        help="run nothing: write the tables and plots from the cells already finished (a partial "

@@ -1,6 +1,7 @@
-"""Flags generated from the config dataclasses, so YAML keys, flags and checkpoint fields are the same names.
+"""Flags generated from the config dataclasses, so YAML keys, flags and checkpoint fields are the same names, for
+every command: train and tune (ModelConfig, TrainConfig), select (SelectConfig), bench (BenchConfig).
 
-Precedence: dataclass default < YAML file (``--config``) < explicit flag.
+Precedence, the same everywhere: dataclass default < YAML file (``--config``, one section per dataclass) < flag.
 """
 
 from __future__ import annotations
@@ -69,6 +70,30 @@ HELP = {
                "compile failure falls back to eager with a warning)",
     "num_workers": "data-loader workers",
     "progress": "show progress bars (true/false)",
+    # select
+    "backbones": "comma-separated backbones to score",
+    "layers": "comma-separated block counts, or all",
+    "n_train": "training windows in the kernel",
+    "n_val": "validation windows in the kernel",
+    "mode": "exact traced kernel or Rademacher-probe sketch",
+    "probes": "output probes in sketch mode",
+    "ridge": "relative ridge of the kernel regression",
+    # bench
+    "datasets": "comma-separated datasets",
+    "models": "comma-separated benchmark models",
+    "horizons": "comma-separated horizons (none: each dataset's standard four)",
+    "profile": "budget: quick (smoke test, minutes), standard (early stopping, converged on a CPU), full (the "
+               "published budget, for a GPU)",
+    "seeds": "comma-separated seeds; seeds other than 0 run at seed_horizons",
+    "seed_horizons": "horizons the extra seeds run at (none: each dataset's shortest)",
+}
+# Where a field means something else in another command's dataclass.
+HELP_BY_CLASS = {
+    "BenchConfig.lookback": "one look-back for every model (none: the dataset's standard one, 512; ILI 104)",
+    "BenchConfig.precision": "numeric precision of every cell (auto: per model, what runs faster here); an explicit "
+                             "one is kept for the whole table",
+    "SelectConfig.dataset": "dataset name or CSV",
+    "SelectConfig.seed": "seed for windows, probes and initialisation",
 }
 
 
@@ -114,13 +139,15 @@ def add_config_flags(parser: argparse.ArgumentParser, *classes: type) -> None:
                 continue
             seen.add(f.name)
             default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+            text = HELP_BY_CLASS.get(f"{cls.__name__}.{f.name}", HELP.get(f.name, f.name))
+            shown = ",".join(map(str, default)) if isinstance(default, list) else default
             group.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=argparse.SUPPRESS,
-                               type=_converter(_base_type(f.type), f.name),
-                               help=f"{HELP.get(f.name, f.name)} (default: {default})")
+                               type=_converter(_base_type(f.type), f.name), help=f"{text} (default: {shown})")
 
 
-def read_yaml(path: str | Path) -> dict:
+def read_yaml(path: str | Path, sections: tuple[str, ...] = ("model", "train")) -> dict:
     path = Path(path)
+    named = " and ".join(f"'{name}'" for name in sections)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
@@ -128,40 +155,47 @@ def read_yaml(path: str | Path) -> dict:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
     if values is None:  # an empty file would otherwise run the whole default job without a word
-        raise ConfigError(f"{path}: the config file is empty (expected 'model' and 'train' sections)")
+        raise ConfigError(f"{path}: the config file is empty (expected {named} section{'s' * (len(sections) > 1)})")
     if not isinstance(values, dict):
-        raise ConfigError(f"{path}: expected a mapping with 'model' and 'train' sections")
-    unknown = sorted(set(values) - {"model", "train"})
+        raise ConfigError(f"{path}: expected a mapping with {named} section{'s' * (len(sections) > 1)}")
+    unknown = sorted(set(values) - set(sections))
     if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown)} (use 'model' and 'train')")
+        raise ConfigError(f"{path}: unknown section(s) {', '.join(map(str, unknown))} (use {named})")
     for section, settings in values.items():
         if settings is not None and not isinstance(settings, dict):
             raise ConfigError(f"{path}: section '{section}' must be a mapping of settings, got {settings!r}")
     return values
 
 
-def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
-    values = read_yaml(args.config) if getattr(args, "config", None) else {}
-    model_values = dict(values.get("model") or {})
-    train_values = dict(values.get("train") or {})
+TRAIN_SECTIONS = {"model": ModelConfig, "train": TrainConfig}
+
+
+def build_configs(args: argparse.Namespace, sections: dict[str, type] | None = None) -> tuple:
+    """One config per section (``model``/``train`` unless given): defaults < the ``--config`` YAML < flags."""
+    sections = sections or TRAIN_SECTIONS
+    values = read_yaml(args.config, tuple(sections)) if getattr(args, "config", None) else {}
     given = vars(args)
-    for f in fields(ModelConfig):
-        if f.name in given:
-            model_values[f.name] = given[f.name]
-    for f in fields(TrainConfig):
-        if f.name in given:
-            train_values[f.name] = given[f.name]
     where = f"{args.config}: " if getattr(args, "config", None) else ""
-    try:
-        return ModelConfig.from_dict(model_values, "model"), TrainConfig.from_dict(train_values, "train")
-    except ConfigError as exc:
-        raise ConfigError(f"{where}{exc}") from None
-    except TypeError as exc:
-        raise ConfigError(f"{where}invalid configuration: {exc}") from None
+    built = []
+    for section, cls in sections.items():
+        settings = dict(values.get(section) or {})
+        settings.update({f.name: given[f.name] for f in fields(cls) if f.name in given})
+        try:
+            built.append(cls.from_dict(settings, section))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}{exc}") from None
+        except TypeError as exc:
+            raise ConfigError(f"{where}invalid configuration: {exc}") from None
+    return tuple(built)
+
+
+def write_sections(path: Path, **configs) -> None:
+    """The YAML ``--config`` reads back: one section per config."""
+    from tsreprog.io import atomic_write_bytes
+
+    atomic_write_bytes(path, yaml.safe_dump({name: config.to_dict() for name, config in configs.items()},
+                                            sort_keys=False).encode())
 
 
 def write_yaml(path: Path, model: ModelConfig, train: TrainConfig) -> None:
-    from tsreprog.io import atomic_write_bytes
-
-    atomic_write_bytes(path, yaml.safe_dump({"model": model.to_dict(), "train": train.to_dict()},
-                                            sort_keys=False).encode())
+    write_sections(path, model=model, train=train)

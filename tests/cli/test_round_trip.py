@@ -1,0 +1,83 @@
+"""Every command's settings come from its dataclasses: each flag round-trips through the YAML its command reads,
+and the precedence is the same everywhere: dataclass default < YAML (--config) < flag."""
+
+from dataclasses import fields
+
+import pytest
+import yaml
+
+from tsreprog.bench.settings import BenchConfig
+from tsreprog.cli.main import build_parser
+from tsreprog.cli.options import build_configs, write_sections
+from tsreprog.models.config import ModelConfig
+from tsreprog.ntk.settings import SelectConfig
+from tsreprog.train.config import TrainConfig
+
+COMMANDS = {"train": {"model": ModelConfig, "train": TrainConfig}, "tune": {"model": ModelConfig, "train": TrainConfig},
+            "select": {"select": SelectConfig}, "bench": {"bench": BenchConfig}}
+
+# A value other than the default for every field, written as a user types it on the command line.
+FLAG_VALUES = {
+    "model": "patchtst", "backbone": "random:gpt2", "n_layers": "3", "backbone_dtype": "bfloat16", "lookback": "64",
+    "horizon": "12", "patch_len": "8", "patch_stride": "4", "d_model": "16", "n_heads": "2", "d_keys": "4",
+    "n_prototypes": "50", "prototype_vocab": "500", "attention_scoring": "dot", "token_scale": "free",
+    "head_dim": "8", "dropout": "0.2", "prompt": "compact", "description": "my data", "statistics": "min,max",
+    "n_lags": "3", "quantiles": "0.1,0.5,0.9", "seed": "7", "dataset": "ETTh2", "data_dir": "/data",
+    "date_column": "when", "columns": "a,b", "drop_duplicate_rows": "true", "batch_size": "16",
+    "eval_batch_size": "64", "learning_rate": "0.005", "weight_decay": "0.01", "schedule": "cosine",
+    "gradient_clip": "1.5", "epochs": "4", "patience": "2", "train_stride": "2", "val_stride": "3",
+    "max_steps_per_epoch": "9", "state_every_steps": "50", "accelerator": "cpu", "devices": "2", "strategy": "ddp",
+    "precision": "32", "compile": "true", "num_workers": "1", "progress": "false",
+    "backbones": "minilm-l6,random:gpt2", "layers": "1,all", "n_train": "16", "n_val": "8", "mode": "exact",
+    "probes": "4", "ridge": "0.01", "datasets": "ETTh1,ETTm1", "models": "dlinear,naive", "horizons": "96,192",
+    "profile": "standard", "seeds": "0,1", "seed_horizons": "96", "period": "12", "image_size": "112",
+    "visual_prompt": "border",
+}
+MODEL_ONLY_PATCHTST = {"quantiles"}  # PatchTST has no quantile head: checked with the reprogrammed model instead
+
+
+def flag_args(sections: dict, skip: set = frozenset()) -> list[str]:
+    names = {f.name for cls in sections.values() for f in fields(cls)} - skip
+    args = []
+    for name in sorted(names):
+        args += [f"--{name.replace('_', '-')}", FLAG_VALUES[name]]
+    return args
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_flag_round_trips_through_the_yaml(command, tmp_path):
+    sections = COMMANDS[command]
+    missing = {f.name for cls in sections.values() for f in fields(cls)} - set(FLAG_VALUES)
+    assert not missing, f"give the new setting(s) a test value: {missing}"
+    variants = [flag_args(sections, MODEL_ONLY_PATCHTST)]
+    if "model" in sections:
+        variants.append(flag_args(sections, {"model"}))  # the reprogrammed model with quantiles
+    for argv in variants:
+        args = build_parser().parse_args([command, *argv])
+        from_flags = build_configs(args, sections)
+        for config in from_flags:  # every flag moved its field off the default
+            for f in fields(config):
+                if f.name in {a[2:].replace("-", "_") for a in argv[::2]}:
+                    assert getattr(config, f.name) != getattr(type(config)(), f.name), f.name
+        path = tmp_path / f"{command}.yaml"
+        write_sections(path, **dict(zip(sections, from_flags)))
+        from_yaml = build_configs(build_parser().parse_args([command, "--config", str(path)]), sections)
+        assert [c.to_dict() for c in from_yaml] == [c.to_dict() for c in from_flags]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_defaults_then_yaml_then_flags(command, tmp_path):
+    sections = COMMANDS[command]
+    section, cls = next(iter(sections.items()))
+    key = "lookback" if any(f.name == "lookback" for f in fields(cls)) else "n_train"
+    default = getattr(cls(), key)
+    other = next(f.name for f in fields(cls) if f.name not in (key, "model", "seed") and FLAG_VALUES.get(f.name))
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({section: {key: 40, other: yaml.safe_load(FLAG_VALUES[other])}}))
+    parse = build_parser().parse_args
+    assert getattr(build_configs(parse([command]), sections)[0], key) == default
+    from_yaml = build_configs(parse([command, "--config", str(path)]), sections)[0]
+    assert getattr(from_yaml, key) == 40
+    from_both = build_configs(parse([command, "--config", str(path), f"--{key.replace('_', '-')}", "50"]),
+                              sections)[0]
+    assert getattr(from_both, key) == 50 and getattr(from_both, other) == getattr(from_yaml, other)
