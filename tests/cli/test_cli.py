@@ -86,7 +86,7 @@ def test_checkpoint_of_other_backbone_refused(trained, capsys, tmp_path):
 
 
 def test_help_for_every_subcommand(capsys):
-    for command in ("train", "evaluate", "forecast", "backbones"):
+    for command in ("train", "evaluate", "forecast", "select", "tune", "bench", "backbones"):
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])
         assert exit_info.value.code == 0

@@ -81,3 +81,13 @@ def test_defaults_then_yaml_then_flags(command, tmp_path):
     from_both = build_configs(parse([command, "--config", str(path), f"--{key.replace('_', '-')}", "50"]),
                               sections)[0]
     assert getattr(from_both, key) == 50 and getattr(from_both, other) == getattr(from_yaml, other)
+
+
+def test_every_setting_has_its_own_help_line():
+    from tsreprog.cli.options import HELP, HELP_BY_CLASS
+
+    for sections in COMMANDS.values():
+        for cls in sections.values():
+            for f in fields(cls):
+                text = HELP_BY_CLASS.get(f"{cls.__name__}.{f.name}", HELP.get(f.name))
+                assert text and text != f.name, f"{cls.__name__}.{f.name} has no help"

@@ -40,6 +40,11 @@ HELP = {
     "description": "domain description in the prompt (default: the dataset's own)",
     "statistics": "comma-separated prompt statistics: min,max,median,trend,lags",
     "n_lags": "number of top autocorrelation lags in the prompt",
+    "quantiles": "comma-separated quantile levels in (0, 1) for a quantile head (pinball loss; reprogrammed model "
+                 "only; none: point forecasts)",
+    "period": "vision paths: the period the series is folded by into an image (none: from the data frequency)",
+    "image_size": "vision-image: input size in pixels (none: the model's, at most 224)",
+    "visual_prompt": "vision-image: trainable visual prompt: full, border or none",
     "seed": "random seed",
     "dataset": "registered dataset name (ETTh1, ...) or a CSV path",
     "data_dir": "folder holding the benchmark CSVs (default: $TSREPROG_DATA_DIR; ETTh1 is embedded)",
