@@ -37,7 +37,7 @@ def test_minilm_cli_train_and_forecast(tmp_path):
     out = tmp_path / "run"
     assert main(["train", "--quiet", "--output-dir", str(out), "--n-layers", "1", "--lookback", "96",
                  "--horizon", "24", "--epochs", "1", "--max-steps-per-epoch", "4", "--train-stride", "50",
-                 "--val-stride", "200", "--n-prototypes", "100"]) == 0
+                 "--val-stride", "200", "--n-prototypes", "100", "--prompt", "compact"]) == 0
     forecast = tmp_path / "forecast.csv"
     assert main(["forecast", "--checkpoint", str(out / "checkpoint.pt"), "--origin", "-24",
                  "--output", str(forecast), "--plot", str(tmp_path / "forecast.png")]) == 0
