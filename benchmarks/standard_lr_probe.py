@@ -1,6 +1,7 @@
-"""Is the learning rate why the reprogrammed MiniLM trails at the standard budget? One standard cell (ETTh1 H=96,
-compact prompt, 2 blocks, seed 0) trained at a lower rate than the table's 1e-3; every other setting as
-`tsreprog bench --profile standard`. Writes benchmarks/results/standard_lr_probe.json (resumable per epoch)."""
+"""Why does the reprogrammed MiniLM trail at the standard budget? One standard cell (ETTh1 H=96, compact prompt,
+2 blocks, seed 0) trained at another rate, weight decay or model setting (``--set prototype_vocab=1000``) than the
+table's; every other setting as `tsreprog bench --profile standard`. Appends to
+benchmarks/results/standard_lr_probe.json (each run resumable per epoch)."""
 
 from __future__ import annotations
 
@@ -18,16 +19,23 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="reprog-minilm-compact")
     parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a model setting changed from the table's, e.g. prototype_vocab=1000")
     args = parser.parse_args()
+    changes = dict(item.split("=", 1) for item in args.set)
     data = prepare("ETTh1", 512, 96)
     spec = bench_model(args.model, "standard", 512, 96, "ETTh1", 0)
-    spec.model.description = data.description
+    spec.model = type(spec.model).from_dict({**spec.model.to_dict(), "description": data.description, **changes})
     train = train_config("standard", "ETTh1", None, args.learning_rate)
-    state = Path("runs/.probe") / f"{args.model}_{args.learning_rate:g}"
+    train.weight_decay = args.weight_decay
+    tag = "".join(f"_{key}{value}" for key, value in sorted(changes.items()))
+    state = Path("runs/.probe") / f"{args.model}_{args.learning_rate:g}_wd{args.weight_decay:g}{tag}"
     result = fit(spec.model, train, state / "checkpoint.pt", data=data, resume=True, log=print)
     out = Path(__file__).parent / "results" / "standard_lr_probe.json"
     runs = json.loads(out.read_text())["runs"] if out.is_file() else []
-    runs.append({"model": args.model, "learning_rate": args.learning_rate, "test_mse": result.metrics["test_mse"],
+    runs.append({"model": args.model, "learning_rate": args.learning_rate, "weight_decay": args.weight_decay,
+                 "model_changes": changes, "seconds": result.metrics.get("train_seconds"), "test_mse": result.metrics["test_mse"],
                  "test_mae": result.metrics["test_mae"], "best_val_mse": result.metrics["best_val_mse"],
                  "epochs_run": result.metrics["epochs_run"], "history": result.history,
                  "precision": result.metrics["precision"]})

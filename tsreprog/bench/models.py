@@ -55,6 +55,10 @@ class BenchModel:
 # measured on ETTh1 H=96 (10 epochs, patience 3, stride 4, 2 CPU cores), DLinear at 5e-3 reached test MSE 0.612, at
 # 1e-3 0.379, at 3e-4 0.378 (1e-4 at stride 1: 0.371; published 0.375). See benchmarks/README.md.
 CONVERGED_RATES = {"dlinear": 3e-4, "patchtst": 3e-4, "no-backbone": 3e-4}
+# The backbone rows of the converged profiles reduce the backbone's width to this before the flatten head, as
+# Time-LLM keeps only the first d_ff (32-128) features of the LLM's output. With the full width (384 x 64 patches x
+# 96 steps, 2.4M weights) the head overfit ETTh1 within an epoch (benchmarks/README.md, standard_lr_probe.json).
+CONVERGED_HEAD_DIM = 32
 
 
 def bench_model(name: str, profile: str, lookback: int, horizon: int, dataset: str = "", seed: int = 0
@@ -64,6 +68,8 @@ def bench_model(name: str, profile: str, lookback: int, horizon: int, dataset: s
     spec.model.seed = seed
     if profile != "quick" and name in CONVERGED_RATES:
         spec.learning_rate = CONVERGED_RATES[name]
+    if profile != "quick" and spec.model.model == "reprogrammed":
+        spec.model.head_dim = CONVERGED_HEAD_DIM
     return spec
 
 
