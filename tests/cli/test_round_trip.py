@@ -31,6 +31,7 @@ FLAG_VALUES = {
     "backbones": "minilm-l6,random:gpt2", "layers": "1,all", "n_train": "16", "n_val": "8", "mode": "exact",
     "probes": "4", "ridge": "0.01", "datasets": "ETTh1,ETTm1", "models": "dlinear,naive", "horizons": "96,192",
     "profile": "standard", "seeds": "0,1", "seed_horizons": "96", "period": "12", "image_size": "112",
+    "method": "halving", "budget_steps": "60", "warmup_steps": "3", "first_rung_steps": "4", "n_pool": "128",
     "visual_prompt": "border",
 }
 MODEL_ONLY_PATCHTST = {"quantiles"}  # PatchTST has no quantile head: checked with the reprogrammed model instead

@@ -33,3 +33,35 @@ def test_attention_switch_is_restored():
         assert model.backbone.model.config._attn_implementation == "eager"
     assert not model.reprogramming.math_attention
     assert model.backbone.model.config._attn_implementation == before
+
+
+SELECT_TINY = ["--backbones", "random:bert,random:llama", "--layers", "1,2,3", "--lookback", "48", "--horizon",
+               "12", "--n-train", "12", "--n-val", "6", "--probes", "2", "--n-prototypes", "20", "--quiet",
+               "--budget-steps", "12", "--batch-size", "8", "--n-pool", "40"]
+
+
+def test_warm_method_ranks_by_the_kernel_after_real_training(tmp_path, synthetic_csv, capsys):
+    out = tmp_path / "warm"
+    assert main(["select", "--dataset", str(synthetic_csv), *SELECT_TINY, "--method", "warm", "--warmup-steps", "4",
+                 "--output-dir", str(out)]) == 0
+    report = json.loads((out / "select.json").read_text())
+    assert report["method"] == "warm" and "warm_krr_val_mse" in report["score"]
+    ranking = report["ranking"]
+    assert [r["score"] for r in ranking] == sorted(r["warm_krr_val_mse"] for r in ranking)
+    for row in ranking:  # the kernel moved: training changed the model the figures describe
+        assert row["warmup_steps"] == 4 and row["warm_trace"] != row["trace"]
+    assert "reliability of 'warm': not measured yet" in capsys.readouterr().out
+
+
+def test_halving_trains_survivors_longer_and_reports_its_cost(tmp_path, synthetic_csv, capsys):
+    out = tmp_path / "halving"
+    assert main(["select", "--dataset", str(synthetic_csv), *SELECT_TINY, "--method", "halving",
+                 "--first-rung-steps", "3", "--output-dir", str(out)]) == 0
+    report = json.loads((out / "select.json").read_text())
+    ranking, rungs = report["ranking"], report["rungs"]
+    assert [r["steps"] for r in rungs] == [3, 6]  # 4 candidates: 4 -> 2 -> 1
+    assert ranking[0]["eliminated_at_rung"] is None and ranking[0]["steps"] == 6
+    assert sorted(r["steps"] for r in ranking) == [3, 3, 6, 6]
+    assert report["cost_fraction_steps"] == (3 + 3 + 6 + 6) / (4 * 12)
+    assert len(report["skipped"]) == 2 and not (out / "spectra.png").exists()
+    assert "cost: 38% of the steps" in capsys.readouterr().out

@@ -184,16 +184,16 @@ def cmd_select(args) -> int:
     import torch
 
     from tsreprog.data.splits import prepare
-    from tsreprog.errors import BackboneError
-    from tsreprog.models import ModelConfig
     from tsreprog.io import check_writable
-    from tsreprog.ntk.select import Candidate, plot_spectra, score_candidate, sample_windows
+    from tsreprog.models import ModelConfig
+    from tsreprog.ntk.reliability import reliability_line
+    from tsreprog.ntk.select import Candidate, sample_windows
     from tsreprog.ntk.settings import SelectConfig
 
     (settings,) = build_configs(args, {"select": SelectConfig})
     out = Path(args.output_dir)
     report_path = check_writable(out / "select.json", args.overwrite)
-    plot_path = check_writable(out / "spectra.png", args.overwrite)
+    plot_path = None if settings.method == "halving" else check_writable(out / "spectra.png", args.overwrite)
     data = prepare(settings.dataset, settings.lookback, settings.horizon, settings.data_dir)
     base = ModelConfig(lookback=settings.lookback, horizon=settings.horizon, prompt=settings.prompt,
                        description=data.description, n_prototypes=settings.n_prototypes, seed=settings.seed)
@@ -201,23 +201,49 @@ def cmd_select(args) -> int:
     lookback, horizon = settings.lookback, settings.horizon
     x_train, y_train = sample_windows(data, "train", lookback, horizon, settings.n_train, settings.seed)
     x_val, y_val = sample_windows(data, "val", lookback, horizon, settings.n_val, settings.seed + 1)
-    x, y = torch.cat([x_train, x_val]), torch.cat([y_train, y_val])
+    pool = sample_windows(data, "train", lookback, horizon, settings.n_pool, settings.seed + 2)
+    report = {"dataset": data.name, "method": settings.method, "settings": settings.to_dict()}
+    if settings.method == "halving":
+        report.update(_select_by_halving(args, settings, candidates, base, pool, (x_val, y_val)))
+    else:
+        report.update(_select_by_kernel(args, settings, candidates, base, torch.cat([x_train, x_val]),
+                                        torch.cat([y_train, y_val]), len(x_train), pool, plot_path))
+    line = reliability_line(settings.method)
+    report["reliability"] = line
+    write_json(report_path, report)
+    print(line)
+    _say(args, f"wrote {report_path}" + (f" and {plot_path}" if plot_path else ""))
+    return 0
+
+
+def _select_by_kernel(args, settings, candidates, base, x, y, n_train, pool, plot_path) -> dict:
+    """Rank by the kernel-regression validation MSE of each candidate's NTK, at initialisation (kernel) or after
+    ``warmup_steps`` of real training (warm)."""
+    from tsreprog.errors import BackboneError
+    from tsreprog.ntk.select import plot_spectra, score_candidate
+
+    warm = settings.method == "warm"
+    key = "warm_krr_val_mse" if warm else "krr_val_mse"
     scores, skipped = [], []
     for candidate in candidates:
         _say(args, f"scoring {candidate.label}")
         try:
-            scores.append(score_candidate(candidate, base, x, y, len(x_train), settings.mode, settings.probes,
-                                          settings.ridge, settings.seed))
+            scores.append(score_candidate(candidate, base, x, y, n_train, settings.mode, settings.probes,
+                                          settings.ridge, settings.seed, budget_steps=settings.budget_steps,
+                                          learning_rate=settings.learning_rate,
+                                          warmup_steps=settings.warmup_steps if warm else 0, warmup_windows=pool,
+                                          batch_size=settings.batch_size))
         except BackboneError as exc:
             if "cannot keep" not in str(exc):
                 raise
             skipped.append({"candidate": candidate.label, "reason": str(exc)})
     if not scores:
         raise TsreprogError("no candidate could be scored: " + "; ".join(s["reason"] for s in skipped))
+    for s in scores:
+        s.score = s.figures[key]
     scores.sort(key=lambda s: s.score)
-    header = f"{'rank':>4}  {'candidate':<28} {'score':>9} {'λ_max':>10} {'λ_min':>10} {'cond':>10} {'eff.rank':>8} " \
-             f"{'KTA':>6} {'sec':>6}"
-    print(header)
+    print(f"{'rank':>4}  {'candidate':<28} {'score':>9} {'λ_max':>10} {'λ_min':>10} {'cond':>10} {'eff.rank':>8} "
+          f"{'KTA':>6} {'sec':>6}")
     for rank, s in enumerate(scores, 1):
         f = s.figures
         print(f"{rank:>4}  {s.candidate.label:<28} {s.score:>9.4f} {f['lambda_max']:>10.3g} {f['lambda_min']:>10.3g} "
@@ -225,17 +251,36 @@ def cmd_select(args) -> int:
               f"{s.seconds:>6.1f}")
     for item in skipped:
         print(f"skipped {item['candidate']}: {item['reason']}")
-    write_json(report_path, {
-        "dataset": data.name, "lookback": settings.lookback, "horizon": settings.horizon, "n_train": settings.n_train,
-        "n_val": settings.n_val, "mode": settings.mode, "probes": settings.probes,
-        "score": "KRR validation MSE with the candidate's NTK (lower is better)",
-        "ranking": [{"rank": i + 1, "candidate": s.candidate.label, "backbone": s.candidate.backbone,
-                     "n_layers": s.candidate.n_layers, "score": s.score, "seconds": s.seconds, **s.figures}
-                    for i, s in enumerate(scores)],
-        "eigenvalues": {s.candidate.label: s.eigenvalues for s in scores}, "skipped": skipped})
     plot_spectra(scores, plot_path)
-    _say(args, f"wrote {report_path} and {plot_path}")
-    return 0
+    return {"lookback": settings.lookback, "horizon": settings.horizon, "n_train": settings.n_train,
+            "n_val": settings.n_val, "mode": settings.mode, "probes": settings.probes,
+            "score": f"{key}: KRR validation MSE with the candidate's NTK" + (
+                f" after {settings.warmup_steps} training steps" if warm else " at initialisation") +
+            " (lower is better)",
+            "ranking": [{"rank": i + 1, "candidate": s.candidate.label, "backbone": s.candidate.backbone,
+                         "n_layers": s.candidate.n_layers, "score": s.score, "seconds": s.seconds, **s.figures}
+                        for i, s in enumerate(scores)],
+            "eigenvalues": {s.candidate.label: s.eigenvalues for s in scores}, "skipped": skipped}
+
+
+def _select_by_halving(args, settings, candidates, base, pool, val) -> dict:
+    """Rank without a kernel: successive halving over the candidates (tsreprog.ntk.halving)."""
+    from tsreprog.ntk.halving import successive_halving
+
+    result = successive_halving(candidates, base, pool, val, settings.budget_steps, settings.first_rung_steps,
+                                settings.learning_rate, batch_size=settings.batch_size, seed=settings.seed,
+                                log=lambda line: _say(args, line))
+    print(f"{'rank':>4}  {'candidate':<28} {'val MSE':>9} {'steps':>6} {'sec':>7}")
+    for rank, row in enumerate(result.ranking, 1):
+        print(f"{rank:>4}  {row['candidate']:<28} {row['val_mse']:>9.4f} {row['steps']:>6} {row['seconds']:>7.1f}")
+    for item in result.skipped:
+        print(f"skipped {item['candidate']}: {item['reason']}")
+    print(f"cost: {100 * result.cost_fraction_steps:.0f}% of the steps, {100 * result.cost_fraction_seconds:.0f}% of "
+          f"the time of training every candidate for {settings.budget_steps} steps")
+    return {"score": "validation MSE at the last rung reached (lower is better)",
+            "ranking": [{"rank": i + 1, **row} for i, row in enumerate(result.ranking)], "rungs": result.rungs,
+            "cost_fraction_steps": result.cost_fraction_steps,
+            "cost_fraction_seconds": result.cost_fraction_seconds, "skipped": result.skipped}
 
 
 def cmd_tune(args) -> int:

@@ -83,6 +83,12 @@ HELP = {
     "mode": "exact traced kernel or Rademacher-probe sketch",
     "probes": "output probes in sketch mode",
     "ridge": "relative ridge of the kernel regression",
+    "method": "how to rank: kernel (NTK at initialisation), warm (NTK after warmup_steps of real training) or "
+              "halving (successive halving: train all briefly, keep the better half, continue)",
+    "budget_steps": "the training budget (steps) the figures model and halving divides",
+    "warmup_steps": "method warm: real training steps before the kernel is taken",
+    "first_rung_steps": "method halving: training steps of the first rung (doubled at every rung)",
+    "n_pool": "training windows the warm-up and halving draw their batches from",
     # bench
     "datasets": "comma-separated datasets",
     "models": "comma-separated benchmark models",
@@ -99,6 +105,8 @@ HELP_BY_CLASS = {
                              "one is kept for the whole table",
     "SelectConfig.dataset": "dataset name or CSV",
     "SelectConfig.seed": "seed for windows, probes and initialisation",
+    "SelectConfig.learning_rate": "learning rate of the warm-up and halving steps and of the modelled budget",
+    "SelectConfig.batch_size": "windows per warm-up or halving step",
 }
 
 

@@ -24,6 +24,7 @@ import torch
 from tsreprog.data.splits import PreparedData
 from tsreprog.models import ModelConfig, build_model
 from tsreprog.ntk.kernel import empirical_ntk
+from tsreprog.ntk.steps import new_optimizer, train_steps
 from tsreprog.ntk.spectrum import (adam_kernel, centre_kernel, centred_kernel_regression_mse, eigenvalues,
                                    gradient_descent_mse, kernel_regression_mse, kernel_target_alignment,
                                    scheduled_descent_mse, spectrum_report)
@@ -71,32 +72,53 @@ def centred_figures(kernel: torch.Tensor, outputs: torch.Tensor, y: torch.Tensor
             "centred_krr_val_mse": centred_kernel_regression_mse(kernel, outputs, y, n_train, ridge, centred)}
 
 
-def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y: torch.Tensor, n_train: int,
-                    mode: str = "sketch", n_probes: int = 8, ridge: float = 1e-3, seed: int = 0,
-                    chunk: int = 16, budget_steps: int = 120, learning_rate: float = 1e-3,
-                    schedule: str = "onecycle") -> CandidateScore:
-    started = time.perf_counter()
-    config = ModelConfig(**{**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers,
-                            "dropout": 0.0})
-    model = build_model(config)
+def kernel_figures(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, n_train: int, mode: str, n_probes: int,
+                   ridge: float, seed: int, chunk: int, rates: list[float]) -> tuple[dict, torch.Tensor]:
+    """Every figure of ``model``'s empirical NTK on (x, y), the first ``n_train`` rows training, the rest validation;
+    ``rates``: the learning rates of the training steps the descent figures model. Returns (figures, eigenvalues)."""
     result = empirical_ntk(model, x, mode=mode, n_probes=n_probes, seed=seed, chunk=chunk, blocks=True)
     kernel = result.kernel.double()
     values = eigenvalues(kernel[:n_train, :n_train])
     residual = y[:n_train] - result.outputs[:n_train].reshape(y[:n_train].shape)
-    report = spectrum_report(values)
     figures = {
-        **report.to_dict(),
+        **spectrum_report(values).to_dict(),
         "kernel_target_alignment": kernel_target_alignment(kernel[:n_train, :n_train], residual),
         "krr_val_mse": kernel_regression_mse(kernel, result.outputs, y, n_train, ridge),
         **centred_figures(kernel, result.outputs, y, n_train, ridge, residual),
-        "gd_val_mse": gradient_descent_mse(kernel, result.outputs, y, n_train, budget_steps),
+        "gd_val_mse": gradient_descent_mse(kernel, result.outputs, y, n_train, len(rates)),
         "adam_val_mse": scheduled_descent_mse(
             adam_kernel(result.block_kernels, result.block_sizes, residual, n_train), result.outputs, y, n_train,
-            learning_rates(schedule, learning_rate, budget_steps)),
+            rates),
         "init_val_mse": float(((result.outputs[n_train:].reshape(y[n_train:].shape) - y[n_train:]) ** 2).mean()),
         "trainable_parameters": result.n_parameters,
         "mode": result.mode, "probes": result.n_probes,
     }
+    return figures, values
+
+
+def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y: torch.Tensor, n_train: int,
+                    mode: str = "sketch", n_probes: int = 8, ridge: float = 1e-3, seed: int = 0,
+                    chunk: int = 16, budget_steps: int = 120, learning_rate: float = 1e-3,
+                    schedule: str = "onecycle", warmup_steps: int = 0,
+                    warmup_windows: tuple[torch.Tensor, torch.Tensor] | None = None,
+                    batch_size: int = 32) -> CandidateScore:
+    """The candidate's figures at initialisation and, with ``warmup_steps``, the same figures (``warm_`` names)
+    after that many steps of real training on ``warmup_windows``: early training moves the kernel most, and the
+    kernel after it has been reported to predict final accuracy far better (Fort et al., NeurIPS 2020)."""
+    started = time.perf_counter()
+    config = ModelConfig(**{**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers,
+                            "dropout": 0.0})
+    model = build_model(config)
+    rates = learning_rates(schedule, learning_rate, budget_steps)
+    figures, values = kernel_figures(model, x, y, n_train, mode, n_probes, ridge, seed, chunk, rates)
+    if warmup_steps > 0:
+        if warmup_windows is None:
+            raise ValueError("warmup_steps needs warmup_windows (training windows to warm up on)")
+        train_steps(model, new_optimizer(model, learning_rate), *warmup_windows, rates[:warmup_steps], batch_size,
+                    torch.Generator().manual_seed(seed))
+        warm, _ = kernel_figures(model, x, y, n_train, mode, n_probes, ridge, seed, chunk, rates[warmup_steps:])
+        figures.update({f"warm_{key}": value for key, value in warm.items() if key not in ("mode", "probes")})
+        figures["warmup_steps"] = warmup_steps
     return CandidateScore(candidate, figures["krr_val_mse"], figures, values.tolist(),
                           time.perf_counter() - started)
 

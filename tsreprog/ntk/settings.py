@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from tsreprog.config_base import ConfigMixin
 
 KERNEL_MODES = ("exact", "sketch")
+METHODS = ("kernel", "warm", "halving")  # NTK at initialisation | NTK after a warm-up | successive halving
 
 
 @dataclass
@@ -28,6 +29,13 @@ class SelectConfig(ConfigMixin):
     n_prototypes: int = 1000
     prompt: str = "full"
     seed: int = 0
+    method: str = "kernel"
+    budget_steps: int = 120  # the training budget the figures model and the halving rival divides
+    warmup_steps: int = 6  # method warm: real training steps before the kernel (5% of the budget)
+    first_rung_steps: int = 8  # method halving: steps of the first rung, doubled at every rung
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    n_pool: int = 512  # training windows the warm-up and the halving rival draw their batches from
 
     def __post_init__(self) -> None:
         self._require([
@@ -37,6 +45,14 @@ class SelectConfig(ConfigMixin):
             (self.probes >= 1, f"probes must be at least 1, got {self.probes}"),
             (self.mode in KERNEL_MODES, f"mode must be one of {', '.join(KERNEL_MODES)}, got '{self.mode}'"),
             (self.ridge > 0, f"ridge must be > 0, got {self.ridge}"),
+            (self.method in METHODS, f"method must be one of {', '.join(METHODS)}, got '{self.method}'"),
+            (self.budget_steps >= 1, f"budget_steps must be at least 1, got {self.budget_steps}"),
+            (0 < self.warmup_steps < self.budget_steps,
+             f"warmup_steps must lie in [1, budget_steps), got {self.warmup_steps}"),
+            (1 <= self.first_rung_steps <= self.budget_steps,
+             f"first_rung_steps must lie in [1, budget_steps], got {self.first_rung_steps}"),
+            (self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
+            (self.batch_size >= 1 and self.n_pool >= 1, "batch_size and n_pool must be at least 1"),
         ])
         self.layer_counts()
 
