@@ -50,7 +50,7 @@ def test_warm_method_ranks_by_the_kernel_after_real_training(tmp_path, synthetic
     assert [r["score"] for r in ranking] == sorted(r["warm_krr_val_mse"] for r in ranking)
     for row in ranking:  # the kernel moved: training changed the model the figures describe
         assert row["warmup_steps"] == 4 and row["warm_trace"] != row["trace"]
-    assert "reliability of 'warm': not measured yet" in capsys.readouterr().out
+    assert "reliability of 'warm' (krr_val_mse after 6 training steps): ETTh1 rho -0.05" in capsys.readouterr().out
 
 
 def test_halving_trains_survivors_longer_and_reports_its_cost(tmp_path, synthetic_csv, capsys):
@@ -65,3 +65,13 @@ def test_halving_trains_survivors_longer_and_reports_its_cost(tmp_path, syntheti
     assert report["cost_fraction_steps"] == (3 + 3 + 6 + 6) / (4 * 12)
     assert len(report["skipped"]) == 2 and not (out / "spectra.png").exists()
     assert "cost: 38% of the steps" in capsys.readouterr().out
+
+
+def test_every_method_states_its_measured_reliability():
+    from tsreprog.ntk.reliability import reliability_line
+    from tsreprog.ntk.settings import METHODS
+
+    for method in METHODS:
+        line = reliability_line(method)
+        assert "ETTh1 rho" in line and "ETTm1 rho" in line and "below the target" in line
+    assert "not measured yet" in reliability_line("something-new")
