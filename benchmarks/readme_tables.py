@@ -197,7 +197,10 @@ def default_job(d: dict) -> list[str]:
             f"{q['test_mse']:.4f} / MAE {q['test_mae']:.4f} (target MSE <= {d['target']['test_mse_at_most']}); "
             f"previous default {d['previous_default']['test_mse']}. Same 3-epoch budget, compact prompt: patch "
             f"stride 8 {d['candidates_same_budget_3_epochs']['compact_prompt_stride_8']['test_mse']:.4f}, stride 16 "
-            f"{d['candidates_same_budget_3_epochs']['compact_prompt_stride_16']['test_mse']:.4f}."]
+            f"{d['candidates_same_budget_3_epochs']['compact_prompt_stride_16']['test_mse']:.4f}."
+            + (f" Head reduced to 32 features (as the standard profile's backbone rows), same default budget: "
+               f"{d['head_dim_32_same_budget']['test_mse']:.4f} (commit `{d['head_dim_32_same_budget']['commit']}`): "
+               f"{d['head_dim_32_same_budget']['verdict']}." if "head_dim_32_same_budget" in d else "")]
 
 
 SECTIONS = {"step_speed": step_speed, "default_job": default_job, "etth1_quick": etth1_quick, "train_throughput": train_throughput, "ntk_speed": ntk_speed,
