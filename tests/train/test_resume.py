@@ -38,6 +38,13 @@ def test_sigkill_then_resume_matches_the_uninterrupted_run(synthetic_csv, tmp_pa
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait()
     assert not (killed / "metrics.json").exists()
+    # the state of a finished epoch holds early stopping as it stood after counting that epoch
+    import torch
+
+    state = torch.load(killed / "last_state.ckpt", weights_only=False, map_location="cpu")
+    stopping = next(v for k, v in state["callbacks"].items() if k.startswith("EarlyStopping"))
+    seen = [h["val_mse"] for h in state["callbacks"]["BestTrainableCheckpoint"]["history"]]
+    assert float(stopping["best_score"]) == pytest.approx(min(seen), rel=1e-6)
 
     # another configuration may not continue it; the same one does
     assert main(train_args(synthetic_csv, killed, "--resume", "--learning-rate", "0.01")) == 2

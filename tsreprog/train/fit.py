@@ -159,7 +159,8 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
     trainer = L.Trainer(
         max_epochs=train.epochs, accelerator=accelerator, devices=train.devices,
         strategy=strategy_for(train.strategy, train.devices), precision=precision,
-        limit_train_batches=train.max_steps_per_epoch or 1.0, gradient_clip_val=train.gradient_clip, logger=False, enable_checkpointing=False,
+        limit_train_batches=train.max_steps_per_epoch or 1.0, gradient_clip_val=train.gradient_clip, logger=False,
+        enable_checkpointing=last_state is not None,  # LastState is the only checkpoint callback (none by default)
         enable_progress_bar=train.progress, enable_model_summary=False, num_sanity_val_steps=0, callbacks=callbacks,
         plugins=[AtomicCheckpointIO()],
     )

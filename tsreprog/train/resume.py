@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from lightning.fabric.plugins import CheckpointIO
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Checkpoint
 from torch.utils.data import Sampler
 
 from tsreprog.io import atomic_write_bytes
@@ -72,10 +72,13 @@ class AtomicCheckpointIO(CheckpointIO):
         Path(path).unlink(missing_ok=True)
 
 
-class LastState(Callback):
+class LastState(Checkpoint):
     """Saves the whole training state to ``path`` when an epoch (training and validation) has finished and, with
     ``every_steps``, every that many optimizer steps inside an epoch. A step state records how many batches of the
-    epoch were trained, so that the resumed run's ``sampler`` starts after them."""
+    epoch were trained, so that the resumed run's ``sampler`` starts after them.
+
+    A ``Checkpoint`` to Lightning, so its epoch-end save runs after early stopping has counted that epoch: saved
+    before, the state held early stopping one epoch behind, and a resumed run trained an epoch longer."""
 
     def __init__(self, path: Path, every_steps: int | None = None, sampler: EpochShuffle | None = None,
                  batch_size: int = 1) -> None:
