@@ -7,24 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from step_speed import windows  # noqa: E402  (the same windows as the step benchmark)
-
-
-def timed(step, repeats: int) -> float:
-    step()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+from step_speed import median_seconds as timed, windows  # noqa: E402  (the step benchmark's windows and timer)
 
 
 def main() -> None:
