@@ -30,7 +30,26 @@ def test_the_readme_shows_its_two_commands():
     assert "```bash\npython -m pytest -q\n```" in (ROOT / "README.md").read_text()
 
 
-@pytest.mark.parametrize("doc,command", shown_commands())
+def inline_commands() -> list[tuple[str, str]]:
+    """`tsreprog ...` spans in prose and tables, as runnable variants: optional groups ``[--flag a|b]`` are left out
+    once and tried with each alternative; a bare trailing ``--flag`` names a flag in prose and is dropped."""
+    commands = []
+    for doc in DOCS:
+        for span in re.findall(r"`(tsreprog [^`]*)`", doc.read_text()):
+            span = re.sub(r"\(.*?\)", "", span.replace("\\|", "|"))
+            groups = re.findall(r"\[([^\]]*)\]", span)
+            base = re.sub(r"\s*\[[^\]]*\]", "", span).strip()
+            base = re.sub(r"\s--[\w-]+$", "", base)
+            variants = [base]
+            for group in groups:
+                flag, _, choices = group.partition(" ")
+                if flag.startswith("--") and choices:
+                    variants += [f"{base} {flag} {choice.strip()}" for choice in choices.split("|")]
+            commands += [(doc.name, v) for v in variants if v.split()[1:2] != ["backbones"] or "NAME" not in v]
+    return sorted(set(commands))
+
+
+@pytest.mark.parametrize("doc,command", shown_commands() + inline_commands())
 def test_every_documented_command_parses(doc, command):
     args = shlex.split(command)[1:]
     try:
