@@ -75,3 +75,15 @@ def test_every_method_states_its_measured_reliability():
         line = reliability_line(method)
         assert "ETTh1 rho" in line and "ETTm1 rho" in line and "below the target" in line
     assert "not measured yet" in reliability_line("something-new")
+
+
+def test_the_no_backbone_ablation_is_a_candidate_of_every_method(tmp_path, synthetic_csv):
+    tiny = [a for a in SELECT_TINY]
+    tiny[tiny.index("--backbones") + 1] = "none,random:bert"
+    tiny[tiny.index("--layers") + 1] = "1,2"
+    for method in ("kernel", "halving"):
+        out = tmp_path / method
+        assert main(["select", "--dataset", str(synthetic_csv), *tiny, "--method", method, "--first-rung-steps",
+                     "3", "--output-dir", str(out)]) == 0
+        labels = [row["candidate"] for row in json.loads((out / "select.json").read_text())["ranking"]]
+        assert sorted(labels) == ["none", "random:bert×1", "random:bert×2"]  # one no-backbone candidate

@@ -187,7 +187,7 @@ def cmd_select(args) -> int:
     from tsreprog.io import check_writable
     from tsreprog.models import ModelConfig
     from tsreprog.ntk.reliability import reliability_line
-    from tsreprog.ntk.select import Candidate, sample_windows
+    from tsreprog.ntk.select import NO_BACKBONE, Candidate, sample_windows
     from tsreprog.ntk.settings import SelectConfig
 
     (settings,) = build_configs(args, {"select": SelectConfig})
@@ -197,7 +197,10 @@ def cmd_select(args) -> int:
     data = prepare(settings.dataset, settings.lookback, settings.horizon, settings.data_dir)
     base = ModelConfig(lookback=settings.lookback, horizon=settings.horizon, prompt=settings.prompt,
                        description=data.description, n_prototypes=settings.n_prototypes, seed=settings.seed)
-    candidates = [Candidate(b.strip(), n) for b in settings.backbones for n in settings.layer_counts()]
+    # the no-backbone ablation has no depth to vary: one candidate, whatever the layer counts
+    candidates = [Candidate(b.strip(), n) for b in settings.backbones if b.strip() != NO_BACKBONE
+                  for n in settings.layer_counts()]
+    candidates += [Candidate(NO_BACKBONE, None)] if NO_BACKBONE in [b.strip() for b in settings.backbones] else []
     lookback, horizon = settings.lookback, settings.horizon
     x_train, y_train = sample_windows(data, "train", lookback, horizon, settings.n_train, settings.seed)
     x_val, y_val = sample_windows(data, "val", lookback, horizon, settings.n_val, settings.seed + 1)

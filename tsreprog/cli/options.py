@@ -76,7 +76,7 @@ HELP = {
     "num_workers": "data-loader workers",
     "progress": "show progress bars (true/false)",
     # select
-    "backbones": "comma-separated backbones to score",
+    "backbones": "comma-separated backbones to score; none adds the no-backbone ablation as a candidate",
     "layers": "comma-separated block counts, or all",
     "n_train": "training windows in the kernel",
     "n_val": "validation windows in the kernel",

@@ -16,6 +16,7 @@ import torch
 
 from tsreprog.errors import BackboneError
 from tsreprog.models import ModelConfig, build_model
+from tsreprog.ntk.select import candidate_config
 from tsreprog.ntk.steps import new_optimizer, train_steps
 from tsreprog.train.module import learning_rates
 
@@ -70,9 +71,8 @@ def successive_halving(candidates: list, base: ModelConfig, train_windows: tuple
     contenders, skipped = [], []
     for candidate in candidates:
         torch.manual_seed(seed)
-        config = ModelConfig(**{**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers})
         try:
-            model = build_model(config)
+            model = build_model(candidate_config(candidate, base))
         except BackboneError as exc:
             if "cannot keep" not in str(exc):
                 raise

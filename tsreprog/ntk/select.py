@@ -38,7 +38,23 @@ class Candidate:
 
     @property
     def label(self) -> str:
+        if self.backbone == NO_BACKBONE:
+            return NO_BACKBONE
         return f"{self.backbone}×{self.n_layers if self.n_layers else 'all'}"
+
+
+NO_BACKBONE = "none"  # the no-backbone ablation as a candidate: patches -> one transformer layer -> head
+
+
+def candidate_config(candidate: Candidate, base: ModelConfig, **changes) -> ModelConfig:
+    """The model a candidate stands for: the reprogrammed ``base`` on the candidate's backbone and depth, or, for
+    ``none``, the no-backbone ablation with the same look-back, horizon, patches and seed."""
+    if candidate.backbone == NO_BACKBONE:
+        return ModelConfig(model="patchtst", n_layers=1, lookback=base.lookback, horizon=base.horizon,
+                           patch_len=base.patch_len, patch_stride=base.patch_stride, d_model=base.d_model,
+                           n_heads=base.n_heads, seed=base.seed, **changes)
+    return ModelConfig(**{**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers,
+                          **changes})
 
 
 @dataclass
@@ -106,9 +122,7 @@ def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y:
     after that many steps of real training on ``warmup_windows``: early training moves the kernel most, and the
     kernel after it has been reported to predict final accuracy far better (Fort et al., NeurIPS 2020)."""
     started = time.perf_counter()
-    config = ModelConfig(**{**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers,
-                            "dropout": 0.0})
-    model = build_model(config)
+    model = build_model(candidate_config(candidate, base, dropout=0.0))
     rates = learning_rates(schedule, learning_rate, budget_steps)
     figures, values = kernel_figures(model, x, y, n_train, mode, n_probes, ridge, seed, chunk, rates)
     if warmup_steps > 0:
