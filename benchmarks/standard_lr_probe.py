@@ -20,26 +20,29 @@ def main() -> None:
     parser.add_argument("--model", default="reprog-minilm-compact")
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--horizon", type=int, default=96)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a model setting changed from the table's, e.g. prototype_vocab=1000")
     args = parser.parse_args()
     changes = dict(item.split("=", 1) for item in args.set)
-    data = prepare("ETTh1", 512, 96)
-    spec = bench_model(args.model, "standard", 512, 96, "ETTh1", 0)
+    data = prepare("ETTh1", 512, args.horizon)
+    spec = bench_model(args.model, "standard", 512, args.horizon, "ETTh1", 0)
     spec.model = type(spec.model).from_dict({**spec.model.to_dict(), "description": data.description, **changes})
     train = train_config("standard", "ETTh1", None, args.learning_rate)
     train.weight_decay = args.weight_decay
     tag = "".join(f"_{key}{value}" for key, value in sorted(changes.items()))
-    state = Path("runs/.probe") / f"{args.model}_{args.learning_rate:g}_wd{args.weight_decay:g}{tag}"
+    state = Path("runs/.probe") / f"{args.model}_H{args.horizon}_{args.learning_rate:g}_wd{args.weight_decay:g}{tag}"
     result = fit(spec.model, train, state / "checkpoint.pt", data=data, resume=True, log=print)
     out = Path(__file__).parent / "results" / "standard_lr_probe.json"
     runs = json.loads(out.read_text())["runs"] if out.is_file() else []
-    runs.append({"model": args.model, "learning_rate": args.learning_rate, "weight_decay": args.weight_decay,
+    for run in runs:
+        run.setdefault("horizon", 96)  # runs written before the horizon was an option
+    runs.append({"model": args.model, "horizon": args.horizon, "learning_rate": args.learning_rate, "weight_decay": args.weight_decay,
                  "model_changes": changes, "seconds": result.metrics.get("train_seconds"), "test_mse": result.metrics["test_mse"],
                  "test_mae": result.metrics["test_mae"], "best_val_mse": result.metrics["best_val_mse"],
                  "epochs_run": result.metrics["epochs_run"], "history": result.history,
                  "precision": result.metrics["precision"]})
-    out.write_text(json.dumps({"benchmark": "standard_lr_probe", "dataset": "ETTh1", "horizon": 96, "runs": runs,
+    out.write_text(json.dumps({"benchmark": "standard_lr_probe", "dataset": "ETTh1", "runs": runs,
                                **environment("cpu")}, indent=2))
 
 
