@@ -113,7 +113,7 @@ def too_short(name: str, rows: int, needed: int, what: str) -> DataError:
 def complete_lookback(values: np.ndarray, lookback: int, name: str) -> np.ndarray:
     """The last ``lookback`` values of a series as a complete window: a shorter series is an error (never padded),
     and missing values inside the window are interpolated linearly, with a warning."""
-    window = np.asarray(values, dtype=np.float64)[-lookback:] if lookback else np.zeros(0)
+    window = np.asarray(values, dtype=np.float64)[-lookback:]
     if len(window) < lookback:
         raise too_short(name, len(window), lookback, "look-back before the forecast origin")
     missing = ~np.isfinite(window)

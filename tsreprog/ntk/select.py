@@ -125,6 +125,7 @@ def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y:
     model = build_model(candidate_config(candidate, base, dropout=0.0))
     rates = learning_rates(schedule, learning_rate, budget_steps)
     figures, values = kernel_figures(model, x, y, n_train, mode, n_probes, ridge, seed, chunk, rates)
+    figures["init_seconds"] = time.perf_counter() - started  # the kernel at initialisation alone
     if warmup_steps > 0:
         if warmup_windows is None:
             raise ValueError("warmup_steps needs warmup_windows (training windows to warm up on)")
