@@ -198,9 +198,9 @@ def cmd_select(args) -> int:
     base = ModelConfig(lookback=settings.lookback, horizon=settings.horizon, prompt=settings.prompt,
                        description=data.description, n_prototypes=settings.n_prototypes, seed=settings.seed)
     # the no-backbone ablation has no depth to vary: one candidate, whatever the layer counts
-    candidates = [Candidate(b.strip(), n) for b in settings.backbones if b.strip() != NO_BACKBONE
-                  for n in settings.layer_counts()]
-    candidates += [Candidate(NO_BACKBONE, None)] if NO_BACKBONE in [b.strip() for b in settings.backbones] else []
+    backbones = [b.strip() for b in settings.backbones]
+    candidates = [Candidate(b, n) for b in backbones if b != NO_BACKBONE for n in settings.layer_counts()]
+    candidates += [Candidate(NO_BACKBONE, None)] if NO_BACKBONE in backbones else []
     lookback, horizon = settings.lookback, settings.horizon
     x_train, y_train = sample_windows(data, "train", lookback, horizon, settings.n_train, settings.seed)
     x_val, y_val = sample_windows(data, "val", lookback, horizon, settings.n_val, settings.seed + 1)
