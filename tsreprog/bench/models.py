@@ -6,7 +6,7 @@ reprogrammed model in exactly one thing (backbone removed, backbone randomly ini
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tsreprog.backbones.registry import smollm2_dir
 from tsreprog.models import ModelConfig
@@ -61,6 +61,32 @@ CONVERGED_RATES = {"dlinear": 3e-4, "patchtst": 1e-4, "no-backbone": 1e-4}
 # Time-LLM keeps only the first d_ff (32-128) features of the LLM's output. With the full width (384 x 64 patches x
 # 96 steps, 2.4M weights) the head overfit ETTh1 within an epoch (benchmarks/README.md, standard_lr_probe.json).
 CONVERGED_HEAD_DIM = 32
+
+
+@dataclass
+class Variant:
+    """A probe's change to one table model: another rate, weight decay or model setting. Its cells are rows of their
+    own (``row``), so a probe never overwrites the table's cell."""
+    learning_rate: float | None = None
+    weight_decay: float | None = None
+    model_changes: dict = field(default_factory=dict)
+
+    def row(self, model: str) -> str:
+        parts = [f"lr{self.learning_rate:g}"] if self.learning_rate is not None else []
+        parts += [f"wd{self.weight_decay:g}"] if self.weight_decay is not None else []
+        parts += [f"{key}{value}" for key, value in sorted(self.model_changes.items())]
+        return "@".join([model, *parts]) if parts else model
+
+    def apply(self, spec: BenchModel) -> BenchModel:
+        if self.learning_rate is not None:
+            spec.learning_rate = self.learning_rate
+        if self.model_changes:
+            spec.model = type(spec.model).from_dict({**spec.model.to_dict(), **self.model_changes})
+        return spec
+
+    def to_dict(self) -> dict:
+        return {"learning_rate": self.learning_rate, "weight_decay": self.weight_decay,
+                "model_changes": dict(self.model_changes)}
 
 
 def bench_model(name: str, profile: str, lookback: int, horizon: int, dataset: str = "", seed: int = 0

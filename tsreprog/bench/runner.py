@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 
 from tsreprog.bench.environment import current_peak_rss_mb, environment, reset_peak_rss
-from tsreprog.bench.models import bench_model, train_config
+from tsreprog.bench.models import Variant, bench_model, train_config
 from tsreprog.data.registry import DATASETS
 from tsreprog.data.splits import prepare
 from tsreprog.evaluate.forecast import forecast_at, plot_forecast
@@ -44,21 +44,28 @@ def horizons_for(dataset: str, horizons: list[int] | None) -> list[int]:
 
 
 def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback: int, data_dir: str | None,
-             out: Path, precision: str = "auto", seed: int = 0, log: Callable[[str], None] | None = None) -> dict:
+             out: Path, precision: str = "auto", seed: int = 0, log: Callable[[str], None] | None = None,
+             variant: Variant | None = None) -> dict:
+    """One cell of the table; a ``variant`` (probes) changes the model's rate or settings and names the row."""
     spec = bench_model(model_name, profile, lookback, horizon, dataset_key(dataset), seed)
+    row = variant.row(model_name) if variant else model_name
     if not spec.available:
-        return {"dataset": dataset, "model": model_name, "horizon": horizon, "seed": seed, "skipped": spec.why_not}
+        return {"dataset": dataset, "model": row, "horizon": horizon, "seed": seed, "skipped": spec.why_not}
     data = prepare(dataset, lookback, horizon, data_dir)
+    if variant:
+        spec = variant.apply(spec)
     if spec.model.model == "reprogrammed":
         spec.model.description = data.description
     train = train_config(profile, dataset, data_dir, spec.learning_rate,
                          len(data.windows("train", lookback, horizon)), precision, seed)
+    if variant and variant.weight_decay is not None:
+        train.weight_decay = variant.weight_decay
     reset_peak_rss()
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     # A killed cell resumes from its last finished epoch: its training state lives here until the cell is written.
-    state = resume_folder(out, dataset, model_name, horizon, seed)
+    state = resume_folder(out, dataset, row, horizon, seed)
     resumed = (state / "last_state.ckpt").is_file()
     result = fit(spec.model, train, state / "checkpoint.pt", data=data, log=log, resume=True)
     seconds = time.perf_counter() - started
@@ -66,18 +73,18 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     epochs = max(result.metrics["epochs_run"], 1)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     cell = {
-        "dataset": data.name, "model": model_name, "horizon": horizon, "seed": seed, "lookback": lookback,
+        "dataset": data.name, "model": row, "horizon": horizon, "seed": seed, "lookback": lookback,
         "profile": profile, "learning_rate": spec.learning_rate, "precision": result.metrics["precision"],
         "epochs_run": result.metrics["epochs_run"], "history": result.history,
         "mse": result.metrics["test_mse"], "mae": result.metrics["test_mae"],
         "test_windows": result.metrics["test_n_windows"], "val_mse": result.metrics["best_val_mse"],
         "trainable_parameters": sum(p.numel() for p in result.model.parameters() if p.requires_grad),
         "seconds_per_epoch": result.metrics["train_seconds"] / epochs, "seconds_total": seconds,
-        "resumed": resumed,
+        "resumed": resumed, **({"variant": variant.to_dict()} if variant else {}),
         "peak_memory_mb": torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else current_peak_rss_mb(),
         **environment(device),
     }
-    example = out / "plots" / f"forecast_{data.name}_H{horizon}_{model_name}.png"
+    example = out / "plots" / f"forecast_{data.name}_H{horizon}_{row}.png"
     if not example.exists():
         test_end = data.borders.test[1]
         shown = forecast_at(result.model, data.table, data.scaler, lookback, horizon, origin=test_end - horizon)

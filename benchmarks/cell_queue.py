@@ -1,0 +1,81 @@
+"""Run a list of benchmark cells in parallel worker processes, in the list's order, into the `tsreprog bench` layout.
+
+Made for a lent GPU: one ETTh1 cell of a reprogrammed MiniLM keeps an H100 far from busy, so many cells share it,
+each in its own process. A cell is never started after ``--deadline`` seconds, so a leased machine's time limit
+loses no finished cell; finished cells are skipped on a rerun, and `tsreprog bench --report-only` renders them.
+
+Job file: a JSON list of {"dataset", "model", "horizon", "seed" (0), "learning_rate", "weight_decay",
+"model_changes"} - the last three optional; any of them makes the cell a probe row of its own (bench Variant).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import time
+from pathlib import Path
+
+from tsreprog.bench.models import Variant
+from tsreprog.bench.runner import cell_path, lookback_for, run_cell
+from tsreprog.io import atomic_write_bytes
+
+STARTED = time.time()
+
+
+def _variant(job: dict) -> Variant | None:
+    found = {key: job[key] for key in ("learning_rate", "weight_decay", "model_changes") if job.get(key) is not None}
+    return Variant(**found) if found else None
+
+
+def _init(threads: int, started: float) -> None:
+    import torch
+
+    global STARTED
+    STARTED = started
+    torch.set_num_threads(threads)
+
+
+def _run(task: tuple[dict, dict]) -> str:
+    job, opts = task
+    variant = _variant(job)
+    row = variant.row(job["model"]) if variant else job["model"]
+    seed = job.get("seed", 0)
+    path = cell_path(Path(opts["out"]), job["dataset"], row, job["horizon"], seed)
+    name = f"{job['dataset']} H={job['horizon']} {row} seed {seed}"
+    if path.exists():
+        return f"{name}: already done"
+    if time.time() - STARTED > opts["deadline"]:
+        return f"{name}: not started (deadline)"
+    began = time.time()
+    cell = run_cell(job["dataset"], job["model"], job["horizon"], opts["profile"],
+                    lookback_for(job["dataset"], None), opts["data_dir"], Path(opts["out"]), opts["precision"],
+                    seed, log=lambda line: print(f"  {name}: {line}", flush=True), variant=variant)
+    cell["parallel_workers"] = opts["workers"]
+    atomic_write_bytes(path, json.dumps(cell, indent=2, default=float).encode())
+    return f"{name}: MSE {cell.get('mse', float('nan')):.4f} val {cell.get('val_mse', float('nan')):.4f} " \
+           f"epochs {cell.get('epochs_run')} ({time.time() - began:.0f} s, at {time.time() - STARTED:.0f} s)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("jobs", type=Path)
+    parser.add_argument("--output-dir", type=Path, required=True)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
+    parser.add_argument("--deadline", type=float, default=float("inf"), help="seconds after which no cell starts")
+    parser.add_argument("--profile", default="standard")
+    parser.add_argument("--precision", default="32")
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args()
+    jobs = json.loads(args.jobs.read_text())
+    opts = {"out": str(args.output_dir), "deadline": args.deadline, "profile": args.profile,
+            "precision": args.precision, "data_dir": args.data_dir, "workers": args.workers}
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(args.workers, initializer=_init, initargs=(args.threads, STARTED), maxtasksperchild=1) as pool:
+        for line in pool.imap_unordered(_run, [(job, opts) for job in jobs], chunksize=1):
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
