@@ -53,7 +53,8 @@ def _run(task: tuple[dict, dict]) -> str:
                     seed, log=lambda line: print(f"  {name}: {line}", flush=True), variant=variant)
     cell["parallel_workers"] = opts["workers"]
     atomic_write_bytes(path, json.dumps(cell, indent=2, default=float).encode())
-    return f"{name}: MSE {cell.get('mse', float('nan')):.4f} val {cell.get('val_mse', float('nan')):.4f} " \
+    mse, val = (cell.get(key) for key in ("mse", "val_mse"))
+    return f"{name}: MSE {mse if mse is not None else float('nan'):.4f} val {val if val is not None else float('nan'):.4f} " \
            f"epochs {cell.get('epochs_run')} ({time.time() - began:.0f} s, at {time.time() - STARTED:.0f} s)"
 
 
