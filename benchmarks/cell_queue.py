@@ -37,7 +37,14 @@ def _init(threads: int, started: float) -> None:
 
 
 def _run(task: tuple[dict, dict]) -> str:
-    job, opts = task
+    """One cell; a failing cell is reported as a line and never stops the other workers."""
+    try:
+        return _run_cell(*task)
+    except Exception as error:  # noqa: BLE001 - reported, the queue goes on
+        return f"{task[0]}: failed: {type(error).__name__}: {error}"
+
+
+def _run_cell(job: dict, opts: dict) -> str:
     variant = _variant(job)
     row = variant.row(job["model"]) if variant else job["model"]
     seed = job.get("seed", 0)
