@@ -161,13 +161,18 @@ def bench_tables(profile: str = "quick") -> list[str]:
     """`tsreprog bench --profile <profile>` tables, one folder per dataset under results/bench_<profile>/."""
     lines = []
     for folder in sorted((RESULTS / f"bench_{profile}").glob("*/")):
-        if not (folder / "results.json").is_file():
-            continue
-        meta = json.loads((folder / "results.json").read_text())
-        table = (folder / "table.md").read_text().replace("\n## ", "\n##### ").replace("\n# ", "\n#### ")
-        lines += [f"**`tsreprog bench --profile {profile}`, {folder.name}** ({meta['note']}) — "
-                  f"{cell_machines(meta)}", "", table.strip(), ""]
+        lines += folder_tables(folder, profile)
     return lines
+
+
+def folder_tables(folder: Path, profile: str) -> list[str]:
+    """The rendered table of one `tsreprog bench` output folder (nothing if it has no results yet)."""
+    if not (folder / "results.json").is_file():
+        return []
+    meta = json.loads((folder / "results.json").read_text())
+    table = (folder / "table.md").read_text().replace("\n## ", "\n##### ").replace("\n# ", "\n#### ")
+    return [f"**`tsreprog bench --profile {profile}`, {folder.name}** ({meta['note']}) — "
+            f"{cell_machines(meta)}", "", table.strip(), ""]
 
 
 def bench_quick() -> list[str]:
@@ -229,6 +234,8 @@ def render_all() -> str:
 
 
 STANDARD_BEGIN, STANDARD_END = "<!-- STANDARD -->", "<!-- /STANDARD -->"
+# the same profile's cells run on a lent GPU (benchmarks/cell_queue.py), one folder for every dataset
+GPU_BEGIN, GPU_END = "<!-- STANDARD-GPU -->", "<!-- /STANDARD-GPU -->"
 
 
 def between(text: str, begin: str, end: str, body: str, where: Path) -> str:
@@ -247,6 +254,9 @@ def write_into(readme: Path) -> None:
     standard = "\n".join(bench_tables("standard")) or "No standard cell has finished yet."
     if STANDARD_BEGIN in text:
         text = between(text, STANDARD_BEGIN, STANDARD_END, standard, readme)
+    if GPU_BEGIN in text:
+        gpu = "\n".join(folder_tables(RESULTS / "bench_standard_gpu", "standard")) or "No GPU cell yet."
+        text = between(text, GPU_BEGIN, GPU_END, gpu, readme)
     readme.write_text(text)
 
 

@@ -1,4 +1,4 @@
-from tsreprog.bench.models import CONVERGED_HEAD_DIM, CONVERGED_RATES, MODELS, bench_model
+from tsreprog.bench.models import CONVERGED_HEAD_DIM, CONVERGED_RATES, MODELS, Variant, bench_model
 
 
 def test_converged_profiles_give_every_backbone_row_the_same_narrow_head():
@@ -14,3 +14,16 @@ def test_converged_rates_apply_to_converged_profiles_only():
         assert name in MODELS
         assert bench_model(name, "standard", 512, 96, "ETTh1").learning_rate == CONVERGED_RATES[name]
     assert bench_model("dlinear", "quick", 512, 96, "ETTh1").learning_rate == 5e-3
+
+
+def test_a_variant_is_a_row_of_its_own_and_changes_only_what_it_names():
+    table = bench_model("reprog-minilm-compact", "standard", 512, 96, "ETTh1")
+    variant = Variant(learning_rate=1e-3, model_changes={"prototype_vocab": 1000})
+    assert variant.row("reprog-minilm-compact") == "reprog-minilm-compact@lr0.001@prototype_vocab1000"
+    assert Variant(weight_decay=0.05).row("no-prompt") == "no-prompt@wd0.05"
+    assert Variant().row("dlinear") == "dlinear"
+    probe = variant.apply(bench_model("reprog-minilm-compact", "standard", 512, 96, "ETTh1"))
+    assert probe.learning_rate == 1e-3 != table.learning_rate
+    assert probe.model.prototype_vocab == 1000 and table.model.prototype_vocab is None
+    changed = {k for k, v in probe.model.to_dict().items() if table.model.to_dict()[k] != v}
+    assert changed == {"prototype_vocab"}

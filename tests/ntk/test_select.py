@@ -87,3 +87,16 @@ def test_the_no_backbone_ablation_is_a_candidate_of_every_method(tmp_path, synth
                      "3", "--output-dir", str(out)]) == 0
         labels = [row["candidate"] for row in json.loads((out / "select.json").read_text())["ranking"]]
         assert sorted(labels) == ["none", "random:bert×1", "random:bert×2"]  # one no-backbone candidate
+
+
+def test_a_candidate_carries_its_own_settings():
+    """A study whose no-backbone target was trained in PatchTST's small shape must build that shape, not the base's."""
+    from tsreprog.models import ModelConfig
+    from tsreprog.ntk.select import NO_BACKBONE, Candidate, candidate_config
+
+    base = ModelConfig(lookback=48, horizon=12, d_model=32, n_heads=8)
+    small = candidate_config(Candidate(NO_BACKBONE, None, (("d_model", 16), ("n_heads", 4))), base)
+    assert (small.model, small.d_model, small.n_heads) == ("patchtst", 16, 4)
+    assert candidate_config(Candidate(NO_BACKBONE, None), base).d_model == 32
+    reprog = candidate_config(Candidate("random:bert", 2), base)
+    assert (reprog.backbone, reprog.n_layers, reprog.d_model) == ("random:bert", 2, 32)

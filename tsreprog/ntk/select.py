@@ -35,6 +35,9 @@ from tsreprog.train.module import learning_rates
 class Candidate:
     backbone: str
     n_layers: int | None
+    # settings of this candidate's own model (name, value) pairs, e.g. the no-backbone ablation's PatchTST shape
+    # in a study whose targets were trained in that shape
+    settings: tuple = ()
 
     @property
     def label(self) -> str:
@@ -50,11 +53,12 @@ def candidate_config(candidate: Candidate, base: ModelConfig, **changes) -> Mode
     """The model a candidate stands for: the reprogrammed ``base`` on the candidate's backbone and depth, or, for
     ``none``, the no-backbone ablation with the same look-back, horizon, patches and seed."""
     if candidate.backbone == NO_BACKBONE:
-        return ModelConfig(model="patchtst", n_layers=1, lookback=base.lookback, horizon=base.horizon,
-                           patch_len=base.patch_len, patch_stride=base.patch_stride, d_model=base.d_model,
-                           n_heads=base.n_heads, seed=base.seed, **changes)
-    return ModelConfig(**{**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers,
-                          **changes})
+        values = dict(model="patchtst", n_layers=1, lookback=base.lookback, horizon=base.horizon,
+                      patch_len=base.patch_len, patch_stride=base.patch_stride, d_model=base.d_model,
+                      n_heads=base.n_heads, seed=base.seed)
+    else:
+        values = {**base.to_dict(), "backbone": candidate.backbone, "n_layers": candidate.n_layers}
+    return ModelConfig(**{**values, **dict(candidate.settings), **changes})
 
 
 @dataclass
