@@ -205,7 +205,10 @@ def default_job(d: dict) -> list[str]:
             f"{d['candidates_same_budget_3_epochs']['compact_prompt_stride_16']['test_mse']:.4f}."
             + (f" Head reduced to 32 features (as the standard profile's backbone rows), same default budget: "
                f"{d['head_dim_32_same_budget']['test_mse']:.4f} (commit `{d['head_dim_32_same_budget']['commit']}`): "
-               f"{d['head_dim_32_same_budget']['verdict']}." if "head_dim_32_same_budget" in d else "")]
+               f"{d['head_dim_32_same_budget']['verdict']}." if "head_dim_32_same_budget" in d else "")
+            + (f" A 1,000-word prototype vocabulary, same budget: {d['prototype_vocab_1000_same_budget']['test_mse']:.4f}"
+               f" in {d['prototype_vocab_1000_same_budget']['train_command_seconds']} s: "
+               f"{d['prototype_vocab_1000_same_budget']['verdict']}." if "prototype_vocab_1000_same_budget" in d else "")]
 
 
 SECTIONS = {"step_speed": step_speed, "default_job": default_job, "etth1_quick": etth1_quick, "train_throughput": train_throughput, "ntk_speed": ntk_speed,
