@@ -126,3 +126,16 @@ def test_table_states_the_precision_of_cells_from_before_it_was_recorded():
     assert cell_precision({"device": cpu}) == "32"
     assert cell_precision({"device": cpu, "precision": "bf16-mixed"}) == "bf16-mixed"
     assert cell_precision({"device": "NVIDIA H100 80GB HBM3"}) == "not recorded"
+
+
+def test_a_probe_cell_is_a_row_of_its_own(tiny_models, synthetic_csv, tmp_path):
+    from tsreprog.bench.models import Variant
+    from tsreprog.bench.runner import run_cell
+
+    variant = Variant(learning_rate=0.02, weight_decay=0.1)
+    cell = run_cell(str(synthetic_csv), "dlinear", 12, "quick", 48, None, tmp_path, seed=0, variant=variant)
+    assert cell["model"] == "dlinear@lr0.02@wd0.1" and cell["learning_rate"] == 0.02
+    assert cell["variant"] == {"learning_rate": 0.02, "weight_decay": 0.1, "model_changes": {}}
+    assert (tmp_path / "plots" / "forecast_synthetic_H12_dlinear@lr0.02@wd0.1.png").is_file()
+    table = run_cell(str(synthetic_csv), "dlinear", 12, "quick", 48, None, tmp_path, seed=0)
+    assert table["model"] == "dlinear" and "variant" not in table and table["learning_rate"] != 0.02
