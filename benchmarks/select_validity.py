@@ -170,6 +170,8 @@ def bench_source_study(name: str, args) -> dict:
                                 / train.batch_size)
     epochs = sum(meta["epochs_run"].values()) / len(meta["epochs_run"])
     config = {"n_train": args.n_train, "n_val": args.n_val, "probes": args.probes}
+    # the candidates train (warm-up, halving) at the table's own rate and schedule, whatever --learning-rate says
+    args = argparse.Namespace(**{**vars(args), "learning_rate": spec.learning_rate, "schedule": train.schedule})
     return study(name, candidates, targets, spec.model, data, config, round(epochs * steps_per_epoch), args,
                  {"targets": f"seed-averaged test MSE at H={args.horizon}, standard profile",
                   "target_source": args.bench_targets, "target_details": meta,
@@ -192,8 +194,8 @@ def main() -> None:
     parser.add_argument("--n-val", type=int, default=32, help="with --bench-targets")
     parser.add_argument("--probes", type=int, default=4, help="with --bench-targets")
     parser.add_argument("--prototype-vocab", type=int, default=1000, help="with --bench-targets")
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--schedule", default="onecycle")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="with --source (--bench-targets: the table's)")
+    parser.add_argument("--schedule", default="onecycle", help="with --source (--bench-targets: the table's)")
     parser.add_argument("--output", default="benchmarks/results/select_validity.json")
     args = parser.parse_args()
     source = None if args.bench_targets else json.loads(Path(args.source).read_text())
