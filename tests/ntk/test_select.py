@@ -100,3 +100,15 @@ def test_a_candidate_carries_its_own_settings():
     assert candidate_config(Candidate(NO_BACKBONE, None), base).d_model == 32
     reprog = candidate_config(Candidate("random:bert", 2), base)
     assert (reprog.backbone, reprog.n_layers, reprog.d_model) == ("random:bert", 2, 32)
+
+
+def test_warm_val_ranks_by_the_warmed_models_own_validation_error(tmp_path, synthetic_csv, capsys):
+    out = tmp_path / "warm-val"
+    assert main(["select", "--dataset", str(synthetic_csv), *SELECT_TINY, "--method", "warm-val", "--warmup-steps",
+                 "4", "--output-dir", str(out)]) == 0
+    report = json.loads((out / "select.json").read_text())
+    assert report["method"] == "warm-val" and "own validation MSE after 4" in report["score"]
+    ranking = report["ranking"]
+    assert [r["score"] for r in ranking] == sorted(r["warm_init_val_mse"] for r in ranking)
+    assert all(r["warm_init_val_mse"] != r["init_val_mse"] for r in ranking)  # the warm-up changed every model
+    assert "reliability of 'warm-val'" in capsys.readouterr().out

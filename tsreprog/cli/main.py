@@ -221,12 +221,12 @@ def cmd_select(args) -> int:
 
 def _select_by_kernel(args, settings, candidates, base, x, y, n_train, pool, plot_path) -> dict:
     """Rank by the kernel-regression validation MSE of each candidate's NTK, at initialisation (kernel) or after
-    ``warmup_steps`` of real training (warm)."""
+    ``warmup_steps`` of real training (warm), or by the warmed model's own validation MSE (warm-val)."""
     from tsreprog.errors import BackboneError
     from tsreprog.ntk.select import plot_spectra, score_candidate
 
-    warm = settings.method == "warm"
-    key = "warm_krr_val_mse" if warm else "krr_val_mse"
+    warm = settings.method in ("warm", "warm-val")
+    key = {"warm": "warm_krr_val_mse", "warm-val": "warm_init_val_mse"}.get(settings.method, "krr_val_mse")
     scores, skipped = [], []
     for candidate in candidates:
         _say(args, f"scoring {candidate.label}")
@@ -257,9 +257,10 @@ def _select_by_kernel(args, settings, candidates, base, x, y, n_train, pool, plo
     plot_spectra(scores, plot_path)
     return {"lookback": settings.lookback, "horizon": settings.horizon, "n_train": settings.n_train,
             "n_val": settings.n_val, "mode": settings.mode, "probes": settings.probes,
-            "score": f"{key}: KRR validation MSE with the candidate's NTK" + (
-                f" after {settings.warmup_steps} training steps" if warm else " at initialisation") +
-            " (lower is better)",
+            "score": (f"{key}: the model's own validation MSE after {settings.warmup_steps} training steps"
+                      if settings.method == "warm-val" else f"{key}: KRR validation MSE with the candidate's NTK" + (
+                          f" after {settings.warmup_steps} training steps" if warm else " at initialisation"))
+            + " (lower is better)",
             "ranking": [{"rank": i + 1, "candidate": s.candidate.label, "backbone": s.candidate.backbone,
                          "n_layers": s.candidate.n_layers, "score": s.score, "seconds": s.seconds, **s.figures}
                         for i, s in enumerate(scores)],

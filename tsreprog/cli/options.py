@@ -83,10 +83,11 @@ HELP = {
     "mode": "exact traced kernel or Rademacher-probe sketch",
     "probes": "output probes in sketch mode",
     "ridge": "relative ridge of the kernel regression",
-    "method": "how to rank: kernel (NTK at initialisation), warm (NTK after warmup_steps of real training) or "
-              "halving (successive halving: train all briefly, keep the better half, continue)",
+    "method": "how to rank: kernel (NTK at initialisation), warm (NTK after warmup_steps of real training), "
+              "warm-val (the warmed model's own validation MSE) or halving (successive halving: train all briefly, "
+              "keep the better half, continue)",
     "budget_steps": "the training budget (steps) the figures model and halving divides",
-    "warmup_steps": "method warm: real training steps before the kernel is taken",
+    "warmup_steps": "methods warm and warm-val: real training steps before the candidate is scored",
     "first_rung_steps": "method halving: training steps of the first rung (doubled at every rung)",
     "n_pool": "training windows the warm-up and halving draw their batches from",
     # bench

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from tsreprog.config_base import ConfigMixin
 
 KERNEL_MODES = ("exact", "sketch")
-METHODS = ("kernel", "warm", "halving")  # NTK at initialisation | NTK after a warm-up | successive halving
+METHODS = ("kernel", "warm", "warm-val", "halving")
+# NTK at initialisation | NTK after a warm-up | the warmed model's own validation MSE | successive halving
 
 
 @dataclass
@@ -31,7 +32,7 @@ class SelectConfig(ConfigMixin):
     seed: int = 0
     method: str = "kernel"
     budget_steps: int = 120  # the training budget the figures model and the halving rival divides
-    warmup_steps: int = 6  # method warm: real training steps before the kernel (5% of the budget)
+    warmup_steps: int = 6  # methods warm, warm-val: real training steps first (5% of the budget)
     first_rung_steps: int = 8  # method halving: steps of the first rung, doubled at every rung
     learning_rate: float = 1e-3
     batch_size: int = 32
