@@ -55,10 +55,10 @@ def ntk_study_targets(source: dict) -> tuple[list[Candidate], list[float], str]:
         "seed-averaged test MSE (3 seeds)" if agreement else "test MSE (1 seed)"
 
 
-# Rows of a `tsreprog bench` folder (table and probes/) that are candidates: row -> (backbone, blocks)
+# Table rows of a `tsreprog bench` folder that are candidates (row -> backbone, blocks); probe rows of these that
+# change only n_layers are the other depths
 BENCH_CANDIDATES = {"no-backbone": (NO_BACKBONE, None), "reprog-minilm": ("minilm-l6", 2),
                     "random-backbone": ("random:minilm-l6", 2)}
-BENCH_DEPTHS = {"reprog-minilm@n_layers": "minilm-l6", "random-backbone@n_layers": "random:minilm-l6"}
 
 
 def bench_targets(folder: Path, dataset: str, horizon: int) -> tuple[list[Candidate], list[float], dict]:
@@ -66,17 +66,18 @@ def bench_targets(folder: Path, dataset: str, horizon: int) -> tuple[list[Candid
     other depths), with each candidate's mean trained epochs: the targets at the standard budget."""
     found: dict[str, list[dict]] = {}
     built: dict[str, Candidate] = {}
-    paths = [*folder.glob(f"cells/{dataset}/*/H{horizon}*.json"), *folder.glob(f"probes/cells/{dataset}/*/H{horizon}*.json")]
+    paths = [*folder.glob(f"cells/{dataset}/*/H{horizon}*.json"),
+             *folder.glob(f"probes/cells/{dataset}/*/H{horizon}*.json")]
     for path in sorted(paths):
         cell = json.loads(path.read_text())
-        row = cell["model"]
-        if row in BENCH_CANDIDATES:
-            backbone, layers = BENCH_CANDIDATES[row]
-        elif any(row.startswith(prefix) for prefix in BENCH_DEPTHS):
-            prefix = next(p for p in BENCH_DEPTHS if row.startswith(p))
-            backbone, layers = BENCH_DEPTHS[prefix], int(row[len(prefix):])
-        else:
+        variant = cell.get("variant", {})
+        changes = variant.get("model_changes", {})
+        table_row = cell["model"].split("@")[0]
+        if table_row not in BENCH_CANDIDATES or set(changes) - {"n_layers"} or \
+                any(variant.get(key) is not None for key in ("learning_rate", "weight_decay")):
             continue
+        backbone, layers = BENCH_CANDIDATES[table_row]
+        layers = changes.get("n_layers", layers)
         settings = tuple(sorted(PATCHTST_SHAPES.get(dataset, PATCHTST_DEFAULT_SHAPE).items())) \
             if backbone == NO_BACKBONE else ()
         candidate = Candidate(backbone, layers, settings)
@@ -159,6 +160,9 @@ def bench_source_study(name: str, args) -> dict:
     """The standard-budget study: targets from a bench folder's cells, candidates built as the table built them
     (head reduced to 32 features, the table's rate and cosine schedule), the budget the steps they trained."""
     candidates, targets, meta = bench_targets(Path(args.bench_targets), name, args.horizon)
+    if not candidates:
+        raise SystemExit(f"{args.bench_targets}: no candidate cells for {name} H={args.horizon} "
+                         f"(rows {', '.join(BENCH_CANDIDATES)} and their n_layers probes)")
     spec = bench_model("reprog-minilm", "standard", 512, args.horizon, name)
     data = prepare(name, 512, args.horizon)
     spec.model.description = data.description

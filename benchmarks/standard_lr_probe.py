@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from tsreprog.bench.environment import environment
-from tsreprog.bench.models import bench_model, train_config
+from tsreprog.bench.models import Variant, bench_model, train_config
 from tsreprog.data import prepare
 from tsreprog.train import fit
 
@@ -26,10 +26,9 @@ def main() -> None:
     args = parser.parse_args()
     changes = dict(item.split("=", 1) for item in args.set)
     data = prepare("ETTh1", 512, args.horizon)
-    spec = bench_model(args.model, "standard", 512, args.horizon, "ETTh1", 0)
-    spec.model = type(spec.model).from_dict({**spec.model.to_dict(), "description": data.description, **changes})
-    train = train_config("standard", "ETTh1", None, args.learning_rate)
-    train.weight_decay = args.weight_decay
+    variant = Variant(args.learning_rate, args.weight_decay, {**changes, "description": data.description})
+    spec = variant.apply(bench_model(args.model, "standard", 512, args.horizon, "ETTh1", 0))
+    train = variant.apply_to_training(train_config("standard", "ETTh1", None, spec.learning_rate))
     tag = "".join(f"_{key}{value}" for key, value in sorted(changes.items()))
     state = Path("runs/.probe") / f"{args.model}_H{args.horizon}_{args.learning_rate:g}_wd{args.weight_decay:g}{tag}"
     result = fit(spec.model, train, state / "checkpoint.pt", data=data, resume=True, log=print)

@@ -87,6 +87,11 @@ class Variant:
             spec.model = type(spec.model).from_dict({**spec.model.to_dict(), **self.model_changes})
         return spec
 
+    def apply_to_training(self, train: TrainConfig) -> TrainConfig:
+        if self.weight_decay is not None:
+            train.weight_decay = self.weight_decay
+        return train
+
     def to_dict(self) -> dict:
         return {"learning_rate": self.learning_rate, "weight_decay": self.weight_decay,
                 "model_changes": dict(self.model_changes)}

@@ -58,8 +58,8 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
         spec.model.description = data.description
     train = train_config(profile, dataset, data_dir, spec.learning_rate,
                          len(data.windows("train", lookback, horizon)), precision, seed)
-    if variant and variant.weight_decay is not None:
-        train.weight_decay = variant.weight_decay
+    if variant:
+        train = variant.apply_to_training(train)
     reset_peak_rss()
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()

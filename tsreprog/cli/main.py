@@ -224,9 +224,10 @@ def _select_by_kernel(args, settings, candidates, base, x, y, n_train, pool, plo
     ``warmup_steps`` of real training (warm), or by the warmed model's own validation MSE (warm-val)."""
     from tsreprog.errors import BackboneError
     from tsreprog.ntk.select import plot_spectra, score_candidate
+    from tsreprog.ntk.settings import METHOD_SCORES
 
-    warm = settings.method in ("warm", "warm-val")
-    key = {"warm": "warm_krr_val_mse", "warm-val": "warm_init_val_mse"}.get(settings.method, "krr_val_mse")
+    warm = settings.method != "kernel"
+    key, meaning = METHOD_SCORES[settings.method]
     scores, skipped = [], []
     for candidate in candidates:
         _say(args, f"scoring {candidate.label}")
@@ -257,10 +258,7 @@ def _select_by_kernel(args, settings, candidates, base, x, y, n_train, pool, plo
     plot_spectra(scores, plot_path)
     return {"lookback": settings.lookback, "horizon": settings.horizon, "n_train": settings.n_train,
             "n_val": settings.n_val, "mode": settings.mode, "probes": settings.probes,
-            "score": (f"{key}: the model's own validation MSE after {settings.warmup_steps} training steps"
-                      if settings.method == "warm-val" else f"{key}: KRR validation MSE with the candidate's NTK" + (
-                          f" after {settings.warmup_steps} training steps" if warm else " at initialisation"))
-            + " (lower is better)",
+            "score": f"{key}: {meaning.format(steps=settings.warmup_steps)} (lower is better)",
             "ranking": [{"rank": i + 1, "candidate": s.candidate.label, "backbone": s.candidate.backbone,
                          "n_layers": s.candidate.n_layers, "score": s.score, "seconds": s.seconds, **s.figures}
                         for i, s in enumerate(scores)],

@@ -9,7 +9,13 @@ from tsreprog.config_base import ConfigMixin
 
 KERNEL_MODES = ("exact", "sketch")
 METHODS = ("kernel", "warm", "warm-val", "halving")
-# NTK at initialisation | NTK after a warm-up | the warmed model's own validation MSE | successive halving
+# The figure each kernel-side method ranks by, and what it is ({steps}: the warm-up's steps); halving ranks by the
+# validation MSE at the last rung a candidate reached.
+METHOD_SCORES = {
+    "kernel": ("krr_val_mse", "KRR validation MSE with the candidate's NTK at initialisation"),
+    "warm": ("warm_krr_val_mse", "KRR validation MSE with the candidate's NTK after {steps} training steps"),
+    "warm-val": ("warm_init_val_mse", "the model's own validation MSE after {steps} training steps"),
+}
 
 
 @dataclass
