@@ -7,6 +7,7 @@ Usage: python benchmarks/readme_tables.py [--write benchmarks/README.md]
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 from tsreprog.models.config import SETTINGS_BEFORE_THEY_EXISTED
@@ -180,18 +181,34 @@ def bench_quick() -> list[str]:
 
 
 def step_speed(d: dict) -> list[str]:
+    rounds = d.get("rounds", 1)
     lines = [f"**Step and scoring speed** (ETTh1, L={d['lookback']}, H={d['horizon']}, MiniLM, precision "
-             f"{d['precision']}; baseline ref `{d['baseline_ref']}`) — {machine(d)}", "",
-             "| code | prompt | blocks | compiled | train series/s | score series/s | ETTm1 test estimate (s) |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             f"{d['precision']}; baseline ref `{d['baseline_ref']}`"
+             + (f"; {rounds} rounds of every variant, median (min-max)" if rounds > 1 else "") + f") — {machine(d)}",
+             "", "| code | prompt | blocks | vocabulary | compiled | train series/s | score series/s | "
+                 "ETTm1 test estimate (s) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    groups: dict[tuple, list[dict]] = {}
     for r in d["rows"]:
-        train = f"{r['train_series_per_s']:.1f}" if "train_series_per_s" in r else "–"
-        score = f"{r['score_series_per_s']:.1f}" if "score_series_per_s" in r else "–"
-        ettm1 = f"{r['ettm1_test_seconds_estimate']:.0f}" if "ettm1_test_seconds_estimate" in r else "–"
-        lines.append(f"| {r['variant']} | {r['prompt']} | {r['layers']} | {r.get('compile', False)} | {train} | "
-                     f"{score} | {ettm1} |")
+        key = (r["variant"], r["prompt"], r["layers"], r.get("prototype_vocab"), r.get("compile", False))
+        groups.setdefault(key, []).append(r)
+
+    def shown(rows: list[dict], key: str, digits: int) -> str:
+        values = [r[key] for r in rows if key in r]
+        if not values:
+            return "–"
+        middle = f"{statistics.median(values):.{digits}f}"
+        return middle if len(values) == 1 else f"{middle} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+    for (variant, prompt, layers, vocab, compiled), rows in groups.items():
+        lines.append(f"| {variant} | {prompt} | {layers} | {vocab or 'full'} | {compiled} | "
+                     f"{shown(rows, 'train_series_per_s', 1)} | {shown(rows, 'score_series_per_s', 1)} | "
+                     f"{shown(rows, 'ettm1_test_seconds_estimate', 0)} |")
     lines += ["", "Ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in d["ratios"].items()) + "; targets: "
               + ", ".join(f"{k} {v:g}" for k, v in d["targets"].items()) + "."]
+    if d.get("ratios_by_round"):
+        lines += ["", "Per round (each pair timed minutes apart): " + "; ".join(
+            f"{k} {', '.join(f'{v:.2f}' for v in values)}" for k, values in d["ratios_by_round"].items()) + "."]
     return lines
 
 
@@ -211,7 +228,7 @@ def default_job(d: dict) -> list[str]:
                f"{d['prototype_vocab_1000_same_budget']['verdict']}." if "prototype_vocab_1000_same_budget" in d else "")]
 
 
-SECTIONS = {"step_speed": step_speed, "default_job": default_job, "etth1_quick": etth1_quick, "train_throughput": train_throughput, "ntk_speed": ntk_speed,
+SECTIONS = {"step_speed": step_speed, "step_speed_vocab": step_speed, "default_job": default_job, "etth1_quick": etth1_quick, "train_throughput": train_throughput, "ntk_speed": ntk_speed,
             "ntk_validity": ntk_validity, "ntk_validity_dot": ntk_validity, "tune_etth1": tune_etth1,
             "vision_quick": vision_quick, "vision_throughput": vision_throughput}
 

@@ -26,6 +26,7 @@ from tsreprog.models import ModelConfig
 from tsreprog.ntk.agreement import spearman
 from tsreprog.ntk.halving import successive_halving
 from tsreprog.ntk.select import NO_BACKBONE, Candidate, sample_windows, score_candidate
+from tsreprog.ntk.settings import SelectConfig
 
 TARGET_RHO, TARGET_COST = 0.8, 0.05
 
@@ -55,10 +56,12 @@ def ntk_study_targets(source: dict) -> tuple[list[Candidate], list[float], str]:
         "seed-averaged test MSE (3 seeds)" if agreement else "test MSE (1 seed)"
 
 
-# Table rows of a `tsreprog bench` folder that are candidates (row -> backbone, blocks); probe rows of these that
-# change only n_layers are the other depths
-BENCH_CANDIDATES = {"no-backbone": (NO_BACKBONE, None), "reprog-minilm": ("minilm-l6", 2),
-                    "random-backbone": ("random:minilm-l6", 2)}
+# Table rows of a `tsreprog bench` folder that are candidates (row -> backbone, blocks, own settings); probe rows of
+# these that change only n_layers are the other depths
+BENCH_CANDIDATES = {"no-backbone": (NO_BACKBONE, None, ()), "reprog-minilm": ("minilm-l6", 2, ()),
+                    "random-backbone": ("random:minilm-l6", 2, ()),
+                    "reprog-minilm-compact": ("minilm-l6", 2, (("prompt", "compact"),)),
+                    "no-prompt": ("minilm-l6", 2, (("prompt", "none"),))}
 
 
 def bench_targets(folder: Path, dataset: str, horizon: int) -> tuple[list[Candidate], list[float], dict]:
@@ -76,10 +79,10 @@ def bench_targets(folder: Path, dataset: str, horizon: int) -> tuple[list[Candid
         if table_row not in BENCH_CANDIDATES or set(changes) - {"n_layers"} or \
                 any(variant.get(key) is not None for key in ("learning_rate", "weight_decay")):
             continue
-        backbone, layers = BENCH_CANDIDATES[table_row]
+        backbone, layers, settings = BENCH_CANDIDATES[table_row]
         layers = changes.get("n_layers", layers)
-        settings = tuple(sorted(PATCHTST_SHAPES.get(dataset, PATCHTST_DEFAULT_SHAPE).items())) \
-            if backbone == NO_BACKBONE else ()
+        if backbone == NO_BACKBONE:
+            settings = tuple(sorted(PATCHTST_SHAPES.get(dataset, PATCHTST_DEFAULT_SHAPE).items()))
         candidate = Candidate(backbone, layers, settings)
         built.setdefault(candidate.label, candidate)
         found.setdefault(candidate.label, []).append(cell)
@@ -130,7 +133,7 @@ def study(name: str, candidates: list[Candidate], targets: list[float], base: Mo
         "kernel": judged([r["krr_val_mse"] for r in rows], targets, kernel_cost),
         "warm": judged([r["warm_krr_val_mse"] for r in rows], targets, warm_cost),
         # the warmed model's own validation error, the kernel left out: what the warm-up alone says
-        "warm_val_mse": judged([r["warm_init_val_mse"] for r in rows], targets, warm_cost),
+        "warm-val": judged([r["warm_init_val_mse"] for r in rows], targets, warm_cost),
         "halving": judged([order[c.label] for c in candidates], targets, halving_seconds / training_seconds),
     }
     for method in methods.values():
@@ -215,7 +218,7 @@ def main() -> None:
         worst = {m: min(d["methods"][m]["rho"] for d in result["datasets"].values()) for m in meets}
         result.update({"benchmark": "select_validity", "config": vars(args), "meets_targets": meets,
                        "worst_rho": worst, "targets": {"rho": TARGET_RHO, "cost_fraction": TARGET_COST},
-                       "default_method": next((m for m in ("kernel", "warm", "halving") if meets[m]), "kernel"),
+                       "default_method": SelectConfig().method,  # what `tsreprog select` ranks by unless told
                        **environment("cpu")})
         tmp = out.with_suffix(".tmp")
         tmp.write_text(json.dumps(result, indent=2, default=float) + "\n")

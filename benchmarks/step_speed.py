@@ -51,11 +51,12 @@ def median_seconds(step, repeats: int) -> float:
     return statistics.median(times)
 
 
-def tsreprog_model(prompt, layers: int, description: str):
+def tsreprog_model(prompt, layers: int, description: str, prototype_vocab: int = 0):
     from tsreprog.models import ModelConfig, ReprogrammedForecaster
 
+    subset = {"prototype_vocab": prototype_vocab} if prototype_vocab else {}  # 0: the full vocabulary
     return ReprogrammedForecaster(ModelConfig(backbone="minilm-l6", lookback=512, horizon=96, n_layers=layers,
-                                              prompt=prompt, description=description))
+                                              prompt=prompt, description=description, **subset))
 
 
 def timellm_model(timellm_dir: str, layers: int):
@@ -97,7 +98,7 @@ def child(args) -> dict:
         forward = lambda batch: model(batch, None, None, None)  # noqa: E731
     else:
         prompt = {"full": True, "compact": "compact", "none": False}[args.prompt]
-        model = tsreprog_model(prompt, args.layers, description)
+        model = tsreprog_model(prompt, args.layers, description, args.prototype_vocab)
         if args.compile:
             from tsreprog.train.compile import compile_forward
 
@@ -115,6 +116,7 @@ def child(args) -> dict:
     import tsreprog
 
     result = {"code": str(Path(tsreprog.__file__).parent.parent), "variant": args.variant, "prompt": args.prompt, "layers": args.layers, "compile": bool(args.compile),
+              "prototype_vocab": args.prototype_vocab or None,
               "series_per_step": x.shape[0] * x.shape[2]}
     if args.mode == "train":
         seconds = median_seconds(train_step, args.repeats)
@@ -156,7 +158,9 @@ def main() -> None:
     parser.add_argument("--train-windows", type=int, default=8)
     parser.add_argument("--score-windows", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=1, help="run the whole plan this many times (median)")
     parser.add_argument("--compile", type=int, default=0)
+    parser.add_argument("--prototype-vocab", type=int, default=0, help="0: the full vocabulary")
     parser.add_argument("--with-compile", action="store_true", help="also time torch.compile variants")
     parser.add_argument("--timellm-dir", default="")
     parser.add_argument("--baseline-ref", default="")
@@ -169,34 +173,43 @@ def main() -> None:
     from tsreprog.bench.environment import environment
 
     common = dict(train_windows=args.train_windows, score_windows=args.score_windows, repeats=args.repeats)
-    plan = [("new", "full", "train", 6, 0), ("new", "compact", "train", 6, 0)]
+    # (code, prompt, mode, blocks, compiled, prototype vocabulary; 0 = full)
+    plan = [("new", "full", "train", 6, 0, 0), ("new", "compact", "train", 6, 0, 0),
+            # the standard profile's setting: a 1,000-word vocabulary subset, tied with the full one at convergence
+            ("new", "full", "train", 6, 0, 1000), ("new", "compact", "train", 6, 0, 1000)]
     old_tree = None
     if args.baseline_ref:
         old_tree = Path(tempfile.mkdtemp(prefix="tsreprog-old-")) / "tree"
         subprocess.run(["git", "worktree", "add", "--detach", str(old_tree), args.baseline_ref], cwd=ROOT,
                        check=True, capture_output=True)
-        plan += [("old", "full", "train", 6, 0), ("old", "full", "score", 2, 0)]
+        plan += [("old", "full", "train", 6, 0, 0), ("old", "full", "score", 2, 0, 0)]
     if args.timellm_dir:
-        plan.append(("timellm", "full", "train", 6, 0))
-    plan += [("new", "full", "score", 2, 0), ("new", "compact", "score", 2, 0)]
+        plan.append(("timellm", "full", "train", 6, 0, 0))
+    plan += [("new", "full", "score", 2, 0, 0), ("new", "compact", "score", 2, 0, 0)]
     if args.with_compile:
-        plan += [("new", "compact", "train", 6, 1), ("new", "compact", "score", 2, 1)]
+        plan += [("new", "compact", "train", 6, 1, 0), ("new", "compact", "score", 2, 1, 0)]
     rows = []
     try:
-        for variant, prompt, mode, layers, compiled in plan:
-            where = old_tree if variant == "old" else ROOT
-            row = run_child(where, variant=variant, prompt=prompt, mode=mode, layers=layers, compile=compiled,
-                            timellm_dir=args.timellm_dir or "-", **common)
-            print(json.dumps(row), flush=True)
-            rows.append(row)
+        # the whole plan once per round: a host whose speed drifts over minutes (a shared VM) then shows as spread
+        # between rounds instead of as a bias of whichever variant ran in a slow minute
+        for round_ in range(args.rounds):
+            for variant, prompt, mode, layers, compiled, vocab in plan:
+                where = old_tree if variant == "old" else ROOT
+                row = run_child(where, variant=variant, prompt=prompt, mode=mode, layers=layers, compile=compiled,
+                                timellm_dir=args.timellm_dir or "-", **({"prototype_vocab": vocab} if vocab else {}),
+                                **common)
+                row["round"] = round_
+                print(json.dumps(row), flush=True)
+                rows.append(row)
     finally:
         if old_tree is not None:
             subprocess.run(["git", "worktree", "remove", "--force", str(old_tree)], cwd=ROOT, capture_output=True)
 
-    def rate(variant, prompt, key):
+    def rate(variant, prompt, key, vocab=None):
+        """The median over rounds."""
         found = [r[key] for r in rows if r["variant"] == variant and r["prompt"] == prompt and key in r
-                 and not r.get("compile")]
-        return found[0] if found else None
+                 and not r.get("compile") and r.get("prototype_vocab") == vocab]
+        return statistics.median(found) if found else None
 
     ratios = {}
     timellm = rate("timellm", "full", "train_series_per_s")
@@ -204,6 +217,12 @@ def main() -> None:
         mine = rate(variant, prompt, "train_series_per_s")
         if mine and timellm:
             ratios[f"train_{variant}_{prompt}_vs_timellm"] = mine / timellm
+    for prompt in ("full", "compact"):
+        subset = rate("new", prompt, "train_series_per_s", 1000)
+        if subset and timellm:
+            ratios[f"train_new_{prompt}_vocab1000_vs_timellm"] = subset / timellm
+        if subset and rate("new", prompt, "train_series_per_s"):
+            ratios[f"train_new_{prompt}_vocab1000_vs_full_vocab"] = subset / rate("new", prompt, "train_series_per_s")
     old = rate("old", "full", "train_series_per_s")
     for prompt in ("full", "compact"):
         if old and rate("new", prompt, "train_series_per_s"):
@@ -219,7 +238,21 @@ def main() -> None:
     if "score" in compiled and rate("new", "compact", "score_series_per_s"):
         ratios["score_compact_compiled_vs_eager"] = (compiled["score"]["score_series_per_s"]
                                                      / rate("new", "compact", "score_series_per_s"))
-    result = {"benchmark": "step_speed", "dataset": "ETTh1", "lookback": 512, "horizon": 96, "backbone": "minilm-l6",
+    def by_round(prompt, vocab):
+        """new / Time-LLM within each round: the pairs measured minutes apart, not a whole run apart."""
+        ratios_ = []
+        for round_ in range(args.rounds):
+            same = [r for r in rows if r["round"] == round_ and "train_series_per_s" in r and not r.get("compile")]
+            mine = [r["train_series_per_s"] for r in same if r["variant"] == "new" and r["prompt"] == prompt
+                    and r.get("prototype_vocab") == vocab]
+            theirs = [r["train_series_per_s"] for r in same if r["variant"] == "timellm"]
+            if mine and theirs:
+                ratios_.append(mine[0] / theirs[0])
+        return ratios_
+
+    ratios_by_round = {f"train_new_{prompt}{'_vocab1000' if vocab else ''}_vs_timellm": by_round(prompt, vocab)
+                       for prompt in ("full", "compact") for vocab in (None, 1000)}
+    result = {"benchmark": "step_speed", "rounds": args.rounds, "ratios_by_round": ratios_by_round, "dataset": "ETTh1", "lookback": 512, "horizon": 96, "backbone": "minilm-l6",
               "precision": "32", "baseline_ref": args.baseline_ref or None, "rows": rows, "ratios": ratios,
               "targets": {"train_new_full_vs_timellm": 4.0, "train_new_compact_vs_timellm": 6.0,
                           "ettm1_test_seconds_minilm_x2": 180.0},

@@ -9,7 +9,7 @@ def test_select_ranks_candidates_and_writes_outputs(tmp_path, synthetic_csv, cap
     out = tmp_path / "select"
     code = main(["select", "--dataset", str(synthetic_csv), "--backbones", "random:bert,random:llama",
                  "--layers", "1,2,3", "--lookback", "48", "--horizon", "12", "--n-train", "12", "--n-val", "6",
-                 "--probes", "2", "--n-prototypes", "20", "--output-dir", str(out), "--quiet"])
+                 "--probes", "2", "--n-prototypes", "20", "--method", "kernel", "--output-dir", str(out), "--quiet"])
     assert code == 0
     report = json.loads((out / "select.json").read_text())
     ranking = report["ranking"]
@@ -73,7 +73,10 @@ def test_every_method_states_its_measured_reliability():
 
     for method in METHODS:
         line = reliability_line(method)
-        assert "ETTh1 rho" in line and "ETTm1 rho" in line and "below the target" in line
+        assert "ETTh1 rho" in line and "ETTm1 rho" in line and "ETTh2 converged rho" in line
+        # only a method whose pick was right in every study may say so; none reaches the rho target
+        assert ("trust the first place" in line) == (method == "warm-val")
+        assert "below the target" in line or "no rho reaches the target" in line
     assert "not measured yet" in reliability_line("something-new")
 
 
@@ -102,13 +105,23 @@ def test_a_candidate_carries_its_own_settings():
     assert (reprog.backbone, reprog.n_layers, reprog.d_model) == ("random:bert", 2, 32)
 
 
-def test_warm_val_ranks_by_the_warmed_models_own_validation_error(tmp_path, synthetic_csv, capsys):
+def test_warm_val_is_the_default_and_ranks_by_the_warmed_models_own_validation_error(tmp_path, synthetic_csv,
+                                                                                       capsys):
     out = tmp_path / "warm-val"
-    assert main(["select", "--dataset", str(synthetic_csv), *SELECT_TINY, "--method", "warm-val", "--warmup-steps",
-                 "4", "--output-dir", str(out)]) == 0
+    assert main(["select", "--dataset", str(synthetic_csv), *SELECT_TINY, "--warmup-steps", "4",
+                 "--output-dir", str(out)]) == 0  # no --method: the default
     report = json.loads((out / "select.json").read_text())
     assert report["method"] == "warm-val" and "own validation MSE after 4" in report["score"]
     ranking = report["ranking"]
     assert [r["score"] for r in ranking] == sorted(r["warm_init_val_mse"] for r in ranking)
     assert all(r["warm_init_val_mse"] != r["init_val_mse"] for r in ranking)  # the warm-up changed every model
     assert "reliability of 'warm-val'" in capsys.readouterr().out
+
+
+def test_a_candidate_with_its_own_prompt_is_named_apart():
+    """A study holding the same backbone and depth with two prompt forms must not merge them under one label."""
+    from tsreprog.ntk.select import NO_BACKBONE, Candidate
+
+    assert Candidate("minilm-l6", 2).label == "minilm-l6×2"
+    assert Candidate("minilm-l6", 2, (("prompt", "compact"),)).label == "minilm-l6×2 prompt=compact"
+    assert Candidate(NO_BACKBONE, None, (("d_model", 16),)).label == "none"  # its shape is not a choice to name

@@ -396,10 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--overwrite", action="store_true", help="replace existing output files")
     forecast.set_defaults(handler=cmd_forecast)
 
-    select = sub.add_parser("select", help="rank backbones × layer counts by their NTK before training",
-                            description="Computes each candidate's empirical NTK on target windows, reports its "
-                                        "spectrum and ranks candidates by the validation MSE of kernel regression "
-                                        "with that NTK (lower is better). Writes select.json and spectra.png.")
+    select = sub.add_parser("select", help="rank backbones × layer counts (and no backbone) before training",
+                            description="Computes each candidate's empirical NTK on target windows and reports its "
+                                        "spectrum. Ranks by --method: by default each candidate's own validation "
+                                        "MSE after a short warm-up of real training (warm-val); kernel and warm by "
+                                        "the validation MSE of kernel regression with the NTK; halving by "
+                                        "successive halving. Lower is better. Prints how reliable the method was "
+                                        "measured to be. Writes select.json and spectra.png.")
     select.add_argument("--config", help="YAML with a 'select' section (flags override it)")
     add_config_flags(select, SelectConfig)
     select.add_argument("--output-dir", default="runs/select", help="where to write select.json and spectra.png")

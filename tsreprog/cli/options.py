@@ -76,7 +76,7 @@ HELP = {
     "num_workers": "data-loader workers",
     "progress": "show progress bars (true/false)",
     # select
-    "backbones": "comma-separated backbones to score; none adds the no-backbone ablation as a candidate",
+    "backbones": "comma-separated backbones to score; none is the no-backbone ablation, the candidate to beat",
     "layers": "comma-separated block counts, or all",
     "n_train": "training windows in the kernel",
     "n_val": "validation windows in the kernel",

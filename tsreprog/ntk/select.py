@@ -43,7 +43,9 @@ class Candidate:
     def label(self) -> str:
         if self.backbone == NO_BACKBONE:
             return NO_BACKBONE
-        return f"{self.backbone}×{self.n_layers if self.n_layers else 'all'}"
+        # a backbone candidate's own settings (a prompt form, say) tell it apart from the same backbone and depth
+        own = "".join(f" {name}={value}" for name, value in self.settings)
+        return f"{self.backbone}×{self.n_layers if self.n_layers else 'all'}{own}"
 
 
 NO_BACKBONE = "none"  # the no-backbone ablation as a candidate: patches -> one transformer layer -> head
