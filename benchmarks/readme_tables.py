@@ -183,7 +183,7 @@ def bench_quick() -> list[str]:
 def step_speed(d: dict) -> list[str]:
     rounds = d.get("rounds", 1)
     lines = [f"**Step and scoring speed** (ETTh1, L={d['lookback']}, H={d['horizon']}, MiniLM, precision "
-             f"{d['precision']}; baseline ref `{d['baseline_ref']}`"
+             f"{d['precision']}" + (f"; baseline ref `{d['baseline_ref']}`" if d.get("baseline_ref") else "")
              + (f"; {rounds} rounds of every variant, median (min-max)" if rounds > 1 else "") + f") — {machine(d)}",
              "", "| code | prompt | blocks | vocabulary | compiled | train series/s | score series/s | "
                  "ETTm1 test estimate (s) |",
