@@ -125,3 +125,22 @@ def test_a_candidate_with_its_own_prompt_is_named_apart():
     assert Candidate("minilm-l6", 2).label == "minilm-l6×2"
     assert Candidate("minilm-l6", 2, (("prompt", "compact"),)).label == "minilm-l6×2 prompt=compact"
     assert Candidate(NO_BACKBONE, None, (("d_model", 16),)).label == "none"  # its shape is not a choice to name
+
+
+def test_warm_val_without_the_second_kernel_gives_the_same_figure():
+    """warm-val skips the warmed kernel; the warmed model's own validation MSE must not change with it."""
+    import torch
+
+    from tsreprog.models import ModelConfig
+    from tsreprog.ntk.select import Candidate, score_candidate
+
+    torch.manual_seed(0)
+    x, y = torch.randn(10, 48, 1), torch.randn(10, 12, 1)
+    pool = (torch.randn(24, 48, 1), torch.randn(24, 12, 1))
+    base = ModelConfig(lookback=48, horizon=12, patch_len=8, patch_stride=4, d_model=16, n_heads=4, n_prototypes=20)
+    common = dict(mode="sketch", n_probes=2, budget_steps=8, warmup_steps=3, warmup_windows=pool, batch_size=8)
+    full = score_candidate(Candidate("random:bert", 1), base, x, y, 6, **common)
+    lean = score_candidate(Candidate("random:bert", 1), base, x, y, 6, warm_kernel=False, **common)
+    assert abs(full.figures["warm_init_val_mse"] - lean.figures["warm_init_val_mse"]) < 1e-5
+    assert full.figures["warm_init_val_mse"] != full.figures["init_val_mse"]
+    assert "warm_krr_val_mse" in full.figures and "warm_krr_val_mse" not in lean.figures

@@ -236,7 +236,8 @@ def _select_by_kernel(args, settings, candidates, base, x, y, n_train, pool, plo
                                           settings.ridge, settings.seed, budget_steps=settings.budget_steps,
                                           learning_rate=settings.learning_rate,
                                           warmup_steps=settings.warmup_steps if warm else 0, warmup_windows=pool,
-                                          batch_size=settings.batch_size))
+                                          batch_size=settings.batch_size,
+                                          warm_kernel=settings.method == "warm"))
         except BackboneError as exc:
             if "cannot keep" not in str(exc):
                 raise

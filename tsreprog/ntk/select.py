@@ -94,6 +94,11 @@ def centred_figures(kernel: torch.Tensor, outputs: torch.Tensor, y: torch.Tensor
             "centred_krr_val_mse": centred_kernel_regression_mse(kernel, outputs, y, n_train, ridge, centred)}
 
 
+def validation_mse(outputs: torch.Tensor, y: torch.Tensor, n_train: int) -> float:
+    """The model's own MSE on the validation rows (those after the first ``n_train``)."""
+    return float(((outputs[n_train:].reshape(y[n_train:].shape) - y[n_train:]) ** 2).mean())
+
+
 def kernel_figures(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, n_train: int, mode: str, n_probes: int,
                    ridge: float, seed: int, chunk: int, rates: list[float]) -> tuple[dict, torch.Tensor]:
     """Every figure of ``model``'s empirical NTK on (x, y), the first ``n_train`` rows training, the rest validation;
@@ -111,7 +116,7 @@ def kernel_figures(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, n_t
         "adam_val_mse": scheduled_descent_mse(
             adam_kernel(result.block_kernels, result.block_sizes, residual, n_train), result.outputs, y, n_train,
             rates),
-        "init_val_mse": float(((result.outputs[n_train:].reshape(y[n_train:].shape) - y[n_train:]) ** 2).mean()),
+        "init_val_mse": validation_mse(result.outputs, y, n_train),
         "trainable_parameters": result.n_parameters,
         "mode": result.mode, "probes": result.n_probes,
     }
@@ -123,10 +128,12 @@ def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y:
                     chunk: int = 16, budget_steps: int = 120, learning_rate: float = 1e-3,
                     schedule: str = "onecycle", warmup_steps: int = 0,
                     warmup_windows: tuple[torch.Tensor, torch.Tensor] | None = None,
-                    batch_size: int = 32) -> CandidateScore:
+                    batch_size: int = 32, warm_kernel: bool = True) -> CandidateScore:
     """The candidate's figures at initialisation and, with ``warmup_steps``, the same figures (``warm_`` names)
     after that many steps of real training on ``warmup_windows``: early training moves the kernel most, and the
-    kernel after it has been reported to predict final accuracy far better (Fort et al., NeurIPS 2020)."""
+    kernel after it has been reported to predict final accuracy far better (Fort et al., NeurIPS 2020).
+    ``warm_kernel=False`` skips the second kernel and keeps only the warmed model's own validation MSE
+    (``warm_init_val_mse``, what method warm-val ranks by): the kernel was most of a candidate's cost."""
     started = time.perf_counter()
     model = build_model(candidate_config(candidate, base, dropout=0.0))
     rates = learning_rates(schedule, learning_rate, budget_steps)
@@ -137,8 +144,13 @@ def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y:
             raise ValueError("warmup_steps needs warmup_windows (training windows to warm up on)")
         train_steps(model, new_optimizer(model, learning_rate), *warmup_windows, rates[:warmup_steps], batch_size,
                     torch.Generator().manual_seed(seed))
-        warm, _ = kernel_figures(model, x, y, n_train, mode, n_probes, ridge, seed, chunk, rates[warmup_steps:])
-        figures.update({f"warm_{key}": value for key, value in warm.items() if key not in ("mode", "probes")})
+        if warm_kernel:
+            warm, _ = kernel_figures(model, x, y, n_train, mode, n_probes, ridge, seed, chunk, rates[warmup_steps:])
+            figures.update({f"warm_{key}": value for key, value in warm.items() if key not in ("mode", "probes")})
+        else:
+            model.eval()  # as the kernel's own forward passes run
+            with torch.inference_mode():
+                figures["warm_init_val_mse"] = validation_mse(model(x), y, n_train)
         figures["warmup_steps"] = warmup_steps
     return CandidateScore(candidate, figures["krr_val_mse"], figures, values.tolist(),
                           time.perf_counter() - started)
