@@ -24,6 +24,18 @@ def test_baselines_conform(kind):
     check_forecaster(build_model(config), 48, 12)
 
 
+@pytest.mark.parametrize("kind", ["dlinear", "patchtst"])
+def test_a_config_builds_the_same_weights_whatever_ran_before(kind):
+    """select builds its candidates one after another: the no-backbone candidate's score must not depend on them."""
+    config = ModelConfig(model=kind, lookback=48, horizon=12, patch_len=8, patch_stride=4, d_model=16, n_heads=4)
+    first = build_model(config).state_dict()
+    torch.randn(1000)  # another model's initialisation
+    second = build_model(config).state_dict()
+    assert all(torch.equal(first[name], second[name]) for name in first)
+    other = build_model(ModelConfig(**{**config.to_dict(), "seed": 1})).state_dict()
+    assert not all(torch.equal(first[name], other[name]) for name in first)
+
+
 def test_layer_truncation_and_vocab_subset():
     model = build_model(ModelConfig(backbone="random:llama", n_layers=1, prototype_vocab=40, **TINY))
     assert model.backbone.n_layers == 1

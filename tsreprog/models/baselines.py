@@ -72,7 +72,9 @@ class NaiveLastValue(Forecaster):
 
 
 def build_model(config: ModelConfig) -> nn.Module:
-    """Construct the forecaster named by ``config.model``."""
+    """Construct the forecaster named by ``config.model``. Its initial weights follow ``config.seed`` alone, so a
+    caller that builds several models (``select``'s candidates) gets the same one whatever ran before."""
+    torch.manual_seed(config.seed)
     if config.model == "dlinear":
         return DLinear(config)
     if config.model == "naive":
