@@ -26,6 +26,15 @@ def check_forecaster(model: torch.nn.Module, lookback: int, horizon: int, channe
     frozen = [p for p in model.parameters() if not p.requires_grad]
     # the contract (tsreprog.models.contract): checkpoints hold exactly the trained parameters
     assert set(model.trainable_state_dict()) == {n for n, p in model.named_parameters() if p.requires_grad}
+    snapshot = model.trainable_state_dict()
+    if snapshot:  # a snapshot: an optimizer step (in place) after it must not reach it
+        name, param = next((n, p) for n, p in model.named_parameters() if p.requires_grad)
+        before = snapshot[name].clone()
+        with torch.no_grad():
+            param.add_(1.0)
+        assert torch.equal(snapshot[name], before), "trainable_state_dict() returned live parameters"
+        with torch.no_grad():
+            param.sub_(1.0)
     if has_quantile_head(model):
         with torch.no_grad():
             q = model.predict_quantiles(x)

@@ -48,6 +48,19 @@ def test_best_checkpoint_restores_same_predictions(synthetic_csv, tmp_path):
         restore(path, expect_backbone="random:gpt2")
 
 
+def test_the_model_scored_after_training_holds_the_best_epochs_weights(synthetic_csv, tmp_path):
+    """On the CPU the kept 'best' weights once aliased the live parameters, so the test split was scored with the
+    last epoch's weights. At this rate the last of five epochs is worse than the fourth."""
+    path = tmp_path / "ck.pt"
+    result = fit(ModelConfig(model="dlinear", lookback=48, horizon=12),
+                 train_config(synthetic_csv, epochs=5, patience=10, learning_rate=0.03, schedule="constant"), path)
+    val = [row["val_mse"] for row in result.history]
+    assert min(range(len(val)), key=val.__getitem__) < len(val) - 1, val  # the best epoch is not the last
+    best = load_checkpoint(path)["trainable_state"]
+    now = result.model.trainable_state_dict()
+    assert all(torch.equal(best[name], now[name]) for name in best)
+
+
 def test_checkpoint_from_other_config_is_refused(synthetic_csv, tmp_path):
     path = tmp_path / "ck.pt"
     fit(ModelConfig(**MODEL), train_config(synthetic_csv, epochs=1), path, test=False)

@@ -2,7 +2,8 @@
 
 - ``forward(x)``: ``(batch, lookback, channels)`` on the input scale → point forecast ``(batch, horizon,
   channels)`` on the same scale; channels are independent series, and batch rows never see each other.
-- ``trainable_state_dict()``: exactly the parameters training changes (``requires_grad``), detached on the CPU.
+- ``trainable_state_dict()``: exactly the parameters training changes (``requires_grad``), as detached copies on
+  the CPU: a snapshot that later training does not change.
   Everything else (a frozen backbone, buffers derived from the configuration) is rebuilt from the configuration,
   so a checkpoint holds this and the configuration, nothing more.
 - ``supports_quantiles``: whether ``predict_quantiles(x)`` → ``(batch, horizon, channels, levels)`` exists; a
@@ -21,7 +22,9 @@ class Forecaster(nn.Module):
     supports_quantiles: ClassVar[bool] = False
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
-        return {name: p.detach().cpu() for name, p in self.named_parameters() if p.requires_grad}
+        # a copy, also on the CPU, where .cpu() would return the live tensor: the caller keeps this as a snapshot
+        # (the best epoch's weights) while the optimizer goes on updating the parameters in place
+        return {name: p.detach().to("cpu", copy=True) for name, p in self.named_parameters() if p.requires_grad}
 
     def predict_quantiles(self, x: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"{type(self).__name__} has no quantile head")
