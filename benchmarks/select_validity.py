@@ -22,6 +22,7 @@ import torch
 from tsreprog.bench.environment import environment
 from tsreprog.bench.models import PATCHTST_DEFAULT_SHAPE, PATCHTST_SHAPES, bench_model, train_config
 from tsreprog.data import prepare
+from tsreprog.io import atomic_write_bytes
 from tsreprog.models import ModelConfig
 from tsreprog.ntk.agreement import spearman
 from tsreprog.ntk.halving import successive_halving
@@ -146,6 +147,31 @@ def study(name: str, candidates: list[Candidate], targets: list[float], base: Mo
             "methods": methods}
 
 
+def seed_check(candidates: list[Candidate], base: ModelConfig, data, config: dict, budget: int, args) -> dict:
+    """The warmed model's own validation MSE of ``args.seed_check`` candidates over ``args.seed_check_seeds`` model
+    seeds, on the study's windows and warm-up: is a pick by one initialisation a pick by the candidate?"""
+    lookback, horizon = base.lookback, base.horizon
+    x_train, y_train = sample_windows(data, "train", lookback, horizon, config["n_train"], 0)
+    x_val, y_val = sample_windows(data, "val", lookback, horizon, config["n_val"], 1)
+    pool = sample_windows(data, "train", lookback, horizon, args.n_pool, 2)
+    x, y = torch.cat([x_train, x_val]), torch.cat([y_train, y_val])
+    by_label = {c.label: c for c in candidates}
+    figures = {}
+    for label in args.seed_check.split(","):
+        if label not in by_label:
+            raise SystemExit(f"--seed-check: no candidate '{label}' (candidates: {', '.join(by_label)})")
+        figures[label] = {}
+        for seed in range(args.seed_check_seeds):
+            model = ModelConfig(**{**base.to_dict(), "seed": seed})
+            score = score_candidate(by_label[label], model, x, y, len(x_train), "sketch", config["probes"],
+                                    seed=seed, budget_steps=budget, learning_rate=args.learning_rate,
+                                    schedule=args.schedule, warmup_steps=args.warmup_steps, warmup_windows=pool,
+                                    warm_kernel=False)
+            figures[label][seed] = score.figures["warm_init_val_mse"]
+            print(f"{label} seed {seed}: warm val {figures[label][seed]:.4f}", flush=True)
+    return {"figure": "warm_init_val_mse", "seeds": args.seed_check_seeds, "warm_val_by_seed": figures}
+
+
 def ntk_source_study(name: str, source: dict, args) -> dict:
     """The 120-step study: candidates, targets and budget of ntk_validity.json."""
     config = source["config"]
@@ -179,6 +205,8 @@ def bench_source_study(name: str, args) -> dict:
     config = {"n_train": args.n_train, "n_val": args.n_val, "probes": args.probes}
     # the candidates train (warm-up, halving) at the table's own rate and schedule, whatever --learning-rate says
     args = argparse.Namespace(**{**vars(args), "learning_rate": spec.learning_rate, "schedule": train.schedule})
+    if args.seed_check:
+        return seed_check(candidates, spec.model, data, config, round(epochs * steps_per_epoch), args)
     return study(name, candidates, targets, spec.model, data, config, round(epochs * steps_per_epoch), args,
                  {"targets": f"seed-averaged test MSE at H={args.horizon}, standard profile",
                   "target_source": args.bench_targets, "target_details": meta,
@@ -204,11 +232,19 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="with --source (--bench-targets: the table's)")
     parser.add_argument("--schedule", default="onecycle", help="with --source (--bench-targets: the table's)")
     parser.add_argument("--output", default="benchmarks/results/select_validity.json")
+    parser.add_argument("--seed-check", default="", metavar="LABELS",
+                        help="with --bench-targets: only score these candidates over several model seeds, into "
+                             "datasets.<name>.seed_check of --output")
+    parser.add_argument("--seed-check-seeds", type=int, default=3)
     args = parser.parse_args()
     source = None if args.bench_targets else json.loads(Path(args.source).read_text())
     out = Path(args.output)
     result = json.loads(out.read_text()) if out.is_file() else {"datasets": {}}
     for name in args.datasets.split(","):
+        if args.seed_check:
+            result["datasets"][name]["seed_check"] = bench_source_study(name, args)
+            write_json_atomically(out, result)
+            continue
         if name in result["datasets"]:
             continue  # finished datasets are kept (the study resumes)
         result["datasets"][name] = bench_source_study(name, args) if source is None else \
@@ -220,9 +256,11 @@ def main() -> None:
                        "worst_rho": worst, "targets": {"rho": TARGET_RHO, "cost_fraction": TARGET_COST},
                        "default_method": SelectConfig().method,  # what `tsreprog select` ranks by unless told
                        **environment("cpu")})
-        tmp = out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result, indent=2, default=float) + "\n")
-        tmp.replace(out)
+        write_json_atomically(out, result)
+
+
+def write_json_atomically(out: Path, result: dict) -> None:
+    atomic_write_bytes(out, (json.dumps(result, indent=2, default=float) + "\n").encode())
 
 
 if __name__ == "__main__":
