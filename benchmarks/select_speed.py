@@ -12,12 +12,11 @@ import statistics
 import time
 from pathlib import Path
 
-import torch
-
 from tsreprog.bench.environment import environment
 from tsreprog.data import prepare
+from tsreprog.io import atomic_write_bytes
 from tsreprog.models import ModelConfig
-from tsreprog.ntk.select import Candidate, sample_windows, score_candidate
+from tsreprog.ntk.select import Candidate, score_candidate, selection_windows
 from tsreprog.ntk.settings import SelectConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,10 +32,8 @@ def main() -> None:
     data = prepare("ETTh1", settings.lookback, settings.horizon)
     base = ModelConfig(lookback=settings.lookback, horizon=settings.horizon, prompt=settings.prompt,
                        description=data.description, n_prototypes=settings.n_prototypes, seed=settings.seed)
-    x_train, y_train = sample_windows(data, "train", settings.lookback, settings.horizon, settings.n_train, 0)
-    x_val, y_val = sample_windows(data, "val", settings.lookback, settings.horizon, settings.n_val, 1)
-    x, y = torch.cat([x_train, x_val]), torch.cat([y_train, y_val])
-    pool = sample_windows(data, "train", settings.lookback, settings.horizon, settings.n_pool, 2)
+    windows = selection_windows(data, settings.lookback, settings.horizon, settings.n_train, settings.n_val,
+                                settings.n_pool, settings.seed)
     rows = []
     for text in args.candidates.split(","):
         backbone, _, layers = text.partition(":") if text.count(":") < 2 else text.rpartition(":")
@@ -45,10 +42,11 @@ def main() -> None:
             # alternate which variant goes first, so a drifting host does not favour one
             for warm_kernel in ((True, False) if round_ % 2 == 0 else (False, True)):
                 started = time.perf_counter()
-                score = score_candidate(candidate, base, x, y, len(x_train), settings.mode, settings.probes,
-                                        settings.ridge, settings.seed, budget_steps=settings.budget_steps,
-                                        learning_rate=settings.learning_rate, warmup_steps=settings.warmup_steps,
-                                        warmup_windows=pool, batch_size=settings.batch_size,
+                score = score_candidate(candidate, base, windows.x, windows.y, windows.n_train, settings.mode,
+                                        settings.probes, settings.ridge, settings.seed,
+                                        budget_steps=settings.budget_steps, learning_rate=settings.learning_rate,
+                                        warmup_steps=settings.warmup_steps, warmup_windows=windows.pool,
+                                        batch_size=settings.batch_size,
                                         warm_kernel=warm_kernel)
                 row = {"candidate": candidate.label, "round": round_, "warm_kernel": warm_kernel,
                        "seconds": time.perf_counter() - started,
@@ -65,10 +63,7 @@ def main() -> None:
     result = {"benchmark": "select_speed", "dataset": "ETTh1", "method": settings.method,
               "settings": settings.to_dict(), "precision": "32", "rounds": args.rounds, "rows": rows,
               "summary": summary, "speedup_all_candidates": total, **environment("cpu")}
-    out = ROOT / args.output
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(out)
+    atomic_write_bytes(ROOT / args.output, (json.dumps(result, indent=2) + "\n").encode())
     print(json.dumps(summary, indent=2), f"\nall candidates: {total:.2f}x")
 
 

@@ -17,8 +17,6 @@ import math
 import time
 from pathlib import Path
 
-import torch
-
 from tsreprog.bench.environment import environment
 from tsreprog.bench.models import PATCHTST_DEFAULT_SHAPE, PATCHTST_SHAPES, bench_model, train_config
 from tsreprog.data import prepare
@@ -26,7 +24,7 @@ from tsreprog.io import atomic_write_bytes
 from tsreprog.models import ModelConfig
 from tsreprog.ntk.agreement import spearman
 from tsreprog.ntk.halving import successive_halving
-from tsreprog.ntk.select import NO_BACKBONE, Candidate, sample_windows, score_candidate
+from tsreprog.ntk.select import NO_BACKBONE, Candidate, sample_windows, score_candidate, selection_windows
 from tsreprog.ntk.settings import SelectConfig
 
 TARGET_RHO, TARGET_COST = 0.8, 0.05
@@ -103,10 +101,8 @@ def study(name: str, candidates: list[Candidate], targets: list[float], base: Mo
           budget: int, args, described: dict) -> dict:
     labels = [c.label for c in candidates]
     lookback, horizon = base.lookback, base.horizon
-    x_train, y_train = sample_windows(data, "train", lookback, horizon, config["n_train"], 0)
-    x_val, y_val = sample_windows(data, "val", lookback, horizon, config["n_val"], 1)
-    x, y = torch.cat([x_train, x_val]), torch.cat([y_train, y_val])
-    pool = sample_windows(data, "train", lookback, horizon, args.n_pool, 2)
+    windows = selection_windows(data, lookback, horizon, config["n_train"], config["n_val"], args.n_pool)
+    x, y, n_train, pool = windows.x, windows.y, windows.n_train, windows.pool
     halving_val = sample_windows(data, "val", lookback, horizon, args.n_halving_val, 3)
 
     started = time.perf_counter()
@@ -118,7 +114,7 @@ def study(name: str, candidates: list[Candidate], targets: list[float], base: Mo
 
     rows = []
     for candidate, target in zip(candidates, targets):
-        warm = score_candidate(candidate, base, x, y, len(x_train), "sketch", config["probes"], seed=0,
+        warm = score_candidate(candidate, base, x, y, n_train, "sketch", config["probes"], seed=0,
                                budget_steps=budget, learning_rate=args.learning_rate, schedule=args.schedule,
                                warmup_steps=args.warmup_steps, warmup_windows=pool)
         figures = warm.figures  # the initial figures too: one kernel at initialisation per candidate, not two
@@ -150,11 +146,7 @@ def study(name: str, candidates: list[Candidate], targets: list[float], base: Mo
 def seed_check(candidates: list[Candidate], base: ModelConfig, data, config: dict, budget: int, args) -> dict:
     """The warmed model's own validation MSE of ``args.seed_check`` candidates over ``args.seed_check_seeds`` model
     seeds, on the study's windows and warm-up: is a pick by one initialisation a pick by the candidate?"""
-    lookback, horizon = base.lookback, base.horizon
-    x_train, y_train = sample_windows(data, "train", lookback, horizon, config["n_train"], 0)
-    x_val, y_val = sample_windows(data, "val", lookback, horizon, config["n_val"], 1)
-    pool = sample_windows(data, "train", lookback, horizon, args.n_pool, 2)
-    x, y = torch.cat([x_train, x_val]), torch.cat([y_train, y_val])
+    windows = selection_windows(data, base.lookback, base.horizon, config["n_train"], config["n_val"], args.n_pool)
     by_label = {c.label: c for c in candidates}
     figures = {}
     for label in args.seed_check.split(","):
@@ -163,9 +155,10 @@ def seed_check(candidates: list[Candidate], base: ModelConfig, data, config: dic
         figures[label] = {}
         for seed in range(args.seed_check_seeds):
             model = ModelConfig(**{**base.to_dict(), "seed": seed})
-            score = score_candidate(by_label[label], model, x, y, len(x_train), "sketch", config["probes"],
-                                    seed=seed, budget_steps=budget, learning_rate=args.learning_rate,
-                                    schedule=args.schedule, warmup_steps=args.warmup_steps, warmup_windows=pool,
+            score = score_candidate(by_label[label], model, windows.x, windows.y, windows.n_train, "sketch",
+                                    config["probes"], seed=seed, budget_steps=budget,
+                                    learning_rate=args.learning_rate, schedule=args.schedule,
+                                    warmup_steps=args.warmup_steps, warmup_windows=windows.pool,
                                     warm_kernel=False)
             figures[label][seed] = score.figures["warm_init_val_mse"]
             print(f"{label} seed {seed}: warm val {figures[label][seed]:.4f}", flush=True)
@@ -242,6 +235,8 @@ def main() -> None:
     result = json.loads(out.read_text()) if out.is_file() else {"datasets": {}}
     for name in args.datasets.split(","):
         if args.seed_check:
+            if name not in result["datasets"]:
+                raise SystemExit(f"{out}: no study of {name} to add a seed check to (run the study first)")
             result["datasets"][name]["seed_check"] = bench_source_study(name, args)
             write_json_atomically(out, result)
             continue

@@ -181,13 +181,11 @@ def cmd_forecast(args) -> int:
 
 
 def cmd_select(args) -> int:
-    import torch
-
     from tsreprog.data.splits import prepare
     from tsreprog.io import check_writable
     from tsreprog.models import ModelConfig
     from tsreprog.ntk.reliability import reliability_line
-    from tsreprog.ntk.select import NO_BACKBONE, Candidate, sample_windows
+    from tsreprog.ntk.select import NO_BACKBONE, Candidate, selection_windows
     from tsreprog.ntk.settings import SelectConfig
 
     (settings,) = build_configs(args, {"select": SelectConfig})
@@ -201,16 +199,14 @@ def cmd_select(args) -> int:
     backbones = [b.strip() for b in settings.backbones]
     candidates = [Candidate(b, n) for b in backbones if b != NO_BACKBONE for n in settings.layer_counts()]
     candidates += [Candidate(NO_BACKBONE, None)] if NO_BACKBONE in backbones else []
-    lookback, horizon = settings.lookback, settings.horizon
-    x_train, y_train = sample_windows(data, "train", lookback, horizon, settings.n_train, settings.seed)
-    x_val, y_val = sample_windows(data, "val", lookback, horizon, settings.n_val, settings.seed + 1)
-    pool = sample_windows(data, "train", lookback, horizon, settings.n_pool, settings.seed + 2)
+    windows = selection_windows(data, settings.lookback, settings.horizon, settings.n_train, settings.n_val,
+                                settings.n_pool, settings.seed)
     report = {"dataset": data.name, "method": settings.method, "settings": settings.to_dict()}
     if settings.method == "halving":
-        report.update(_select_by_halving(args, settings, candidates, base, pool, (x_val, y_val)))
+        report.update(_select_by_halving(args, settings, candidates, base, windows.pool, windows.val))
     else:
-        report.update(_select_by_kernel(args, settings, candidates, base, torch.cat([x_train, x_val]),
-                                        torch.cat([y_train, y_val]), len(x_train), pool, plot_path))
+        report.update(_select_by_kernel(args, settings, candidates, base, windows.x, windows.y, windows.n_train,
+                                        windows.pool, plot_path))
     line = reliability_line(settings.method)
     report["reliability"] = line
     write_json(report_path, report)

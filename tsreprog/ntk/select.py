@@ -82,6 +82,30 @@ def sample_windows(data: PreparedData, split: str, lookback: int, horizon: int, 
     return torch.stack(xs), torch.stack(ys)
 
 
+@dataclass
+class SelectionWindows:
+    """The windows a selection scores candidates on: kernel rows ``x``/``y`` (the first ``n_train`` training, the
+    rest validation) and the training ``pool`` the warm-up and halving draw their batches from."""
+    x: torch.Tensor
+    y: torch.Tensor
+    n_train: int
+    pool: tuple[torch.Tensor, torch.Tensor]
+
+    @property
+    def val(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.x[self.n_train:], self.y[self.n_train:]
+
+
+def selection_windows(data: PreparedData, lookback: int, horizon: int, n_train: int, n_val: int, n_pool: int,
+                      seed: int = 0) -> SelectionWindows:
+    """Training, validation and pool windows drawn with seeds ``seed``, ``seed + 1`` and ``seed + 2``: `select`, its
+    studies and its benchmarks score on the same windows for the same seed."""
+    x_train, y_train = sample_windows(data, "train", lookback, horizon, n_train, seed)
+    x_val, y_val = sample_windows(data, "val", lookback, horizon, n_val, seed + 1)
+    pool = sample_windows(data, "train", lookback, horizon, n_pool, seed + 2)
+    return SelectionWindows(torch.cat([x_train, x_val]), torch.cat([y_train, y_val]), len(x_train), pool)
+
+
 def centred_figures(kernel: torch.Tensor, outputs: torch.Tensor, y: torch.Tensor, n_train: int, ridge: float,
                     residual: torch.Tensor) -> dict:
     """The same figures on the kernel with its common mode removed (:func:`~tsreprog.ntk.spectrum.centre_kernel`);
@@ -160,14 +184,13 @@ def select(candidates: list[Candidate], data: PreparedData, base: ModelConfig, n
            mode: str = "sketch", n_probes: int = 8, ridge: float = 1e-3, seed: int = 0,
            progress: bool = False) -> list[CandidateScore]:
     """Score every candidate on the same windows; returns the list sorted best first."""
-    x_train, y_train = sample_windows(data, "train", base.lookback, base.horizon, n_train, seed)
-    x_val, y_val = sample_windows(data, "val", base.lookback, base.horizon, n_val, seed + 1)
-    x, y = torch.cat([x_train, x_val]), torch.cat([y_train, y_val])
+    windows = selection_windows(data, base.lookback, base.horizon, n_train, n_val, 1, seed)
     scores = []
     for candidate in candidates:
         if progress:
             print(f"  scoring {candidate.label} ...", flush=True)
-        scores.append(score_candidate(candidate, base, x, y, len(x_train), mode, n_probes, ridge, seed))
+        scores.append(score_candidate(candidate, base, windows.x, windows.y, windows.n_train, mode, n_probes,
+                                      ridge, seed))
     return sorted(scores, key=lambda s: s.score)
 
 
