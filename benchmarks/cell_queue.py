@@ -5,7 +5,7 @@ each in its own process. A cell is never started after ``--deadline`` seconds, s
 loses no finished cell; finished cells are skipped on a rerun, and `tsreprog bench --report-only` renders them.
 
 Job file: a JSON list of {"dataset", "model", "horizon", "seed" (0), "learning_rate", "weight_decay",
-"model_changes"} - the last three optional; any of them makes the cell a probe row of its own (bench Variant).
+"model_changes", "train_changes"} - the last four optional; any of them makes the cell a probe row of its own (bench Variant).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ STARTED = time.time()
 
 
 def _variant(job: dict) -> Variant | None:
-    found = {key: job[key] for key in ("learning_rate", "weight_decay", "model_changes") if job.get(key) is not None}
+    found = {key: job[key] for key in ("learning_rate", "weight_decay", "model_changes", "train_changes") if job.get(key) is not None}
     return Variant(**found) if found else None
 
 
@@ -56,7 +56,7 @@ def _run_cell(job: dict, opts: dict) -> str:
         return f"{name}: not started (deadline)"
     began = time.time()
     cell = run_cell(job["dataset"], job["model"], job["horizon"], opts["profile"],
-                    lookback_for(job["dataset"], None), opts["data_dir"], Path(opts["out"]), opts["precision"],
+                    lookback_for(job["dataset"], opts["lookback"]), opts["data_dir"], Path(opts["out"]), opts["precision"],
                     seed, log=lambda line: print(f"  {name}: {line}", flush=True), variant=variant)
     cell["parallel_workers"] = opts["workers"]
     atomic_write_bytes(path, json.dumps(cell, indent=2, default=float).encode())
@@ -73,12 +73,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     parser.add_argument("--deadline", type=float, default=float("inf"), help="seconds after which no cell starts")
     parser.add_argument("--profile", default="standard")
+    parser.add_argument("--lookback", type=int, default=None, help="one look-back for every cell (default: the "
+                        "dataset's standard one)")
     parser.add_argument("--precision", default="32")
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
     jobs = json.loads(args.jobs.read_text())
     opts = {"out": str(args.output_dir), "deadline": args.deadline, "profile": args.profile,
-            "precision": args.precision, "data_dir": args.data_dir, "workers": args.workers}
+            "precision": args.precision, "data_dir": args.data_dir, "workers": args.workers, "lookback": args.lookback}
     context = multiprocessing.get_context("spawn")
     with context.Pool(args.workers, initializer=_init, initargs=(args.threads, STARTED), maxtasksperchild=1) as pool:
         for line in pool.imap_unordered(_run, [(job, opts) for job in jobs], chunksize=1):

@@ -55,3 +55,27 @@ def test_language_backbones_are_known_without_loading():
         assert is_language_backbone(name), name
     for name in ("dinov2-small", "random:dinov2-small", "random:vit", "random:vit-mae", "some/local-folder"):
         assert not is_language_backbone(name), name
+
+
+def test_a_bert_encoder_computes_only_the_read_positions_of_its_last_block():
+    """The pruned last block gives the same outputs and input gradients as the whole one (to 1e-5, fp32);
+    backbones it does not know (causal ones) fall back to computing everything and slicing."""
+    from tsreprog.backbones.base import prunable_encoder
+
+    torch.manual_seed(0)
+    for name, prunable in (("random:bert", True), ("minilm-l6", True), ("random:llama", False)):
+        backbone = load_backbone(name, n_layers=2)
+        assert prunable_encoder(backbone.model) == prunable, name
+        x = torch.randn(3, 20, backbone.embed_dim, requires_grad=True)
+        outputs, grads = [], []
+        for prune in (True, False):
+            backbone.prune_last_block = prune
+            out = backbone(x, keep_last=7)
+            assert out.shape == (3, 7, backbone.embed_dim)
+            (grad,) = torch.autograd.grad(out.pow(2).sum(), x)
+            outputs.append(out.detach())
+            grads.append(grad)
+        full = backbone(x).detach()[:, -7:]
+        assert torch.allclose(outputs[0], full, atol=1e-5) and torch.allclose(outputs[1], full, atol=1e-5), name
+        assert torch.allclose(grads[0], grads[1], atol=1e-5, rtol=1e-4), name
+        assert grads[0][:, :13].abs().sum() > 0, name  # the unread positions still feed the read ones

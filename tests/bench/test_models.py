@@ -1,4 +1,4 @@
-from tsreprog.bench.models import CONVERGED_HEAD_DIM, CONVERGED_RATES, MODELS, Variant, bench_model
+from tsreprog.bench.models import CONVERGED_HEAD_DIM, CONVERGED_RATES, MODELS, Variant, bench_model, train_config
 
 
 def test_converged_profiles_give_every_backbone_row_the_same_narrow_head():
@@ -27,3 +27,9 @@ def test_a_variant_is_a_row_of_its_own_and_changes_only_what_it_names():
     assert probe.model.prototype_vocab == 1000 and table.model.prototype_vocab is None
     changed = {k for k, v in probe.model.to_dict().items() if table.model.to_dict()[k] != v}
     assert changed == {"prototype_vocab"}
+    batched = Variant(train_changes={"batch_size": 224})
+    assert batched.row("patchtst") == "patchtst@batch_size224"
+    budget = train_config("standard", "ETTh1", None, 1e-4)
+    wider = batched.apply_to_training(train_config("standard", "ETTh1", None, 1e-4))
+    assert {k for k, v in wider.to_dict().items() if budget.to_dict()[k] != v} == {"batch_size"}
+    assert wider.batch_size == 224 and batched.to_dict()["train_changes"] == {"batch_size": 224}

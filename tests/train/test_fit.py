@@ -1,12 +1,11 @@
-import os
-
 import pytest
 import torch
 
 from tsreprog.errors import ConfigError, TsreprogError
+from tsreprog.io import check_writable
 from tsreprog.models import ModelConfig
 from tsreprog.train import TrainConfig, fit
-from tsreprog.train.checkpoint import check_writable, load_checkpoint, save_checkpoint
+from tsreprog.train.checkpoint import load_checkpoint, save_checkpoint
 from tsreprog.train.restore import restore
 
 MODEL = dict(backbone="random:bert", lookback=48, horizon=12, patch_len=8, patch_stride=4, d_model=16, n_heads=4,

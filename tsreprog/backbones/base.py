@@ -45,6 +45,8 @@ class Backbone(nn.Module):
         self.causal = causal
         self.model.requires_grad_(False)
         self.model.eval()
+        # See forward(keep_last=...): off only to measure against the whole last block.
+        self.prune_last_block = True
 
     @property
     def embed_dim(self) -> int:
@@ -110,18 +112,72 @@ class Backbone(nn.Module):
         return [(layer.keys, layer.values) for layer in cache.layers]
 
     def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                prefix: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
+                prefix: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+                keep_last: int | None = None) -> torch.Tensor:
         """Hidden states of ``inputs_embeds``; with ``prefix`` (from :meth:`prefix_states`), of the tokens that
-        follow that prefix (positions continue after it)."""
+        follow that prefix (positions continue after it). ``keep_last``: only the last that many positions are
+        wanted (the forecaster reads the patch positions), which lets a BERT-family backbone skip the rest of its
+        last block (see :func:`last_block_pruned`); other backbones compute everything and slice."""
         inputs_embeds = inputs_embeds.to(self.dtype)
         if not self.causal:
-            return self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+            if keep_last is not None and attention_mask is None and self.prune_last_block and \
+                    prunable_encoder(self.model):
+                return last_block_pruned(self.model, inputs_embeds, keep_last)
+            hidden = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+            return hidden if keep_last is None else hidden[:, -keep_last:]
         if prefix is None:
-            return self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask,
-                              use_cache=False).last_hidden_state
-        from transformers import DynamicCache
+            hidden = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask,
+                                use_cache=False).last_hidden_state
+        else:
+            from transformers import DynamicCache
 
-        n = inputs_embeds.shape[0]
-        cache = DynamicCache([(k.expand(n, *k.shape[1:]), v.expand(n, *v.shape[1:])) for k, v in prefix],
-                             config=getattr(self.model, "config", None))
-        return self.model(inputs_embeds=inputs_embeds, past_key_values=cache, use_cache=True).last_hidden_state
+            n = inputs_embeds.shape[0]
+            cache = DynamicCache([(k.expand(n, *k.shape[1:]), v.expand(n, *v.shape[1:])) for k, v in prefix],
+                                 config=getattr(self.model, "config", None))
+            hidden = self.model(inputs_embeds=inputs_embeds, past_key_values=cache, use_cache=True).last_hidden_state
+        return hidden if keep_last is None else hidden[:, -keep_last:]
+
+
+def prunable_encoder(model: nn.Module) -> bool:
+    """A BERT-family encoder (BERT, MiniLM, RoBERTa) with absolute positions: embeddings, then blocks of
+    self-attention (query/key/value), its output, an intermediate and an output layer, with no norm after the last."""
+    try:
+        block = find_blocks(model)[2][-1]
+    except BackboneError:
+        return False
+    attention = getattr(block, "attention", None)
+    self_attention = getattr(attention, "self", None)
+    position = getattr(getattr(model, "config", None), "position_embedding_type", "absolute")
+    return (hasattr(model, "embeddings") and position == "absolute"
+            and all(hasattr(self_attention, name) for name in ("query", "key", "value", "num_attention_heads"))
+            and all(hasattr(block, name) for name in ("intermediate", "output"))
+            and hasattr(attention, "output"))
+
+
+def last_block_pruned(model: nn.Module, inputs_embeds: torch.Tensor, keep: int) -> torch.Tensor:
+    """The last ``keep`` positions of a BERT-family encoder's output, computing only those in its last block.
+
+    In an encoder every block's output at one position is a function of all positions of the block's input, so all
+    but the last block must run in full; the last block needs keys and values of every position, but queries,
+    the attention output and the feed-forward layers only where the output is read. With a prompt of 95 tokens
+    before 64 patches that is half the last block's work (forward and backward). Eval mode only: the frozen
+    backbone never drops out."""
+    blocks = find_blocks(model)[2]
+    hidden = model.embeddings(inputs_embeds=inputs_embeds)
+    for block in list(blocks)[:-1]:
+        out = block(hidden)
+        hidden = out[0] if isinstance(out, tuple) else out  # transformers < 5 returns a tuple
+    block = blocks[-1]
+    attention = block.attention.self
+    n, length, _ = hidden.shape
+    heads = attention.num_attention_heads
+    kept = hidden[:, -keep:]
+
+    def split(x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(n, x.shape[1], heads, -1).transpose(1, 2)
+
+    context = nn.functional.scaled_dot_product_attention(split(attention.query(kept)), split(attention.key(hidden)),
+                                                         split(attention.value(hidden)))
+    context = context.transpose(1, 2).reshape(n, keep, -1)
+    attended = block.attention.output(context, kept)
+    return block.output(block.intermediate(attended), attended)

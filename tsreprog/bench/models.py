@@ -68,16 +68,17 @@ CONVERGED_HEAD_DIM = 32
 
 @dataclass
 class Variant:
-    """A probe's change to one table model: another rate, weight decay or model setting. Its cells are rows of their
-    own (``row``), so a probe never overwrites the table's cell."""
+    """A probe's change to one table model: another rate, weight decay, model setting or training setting (batch
+    size, stride). Its cells are rows of their own (``row``), so a probe never overwrites the table's cell."""
     learning_rate: float | None = None
     weight_decay: float | None = None
     model_changes: dict = field(default_factory=dict)
+    train_changes: dict = field(default_factory=dict)
 
     def row(self, model: str) -> str:
         parts = [f"lr{self.learning_rate:g}"] if self.learning_rate is not None else []
         parts += [f"wd{self.weight_decay:g}"] if self.weight_decay is not None else []
-        parts += [f"{key}{value}" for key, value in sorted(self.model_changes.items())]
+        parts += [f"{key}{value}" for key, value in sorted({**self.model_changes, **self.train_changes}.items())]
         return "@".join([model, *parts]) if parts else model
 
     def apply(self, spec: BenchModel) -> BenchModel:
@@ -88,13 +89,14 @@ class Variant:
         return spec
 
     def apply_to_training(self, train: TrainConfig) -> TrainConfig:
-        if self.weight_decay is not None:
-            train.weight_decay = self.weight_decay
-        return train
+        changes = {**({"weight_decay": self.weight_decay} if self.weight_decay is not None else {}),
+                   **self.train_changes}
+        return TrainConfig.from_dict({**train.to_dict(), **changes}) if changes else train
 
     def to_dict(self) -> dict:
         return {"learning_rate": self.learning_rate, "weight_decay": self.weight_decay,
-                "model_changes": dict(self.model_changes)}
+                "model_changes": dict(self.model_changes),
+                **({"train_changes": dict(self.train_changes)} if self.train_changes else {})}
 
 
 def bench_model(name: str, profile: str, lookback: int, horizon: int, dataset: str = "", seed: int = 0

@@ -80,7 +80,7 @@ def _train_into(args, out: Path, model_config, train_config) -> int:
                      resume=args.resume)
     except KeyboardInterrupt:
         saved = (out / "last_state.ckpt").is_file()
-        print(f"tsreprog: interrupted; " + (f"the last finished epoch is saved in {out / 'last_state.ckpt'}: run the "
+        print("tsreprog: interrupted; " + (f"the last finished epoch is saved in {out / 'last_state.ckpt'}: run the "
               "same command with --resume to continue" if saved else "no epoch had finished, nothing to resume"),
               file=sys.stderr)
         return 130

@@ -127,8 +127,8 @@ class ReprogrammedForecaster(Forecaster):
         if prefix_cache and self.caches_prompt_prefix():
             prefix = self.prompt_prefix_states()
             inputs = inputs[:, self.prompt.constant_length:]
-        hidden = self.backbone(inputs) if prefix is None else self.backbone(inputs, prefix=prefix)
-        return hidden[:, -self.n_patches:, :].to(self.head.proj.weight.dtype), stats
+        hidden = self.backbone(inputs, prefix=prefix, keep_last=self.n_patches)
+        return hidden.to(self.head.proj.weight.dtype), stats
 
     def _forecast(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, L, C) → (B, H, C) or, with a quantile head, (B, H, C, Q) — on the input scale."""

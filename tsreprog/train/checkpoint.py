@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from tsreprog.errors import ConfigError
-from tsreprog.io import atomic_write_bytes, check_writable  # noqa: F401  (their old home)
+from tsreprog.io import atomic_write_bytes
 
 FORMAT_VERSION = 1
 
