@@ -44,7 +44,16 @@ class VisionBackbone(Backbone):
     def dtype(self) -> torch.dtype:
         return self.word_embeddings.dtype
 
-    def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                prefix: None = None, keep_last: int | None = None) -> torch.Tensor:
+        """Hidden states of the class token and the tokens; ``keep_last`` as in ``Backbone.forward`` (here
+        computed in full, then sliced). A vision model has no prompt, so no prefix."""
+        if prefix is not None:
+            raise ValueError(f"{self.name}: a vision backbone takes no prompt prefix")
+        hidden = self._hidden(inputs_embeds)
+        return hidden if keep_last is None else hidden[:, -keep_last:]
+
+    def _hidden(self, inputs_embeds: torch.Tensor) -> torch.Tensor:
         embeddings = self.base.embeddings
         n, length, _ = inputs_embeds.shape
         table = embeddings.position_embeddings  # (1, 1 + grid, d)
