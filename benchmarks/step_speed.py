@@ -183,6 +183,8 @@ def main() -> None:
         subprocess.run(["git", "worktree", "add", "--detach", str(old_tree), args.baseline_ref], cwd=ROOT,
                        check=True, capture_output=True)
         plan += [("old", "full", "train", 6, 0, 0), ("old", "full", "score", 2, 0, 0)]
+        # the standard profile's depth, where one block of two is the last one
+        plan += [("old", "full", "train", 2, 0, 0), ("new", "full", "train", 2, 0, 0)]
     if args.timellm_dir:
         plan.append(("timellm", "full", "train", 6, 0, 0))
     plan += [("new", "full", "score", 2, 0, 0), ("new", "compact", "score", 2, 0, 0)]
@@ -205,10 +207,11 @@ def main() -> None:
         if old_tree is not None:
             subprocess.run(["git", "worktree", "remove", "--force", str(old_tree)], cwd=ROOT, capture_output=True)
 
-    def rate(variant, prompt, key, vocab=None):
-        """The median over rounds."""
+    def rate(variant, prompt, key, vocab=None, layers=None):
+        """The median over rounds (training: 6 blocks unless ``layers`` says otherwise)."""
+        layers = layers or (6 if key.startswith("train") else 2)
         found = [r[key] for r in rows if r["variant"] == variant and r["prompt"] == prompt and key in r
-                 and not r.get("compile") and r.get("prototype_vocab") == vocab]
+                 and not r.get("compile") and r.get("prototype_vocab") == vocab and r["layers"] == layers]
         return statistics.median(found) if found else None
 
     ratios = {}
@@ -230,6 +233,9 @@ def main() -> None:
         if rate("old", "full", "score_series_per_s") and rate("new", prompt, "score_series_per_s"):
             ratios[f"score_new_{prompt}_vs_old_full"] = (rate("new", prompt, "score_series_per_s")
                                                          / rate("old", "full", "score_series_per_s"))
+    if rate("old", "full", "train_series_per_s", layers=2):
+        ratios["train_new_full_vs_old_full_2_blocks"] = (rate("new", "full", "train_series_per_s", layers=2)
+                                                         / rate("old", "full", "train_series_per_s", layers=2))
     compiled = {r["mode"] if "mode" in r else ("train" if "train_series_per_s" in r else "score"): r
                 for r in rows if r.get("compile")}
     if "train" in compiled and rate("new", "compact", "train_series_per_s"):
@@ -242,7 +248,8 @@ def main() -> None:
         """new / Time-LLM within each round: the pairs measured minutes apart, not a whole run apart."""
         ratios_ = []
         for round_ in range(args.rounds):
-            same = [r for r in rows if r["round"] == round_ and "train_series_per_s" in r and not r.get("compile")]
+            same = [r for r in rows if r["round"] == round_ and "train_series_per_s" in r and not r.get("compile")
+                    and r["layers"] == 6]
             mine = [r["train_series_per_s"] for r in same if r["variant"] == "new" and r["prompt"] == prompt
                     and r.get("prototype_vocab") == vocab]
             theirs = [r["train_series_per_s"] for r in same if r["variant"] == "timellm"]
