@@ -5,7 +5,8 @@ each in its own process. A cell is never started after ``--deadline`` seconds, s
 loses no finished cell; finished cells are skipped on a rerun, and `tsreprog bench --report-only` renders them.
 
 Job file: a JSON list of {"dataset", "model", "horizon", "seed" (0), "learning_rate", "weight_decay",
-"model_changes", "train_changes"} - the last four optional; any of them makes the cell a probe row of its own (bench Variant).
+"model_changes", "train_changes"} - the last four optional; any of them makes the cell a probe row of its own
+(bench Variant).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ STARTED = time.time()
 
 
 def _variant(job: dict) -> Variant | None:
-    found = {key: job[key] for key in ("learning_rate", "weight_decay", "model_changes", "train_changes") if job.get(key) is not None}
+    keys = ("learning_rate", "weight_decay", "model_changes", "train_changes")
+    found = {key: job[key] for key in keys if job.get(key) is not None}
     return Variant(**found) if found else None
 
 
@@ -56,8 +58,8 @@ def _run_cell(job: dict, opts: dict) -> str:
         return f"{name}: not started (deadline)"
     began = time.time()
     cell = run_cell(job["dataset"], job["model"], job["horizon"], opts["profile"],
-                    lookback_for(job["dataset"], opts["lookback"]), opts["data_dir"], Path(opts["out"]), opts["precision"],
-                    seed, log=lambda line: print(f"  {name}: {line}", flush=True), variant=variant)
+                    lookback_for(job["dataset"], opts["lookback"]), opts["data_dir"], Path(opts["out"]),
+                    opts["precision"], seed, log=lambda line: print(f"  {name}: {line}", flush=True), variant=variant)
     cell["parallel_workers"] = opts["workers"]
     atomic_write_bytes(path, json.dumps(cell, indent=2, default=float).encode())
     mse, val = (cell.get(key) for key in ("mse", "val_mse"))
@@ -80,7 +82,8 @@ def main() -> None:
     args = parser.parse_args()
     jobs = json.loads(args.jobs.read_text())
     opts = {"out": str(args.output_dir), "deadline": args.deadline, "profile": args.profile,
-            "precision": args.precision, "data_dir": args.data_dir, "workers": args.workers, "lookback": args.lookback}
+            "precision": args.precision, "data_dir": args.data_dir, "workers": args.workers,
+            "lookback": args.lookback}
     context = multiprocessing.get_context("spawn")
     with context.Pool(args.workers, initializer=_init, initargs=(args.threads, STARTED), maxtasksperchild=1) as pool:
         for line in pool.imap_unordered(_run, [(job, opts) for job in jobs], chunksize=1):
