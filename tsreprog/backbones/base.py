@@ -45,8 +45,10 @@ class Backbone(nn.Module):
         self.causal = causal
         self.model.requires_grad_(False)
         self.model.eval()
-        # See forward(keep_last=...): off only to measure against the whole last block.
+        # See forward(keep_last=...): off only to measure against the whole last block. The structure check runs
+        # once here, not on every forward (truncate keeps blocks of the same kind).
         self.prune_last_block = True
+        self._prunable = prunable_encoder(model)
 
     @property
     def embed_dim(self) -> int:
@@ -120,8 +122,7 @@ class Backbone(nn.Module):
         last block (see :func:`last_block_pruned`); other backbones compute everything and slice."""
         inputs_embeds = inputs_embeds.to(self.dtype)
         if not self.causal:
-            if keep_last is not None and attention_mask is None and self.prune_last_block and \
-                    prunable_encoder(self.model):
+            if keep_last is not None and attention_mask is None and self.prune_last_block and self._prunable:
                 return last_block_pruned(self.model, inputs_embeds, keep_last)
             hidden = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
             return hidden if keep_last is None else hidden[:, -keep_last:]
