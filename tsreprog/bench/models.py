@@ -36,6 +36,12 @@ PROFILES = {
 # sets, the large one elsewhere. Used by the profiles that train to convergence; the quick profile keeps one size.
 PATCHTST_SHAPES = {"ETTh1": dict(d_model=16, n_heads=4, dropout=0.3), "ETTh2": dict(d_model=16, n_heads=4, dropout=0.3)}
 PATCHTST_DEFAULT_SHAPE = dict(d_model=128, n_heads=16, dropout=0.2)
+# The PatchTST row of those profiles also takes the paper's encoder layer (post-norm BatchNorm, GELU, residual
+# attention) and feed-forward width. With PyTorch's pre-norm layer and d_ff 2 x d_model it missed its published ETTh1
+# average by 7.5% (0.444), with the paper's by 3.7% (0.428; benchmarks/README.md). The no-backbone ablation keeps the
+# compact layer: it stands for the reprogrammed model without its backbone, not for PatchTST.
+PATCHTST_FEED_FORWARD = {"ETTh1": 128, "ETTh2": 128}
+PATCHTST_DEFAULT_FEED_FORWARD = 256
 
 MODELS = ("reprog-minilm", "reprog-minilm-compact", "reprog-smollm2", "no-backbone", "random-backbone", "no-prompt", "dlinear", "patchtst",
           "naive")
@@ -136,8 +142,11 @@ def _bench_model(name: str, profile: str, lookback: int, horizon: int, dataset: 
         return BenchModel(name, ModelConfig(model="patchtst", n_layers=1, lookback=lookback, horizon=horizon,
                                             **shape), 1e-3)
     if name == "patchtst":
-        shape = dict(d_model=128, n_heads=16) if profile == "quick" else PATCHTST_SHAPES.get(dataset,
-                                                                                             PATCHTST_DEFAULT_SHAPE)
+        if profile == "quick":
+            shape = dict(d_model=128, n_heads=16)
+        else:
+            shape = dict(PATCHTST_SHAPES.get(dataset, PATCHTST_DEFAULT_SHAPE), encoder_style="paper",
+                         d_ff=PATCHTST_FEED_FORWARD.get(dataset, PATCHTST_DEFAULT_FEED_FORWARD))
         return BenchModel(name, ModelConfig(model="patchtst", n_layers=3, lookback=lookback, horizon=horizon,
                                             **shape), 1e-3)
     if name == "dlinear":

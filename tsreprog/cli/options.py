@@ -45,6 +45,9 @@ HELP = {
     "period": "vision paths: the period the series is folded by into an image (none: from the data frequency)",
     "image_size": "vision-image: input size in pixels (none: the model's, at most 224)",
     "visual_prompt": "vision-image: trainable visual prompt: full, border or none",
+    "encoder_style": "patchtst: encoder layer: compact (pre-norm LayerNorm, ReLU) or paper (Nie et al.: post-norm "
+                     "BatchNorm, GELU, residual attention)",
+    "d_ff": "patchtst: feed-forward width (default 2 x d_model compact, 4 x d_model paper)",
     "seed": "random seed",
     "dataset": "registered dataset name (ETTh1, ...) or a CSV path",
     "data_dir": "folder holding the benchmark CSVs (default: $TSREPROG_DATA_DIR; ETTh1 is embedded)",

@@ -1,4 +1,5 @@
-"""Baselines that share the forecaster protocol: DLinear (trend/remainder linear maps) and the naive last value."""
+"""Baselines that share the forecaster protocol: DLinear (trend/remainder linear maps), PatchTST (its own module)
+and the naive last value."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from torch import nn
 
 from tsreprog.models.config import ModelConfig
 from tsreprog.models.contract import Forecaster
+from tsreprog.models.patchtst import PatchTST
 
 
 class DLinear(Forecaster):
@@ -27,37 +29,6 @@ class DLinear(Forecaster):
         trend = F.avg_pool1d(padded, self.kernel, stride=1)
         out = self.trend(trend) + self.seasonal(series - trend)
         return out.transpose(1, 2)
-
-
-class PatchTST(Forecaster):
-    """Nie et al. 2023, compact: RevIN → patches → linear embedding + learned positions → Transformer encoder
-    (``config.n_layers`` layers, default 3) → flatten head. Channel independent.
-
-    With one layer this is also the "backbone removed" ablation of the reprogrammed model: the same patches and
-    head with one trainable attention layer in place of the frozen language model."""
-
-    def __init__(self, config: ModelConfig) -> None:
-        super().__init__()
-        from tsreprog.reprogram import FlattenHead, PatchEmbedding, RevIN, num_patches
-
-        self.config = config
-        self.revin = RevIN()
-        self.n_patches = num_patches(config.lookback, config.patch_len, config.patch_stride)
-        width = max(config.d_model, 16)
-        self.embedding = PatchEmbedding(config.patch_len, config.patch_stride, width, config.dropout)
-        self.position = nn.Parameter(torch.zeros(1, self.n_patches, width))
-        layer = nn.TransformerEncoderLayer(width, config.n_heads, 2 * width, config.dropout, batch_first=True,
-                                           norm_first=True)
-        self.encoder = nn.TransformerEncoder(layer, config.n_layers or 3, enable_nested_tensor=False)
-        self.head = FlattenHead(self.n_patches, width, config.horizon, dropout=config.dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        channels = x.shape[-1]
-        series = x.transpose(1, 2).reshape(-1, x.shape[1])
-        normalised, stats = self.revin.normalize(series)
-        hidden = self.encoder(self.embedding(normalised) + self.position)
-        out = self.revin.denormalize(self.head(hidden), stats)
-        return out.reshape(-1, channels, self.config.horizon).transpose(1, 2)
 
 
 class NaiveLastValue(Forecaster):

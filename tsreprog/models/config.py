@@ -14,6 +14,7 @@ TOKEN_SCALES = ("auto", "embedding", "free")
 # benchmark studies' resume check), when that differs from today's default.
 SETTINGS_BEFORE_THEY_EXISTED = {"attention_scoring": "dot", "token_scale": "free"}
 MODELS = ("reprogrammed", "vision-image", "vision-mae", "dlinear", "patchtst", "naive")
+ENCODER_STYLES = ("compact", "paper")  # PatchTST's encoder layer (tsreprog.models.patchtst)
 QUANTILE_MODELS = ("reprogrammed",)  # the models with a quantile head (pinball loss); the rest give points only
 
 
@@ -40,6 +41,8 @@ class ModelConfig(ConfigMixin):
     token_scale: str = "auto"
     head_dim: int | None = None
     dropout: float = 0.1
+    encoder_style: str = "compact"  # patchtst: compact (pre-norm LayerNorm, ReLU) | paper (Nie et al.'s layer)
+    d_ff: int | None = None  # patchtst: feed-forward width (None: 2 x d_model compact, 4 x d_model paper)
     prompt: str = "full"  # full (Time-LLM's) | compact (<= 32 tokens) | none; true/false read as full/none
     description: str = ""
     statistics: list[str] = field(default_factory=lambda: list(STATISTICS))
@@ -71,6 +74,9 @@ class ModelConfig(ConfigMixin):
              f"attention_scoring must be cosine or dot, got '{self.attention_scoring}'"),
             (self.token_scale in TOKEN_SCALES,
              f"token_scale must be one of {', '.join(TOKEN_SCALES)}, got '{self.token_scale}'"),
+            (self.encoder_style in ENCODER_STYLES,
+             f"encoder_style must be one of {', '.join(ENCODER_STYLES)}, got '{self.encoder_style}'"),
+            (self.d_ff is None or self.d_ff >= 1, f"d_ff must be >= 1, got {self.d_ff}"),
             (self.n_layers is None or self.n_layers >= 1, f"n_layers must be >= 1, got {self.n_layers}"),
         ]
         if self.quantiles is not None:
