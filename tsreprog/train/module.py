@@ -70,14 +70,21 @@ class ForecastModule(L.LightningModule):
         optimizer = torch.optim.AdamW(params, lr=self.learning_rate, weight_decay=self.weight_decay,
                                       fused=True)
         total = max(int(self.trainer.estimated_stepping_batches), 1)
-        scheduler = make_scheduler(optimizer, self.schedule, self.learning_rate, total)
+        epochs = max(int(self.trainer.max_epochs or 1), 1)
+        scheduler = make_scheduler(optimizer, self.schedule, self.learning_rate, total, -(-total // epochs))
         if scheduler is None:
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, schedule: str, learning_rate: float, total: int):
-    """The per-step learning-rate schedule training uses (None: constant), shared with :func:`learning_rates`."""
+def make_scheduler(optimizer: torch.optim.Optimizer, schedule: str, learning_rate: float, total: int,
+                   steps_per_epoch: int | None = None):
+    """The per-step learning-rate schedule training uses (None: constant), shared with :func:`learning_rates`.
+    ``halving`` halves the rate after every epoch of ``steps_per_epoch`` steps (DLinear's published recipe); a
+    budget within one epoch keeps it constant."""
+    if schedule == "halving":
+        epoch_steps = max(steps_per_epoch or total, 1)
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 ** (step // epoch_steps))
     if schedule == "constant" or total < 4:  # too few steps for a warm-up phase to mean anything
         return None
     if schedule == "cosine":
@@ -86,11 +93,12 @@ def make_scheduler(optimizer: torch.optim.Optimizer, schedule: str, learning_rat
                                                pct_start=min(0.5, max(0.2, 2.0 / total)))
 
 
-def learning_rates(schedule: str, learning_rate: float, total: int) -> list[float]:
+def learning_rates(schedule: str, learning_rate: float, total: int, steps_per_epoch: int | None = None
+                   ) -> list[float]:
     """The learning rate of each of ``total`` training steps, exactly as training schedules them (used by the NTK
     figures that model a finite training budget)."""
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=learning_rate)
-    scheduler = make_scheduler(optimizer, schedule, learning_rate, total)
+    scheduler = make_scheduler(optimizer, schedule, learning_rate, total, steps_per_epoch)
     rates = []
     for _ in range(total):
         rates.append(optimizer.param_groups[0]["lr"])
