@@ -24,7 +24,7 @@ def run_cli(args, tmp_path):
 
 
 def test_two_ddp_processes_reach_the_one_process_metrics(synthetic_csv, tmp_path):
-    one = run_cli(train_args(synthetic_csv, tmp_path / "one", "--epochs", "3", "--patience", "3"), tmp_path)
+    run_cli(train_args(synthetic_csv, tmp_path / "one", "--epochs", "3", "--patience", "3"), tmp_path)
     two = run_cli(train_args(synthetic_csv, tmp_path / "two", "--epochs", "3", "--patience", "3",
                              "--devices", "2", "--strategy", "ddp", "--accelerator", "cpu"), tmp_path)
     single = json.loads((tmp_path / "one" / "metrics.json").read_text())["metrics"]

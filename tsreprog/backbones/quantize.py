@@ -21,10 +21,10 @@ from tsreprog.backbones.base import Backbone
 def int8_supported() -> bool:
     """Whether this PyTorch build can run dynamically quantized int8 linear layers on this CPU."""
     try:
-        from torch.ao.quantization import quantize_dynamic  # noqa: F401  (deprecated, may be removed)
+        import torch.ao.quantization as quantization  # deprecated in favour of torchao; may be removed
     except ImportError:
         return False
-    return bool({"fbgemm", "x86", "qnnpack"} & set(torch.backends.quantized.supported_engines))
+    return hasattr(quantization, "quantize_dynamic") and bool({"fbgemm", "x86", "qnnpack"} & set(torch.backends.quantized.supported_engines))
 
 
 def int8_copy(model: nn.Module) -> nn.Module:
