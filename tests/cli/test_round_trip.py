@@ -33,7 +33,6 @@ FLAG_VALUES = {
     "profile": "standard", "seeds": "0,1", "seed_horizons": "96", "period": "12", "image_size": "112",
     "method": "halving", "budget_steps": "60", "warmup_steps": "3", "first_rung_steps": "4", "n_pool": "128",
     "visual_prompt": "border", "encoder_style": "paper", "d_ff": "64",
-    "score_precision": "int8",
 }
 MODEL_ONLY_PATCHTST = {"quantiles"}  # PatchTST has no quantile head: checked with the reprogrammed model instead
 

@@ -124,7 +124,6 @@ def resumable_run(out: Path, model_config, train_config) -> Path:
 def cmd_evaluate(args) -> int:
     from tsreprog.data.splits import prepare
     from tsreprog.evaluate import evaluate
-    from tsreprog.train.precision import scoring_precision
     from tsreprog.train.restore import restore
 
     restored = restore(args.checkpoint, args.backbone)
@@ -136,10 +135,8 @@ def cmd_evaluate(args) -> int:
     data.scaler = restored.scaler
     data.scaled = restored.scaler.transform(data.table.values)
     windows = data.windows(args.split, config.lookback, config.horizon, args.stride)
-    with scoring_precision(restored.model, args.score_precision or train.score_precision, "32", "cpu") as used:
-        metrics = evaluate(restored.model, windows, args.batch_size, "cpu",
-                           restored.scaler if args.original_scale else None)
-    metrics = {"dataset": data.name, "split": args.split, **metrics, "score_precision": used}
+    metrics = evaluate(restored.model, windows, args.batch_size, "cpu", restored.scaler if args.original_scale else None)
+    metrics = {"dataset": data.name, "split": args.split, **metrics}
     if args.output:
         from tsreprog.io import check_writable
 
@@ -355,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     from tsreprog.bench.settings import BenchConfig
     from tsreprog.models.config import ModelConfig
     from tsreprog.ntk.settings import SelectConfig
-    from tsreprog.train.config import SCORE_PRECISIONS, TrainConfig
+    from tsreprog.train.config import TrainConfig
 
     parser = argparse.ArgumentParser(prog="tsreprog", description="Reprogram frozen transformers into forecasters.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -380,9 +377,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--stride", type=int, default=1, help="window stride (default 1: every window)")
     evaluate.add_argument("--batch-size", type=int, default=256, help="batch size (default 256)")
     evaluate.add_argument("--original-scale", action="store_true", help="also report metrics on the original scale")
-    evaluate.add_argument("--score-precision", choices=list(SCORE_PRECISIONS), default=None,
-                          help="32 or int8 (the frozen backbone's linear layers in int8; default: the checkpoint's "
-                               "training setting)")
     evaluate.add_argument("--output", help="write the metrics as JSON here")
     evaluate.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     evaluate.set_defaults(handler=cmd_evaluate)

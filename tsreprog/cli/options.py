@@ -74,8 +74,6 @@ HELP = {
     "strategy": "auto (one process; ddp when devices > 1) or ddp",
     "precision": "auto (per model: bf16-mixed where it runs faster here - a GPU, or a CPU with bf16 instructions "
                  "when a timed step says so - else fp32), 32 or bf16-mixed",
-    "score_precision": "scoring on a CPU: 32, or int8 (the frozen backbone's linear layers as int8 matrix products; "
-                       "faster without bf16 instructions, see benchmarks/README.md)",
     "compile": "torch.compile the forward pass (true/false; off by default: measure it on your machine, a "
                "compile failure falls back to eager with a warning)",
     "num_workers": "data-loader workers",

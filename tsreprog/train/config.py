@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from tsreprog.config_base import ConfigMixin
 from tsreprog.train.distributed import STRATEGIES
 
-SCORE_PRECISIONS = ("32", "int8")
 SCHEDULES = ("onecycle", "cosine", "constant", "halving")
 
 
@@ -36,8 +35,6 @@ class TrainConfig(ConfigMixin):
     devices: int = 1  # processes (CPU) or GPUs; more than one trains with DDP (see train.distributed)
     strategy: str = "auto"  # auto (one process; ddp when devices > 1) | ddp
     precision: str = "auto"  # auto (per model, whatever runs faster here; see train.precision) | 32 | bf16-mixed
-    # Scoring on a CPU: 32, or int8 (the frozen backbone's linear layers as int8 matrix products; backbones.quantize)
-    score_precision: str = "32"
     compile: bool = False  # torch.compile the forward pass (falls back to eager with a warning if it fails)
     num_workers: int = 0
     seed: int = 0
@@ -53,8 +50,6 @@ class TrainConfig(ConfigMixin):
              f"gradient_clip must be > 0 (or none), got {self.gradient_clip}"),
             (self.schedule in SCHEDULES, f"unknown schedule '{self.schedule}' (use {', '.join(SCHEDULES)})"),
             (self.precision in ("auto", "32", "bf16-mixed"), f"unknown precision '{self.precision}'"),
-            (self.score_precision in SCORE_PRECISIONS,
-             f"score_precision must be one of {', '.join(SCORE_PRECISIONS)}, got '{self.score_precision}'"),
             (self.devices >= 1, f"devices must be >= 1, got {self.devices}"),
             (self.state_every_steps is None or self.state_every_steps >= 1,
              f"state_every_steps must be >= 1 (or none), got {self.state_every_steps}"),

@@ -22,7 +22,7 @@ from tsreprog.train.checkpoint import load_trainable, save_checkpoint
 from tsreprog.train.config import TrainConfig
 from tsreprog.train.module import ForecastModule
 from tsreprog.train.compile import compile_forward, uncompile
-from tsreprog.train.precision import choose_precision, scoring_precision
+from tsreprog.train.precision import choose_precision
 from tsreprog.train.distributed import is_rank_zero, launch_rank, per_rank_batch, strategy_for
 from tsreprog.train.resume import AtomicCheckpointIO, EpochShuffle, LastState
 
@@ -234,9 +234,7 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
         model.to(device)
         autocast = torch.bfloat16 if precision == "bf16-mixed" else None
         test_set = data.windows("test", model_config.lookback, model_config.horizon, 1)
-        with scoring_precision(model, train.score_precision, precision, device) as scored_in:
-            metrics.update({f"test_{k}": v for k, v in evaluate(model, test_set, train.eval_batch_size, device,
-                                                                data.scaler, autocast).items()})
-        metrics["score_precision"] = scored_in
+        metrics.update({f"test_{k}": v for k, v in evaluate(model, test_set, train.eval_batch_size, device,
+                                                            data.scaler, autocast).items()})
         model.cpu()
     return FitResult(model, data, metrics, path, keeper.history)

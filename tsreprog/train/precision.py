@@ -9,13 +9,9 @@ model says it is faster.
 from __future__ import annotations
 
 import time
-import warnings
-from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable
 
 import torch
-
-from tsreprog.backbones.quantize import int8_backbones
 
 PRECISIONS = ("auto", "32", "bf16-mixed")
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -91,19 +87,3 @@ def choose_precision(requested: str, accelerator: str, model: torch.nn.Module | 
         fp32 = timed_training_step(model, *sample, "cpu", "32")
         bf16 = timed_training_step(model, *sample, "cpu", "bf16-mixed")
     return "bf16-mixed" if fp32 >= BF16_MIN_SPEEDUP * bf16 else "32"
-
-
-@contextmanager
-def scoring_precision(model: torch.nn.Module, requested: str, precision: str, device: str | torch.device
-                      ) -> Iterator[str]:
-    """Scoring inside the block runs as ``requested`` where it can, and yields what it runs in (recorded with the
-    metrics): ``int8`` switches the frozen backbones to int8 linear layers for fp32 scoring on a CPU; anything else,
-    or a model or build without a backbone to switch, scores in ``precision`` (the training precision)."""
-    if requested != "int8" or precision != "32" or torch.device(device).type != "cpu":
-        yield precision
-        return
-    with int8_backbones(model) as switched:
-        if not switched:
-            warnings.warn("score_precision int8: no fp32 backbone to switch, or int8 unsupported by this PyTorch "
-                          "build; scoring in fp32", stacklevel=3)
-        yield "int8" if switched else precision
