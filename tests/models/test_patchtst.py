@@ -40,7 +40,9 @@ def test_each_style_builds_its_own_encoder_and_the_paper_one_stays_finite():
 
 @pytest.mark.parametrize("changes, message", [({"encoder_style": "deep"}, "encoder_style must be one of compact, "
                                                                           "paper, got 'deep'"),
-                                              ({"d_ff": 0}, "d_ff must be >= 1, got 0")])
+                                              ({"d_ff": 0}, "d_ff must be >= 1, got 0"),
+                                              ({"d_model": 30}, "patchtst needs d_model \\(at least 16\\) "
+                                                                "divisible by n_heads, got d_model 30 and n_heads 4")])
 def test_bad_patchtst_settings_are_named(changes, message):
     with pytest.raises(ConfigError, match=message):
         etth1_paper_config(**changes)

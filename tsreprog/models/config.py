@@ -77,6 +77,9 @@ class ModelConfig(ConfigMixin):
             (self.encoder_style in ENCODER_STYLES,
              f"encoder_style must be one of {', '.join(ENCODER_STYLES)}, got '{self.encoder_style}'"),
             (self.d_ff is None or self.d_ff >= 1, f"d_ff must be >= 1, got {self.d_ff}"),
+            (self.model != "patchtst" or self.n_heads >= 1 and max(self.d_model, 16) % self.n_heads == 0,
+             f"patchtst needs d_model (at least 16) divisible by n_heads, got d_model {self.d_model} and n_heads "
+             f"{self.n_heads}"),
             (self.n_layers is None or self.n_layers >= 1, f"n_layers must be >= 1, got {self.n_layers}"),
         ]
         if self.quantiles is not None:

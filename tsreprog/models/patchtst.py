@@ -20,8 +20,6 @@ class ResidualAttention(nn.Module):
 
     def __init__(self, width: int, n_heads: int, dropout: float) -> None:
         super().__init__()
-        if width % n_heads:
-            raise ValueError(f"d_model ({width}) must be divisible by n_heads ({n_heads})")
         self.n_heads = n_heads
         self.scale = (width // n_heads) ** -0.5
         self.qkv = nn.Linear(width, 3 * width)
@@ -98,7 +96,7 @@ class PatchTST(Forecaster):
         self.embedding = PatchEmbedding(config.patch_len, config.patch_stride, width, 0.0 if paper else config.dropout)
         self.position = nn.Parameter(torch.empty(1, self.n_patches, width).uniform_(-0.02, 0.02) if paper
                                      else torch.zeros(1, self.n_patches, width))
-        self.position_dropout = nn.Dropout(config.dropout if paper else 0.0)
+        self.position_dropout = nn.Dropout(config.dropout) if paper else nn.Identity()
         if paper:
             self.encoder = PaperEncoder(width, config.n_heads, d_ff, config.dropout, layers)
         else:
