@@ -7,6 +7,9 @@ Every variant runs in its own subprocess, one after another on a quiet machine, 
 - ``old``: the code at ``--baseline-ref`` (a temporary git worktree), full prompt, scored as it scored then;
 - ``timellm``: Time-LLM's own model class (``models/TimeLLM.py`` of KimMeen/Time-LLM, a checkout given by
   ``--timellm-dir`` and never committed here) with its BERT path pointed at the same MiniLM weights.
+- ``floor`` (``--floor``): the frozen blocks alone at each setting's sequence length, the work no reprogramming
+  step can skip, so Time-LLM's step over it is the largest ratio this CPU allows; with it, scoring without a prompt
+  and with stride-16 patches (the default job's), the settings that cut the backbone's tokens.
 
 Targets (issue 17): training series/s of ``new`` full at least 4x ``timellm``, compact at least 6x; scoring all of
 ETTm1's test windows (11,425 x 7 series) through MiniLM x2 in at most 180 s. Writes
@@ -51,12 +54,31 @@ def median_seconds(step, repeats: int) -> float:
     return statistics.median(times)
 
 
-def tsreprog_model(prompt, layers: int, description: str, prototype_vocab: int = 0):
+def tsreprog_model(prompt, layers: int, description: str, prototype_vocab: int = 0, patch_stride: int = 8):
     from tsreprog.models import ModelConfig, ReprogrammedForecaster
 
     subset = {"prototype_vocab": prototype_vocab} if prototype_vocab else {}  # 0: the full vocabulary
     return ReprogrammedForecaster(ModelConfig(backbone="minilm-l6", lookback=512, horizon=96, n_layers=layers,
-                                              prompt=prompt, description=description, **subset))
+                                              prompt=prompt, description=description, patch_stride=patch_stride,
+                                              **subset))
+
+
+def frozen_blocks_only(model, series: int, train: bool):
+    """The ``floor`` variant: only the frozen blocks' work on inputs of the model's sequence length (the last block
+    pruned to the patch positions, as the model runs it), forward and in training the gradient back to the inputs.
+    No reprogramming model can take a step in less time, so Time-LLM's step time over this bounds every ratio."""
+    import torch
+
+    inputs = torch.randn(series, model.sequence_length(), model.backbone.embed_dim)
+
+    def step() -> None:
+        if train:
+            leaf = inputs.clone().requires_grad_(True)
+            model.backbone(leaf, keep_last=model.n_patches).sum().backward()
+        else:
+            with torch.inference_mode():
+                model.backbone(inputs, keep_last=model.n_patches)
+    return step
 
 
 def timellm_model(timellm_dir: str, layers: int):
@@ -98,7 +120,7 @@ def child(args) -> dict:
         forward = lambda batch: model(batch, None, None, None)  # noqa: E731
     else:
         prompt = {"full": True, "compact": "compact", "none": False}[args.prompt]
-        model = tsreprog_model(prompt, args.layers, description, args.prototype_vocab)
+        model = tsreprog_model(prompt, args.layers, description, args.prototype_vocab, args.patch_stride)
         if args.compile:
             from tsreprog.train.compile import compile_forward
 
@@ -115,11 +137,12 @@ def child(args) -> dict:
 
     import tsreprog
 
-    result = {"code": str(Path(tsreprog.__file__).parent.parent), "variant": args.variant, "prompt": args.prompt, "layers": args.layers, "compile": bool(args.compile),
-              "prototype_vocab": args.prototype_vocab or None,
-              "series_per_step": x.shape[0] * x.shape[2]}
+    result = {"code": str(Path(tsreprog.__file__).parent.parent), "variant": args.variant, "prompt": args.prompt,
+              "layers": args.layers, "compile": bool(args.compile), "prototype_vocab": args.prototype_vocab or None,
+              "patch_stride": args.patch_stride, "series_per_step": x.shape[0] * x.shape[2]}
     if args.mode == "train":
-        seconds = median_seconds(train_step, args.repeats)
+        floor = frozen_blocks_only(model, x.shape[0] * x.shape[2], train=True) if args.variant == "floor" else None
+        seconds = median_seconds(floor or train_step, args.repeats)
         result.update(train_seconds_per_step=seconds, train_series_per_s=result["series_per_step"] / seconds)
         return result
     model.eval()
@@ -130,7 +153,8 @@ def child(args) -> dict:
         with guard():
             forward(xs)
 
-    seconds = median_seconds(score, args.repeats)
+    floor = frozen_blocks_only(model, xs.shape[0] * xs.shape[2], train=False) if args.variant == "floor" else None
+    seconds = median_seconds(floor or score, args.repeats)
     series = xs.shape[0] * xs.shape[2]
     result.update(score_series=series, score_seconds=seconds, score_series_per_s=series / seconds,
                   ettm1_test_seconds_estimate=ETTM1_TEST_SERIES / (series / seconds))
@@ -161,6 +185,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="run the whole plan this many times (median)")
     parser.add_argument("--compile", type=int, default=0)
     parser.add_argument("--prototype-vocab", type=int, default=0, help="0: the full vocabulary")
+    parser.add_argument("--patch-stride", type=int, default=8)
+    parser.add_argument("--floor", action="store_true",
+                        help="also time the frozen blocks alone, and scoring without a prompt or with stride-16 "
+                             "patches (the default job's)")
     parser.add_argument("--with-compile", action="store_true", help="also time torch.compile variants")
     parser.add_argument("--timellm-dir", default="")
     parser.add_argument("--baseline-ref", default="")
@@ -190,16 +218,21 @@ def main() -> None:
     plan += [("new", "full", "score", 2, 0, 0), ("new", "compact", "score", 2, 0, 0)]
     if args.with_compile:
         plan += [("new", "compact", "train", 6, 1, 0), ("new", "compact", "score", 2, 1, 0)]
+    if args.floor:
+        plan += [("floor", "full", "train", 6, 0, 0), ("floor", "compact", "train", 6, 0, 0)]
+        for prompt, stride in (("full", 8), ("compact", 8), ("none", 8), ("compact", 16), ("none", 16)):
+            plan += ([] if (prompt, stride) in (("full", 8), ("compact", 8)) else
+                     [("new", prompt, "score", 2, 0, 0, stride)]) + [("floor", prompt, "score", 2, 0, 0, stride)]
     rows = []
     try:
         # the whole plan once per round: a host whose speed drifts over minutes (a shared VM) then shows as spread
         # between rounds instead of as a bias of whichever variant ran in a slow minute
         for round_ in range(args.rounds):
-            for variant, prompt, mode, layers, compiled, vocab in plan:
+            for variant, prompt, mode, layers, compiled, vocab, *stride in plan:
                 where = old_tree if variant == "old" else ROOT
                 row = run_child(where, variant=variant, prompt=prompt, mode=mode, layers=layers, compile=compiled,
                                 timellm_dir=args.timellm_dir or "-", **({"prototype_vocab": vocab} if vocab else {}),
-                                **common)
+                                **({"patch_stride": stride[0]} if stride else {}), **common)
                 row["round"] = round_
                 print(json.dumps(row), flush=True)
                 rows.append(row)
@@ -211,7 +244,8 @@ def main() -> None:
         """The median over rounds (training: 6 blocks unless ``layers`` says otherwise)."""
         layers = layers or (6 if key.startswith("train") else 2)
         found = [r[key] for r in rows if r["variant"] == variant and r["prompt"] == prompt and key in r
-                 and not r.get("compile") and r.get("prototype_vocab") == vocab and r["layers"] == layers]
+                 and not r.get("compile") and r.get("prototype_vocab") == vocab and r["layers"] == layers
+                 and r.get("patch_stride", 8) == 8]
         return statistics.median(found) if found else None
 
     ratios = {}
@@ -244,13 +278,24 @@ def main() -> None:
     if "score" in compiled and rate("new", "compact", "score_series_per_s"):
         ratios["score_compact_compiled_vs_eager"] = (compiled["score"]["score_series_per_s"]
                                                      / rate("new", "compact", "score_series_per_s"))
-    def by_round(prompt, vocab):
-        """new / Time-LLM within each round: the pairs measured minutes apart, not a whole run apart."""
+    for prompt in ("full", "compact"):
+        floor = rate("floor", prompt, "train_series_per_s")
+        if floor and timellm:
+            ratios[f"train_floor_{prompt}_vs_timellm"] = floor / timellm
+    ettm1_seconds = {}  # scoring ETTm1's test set through MiniLM x2, median over rounds
+    for r in rows:
+        if "ettm1_test_seconds_estimate" in r and not r.get("compile"):
+            name = f"{r['variant']}_{r['prompt']}_stride{r.get('patch_stride', 8)}"
+            ettm1_seconds.setdefault(name, []).append(r["ettm1_test_seconds_estimate"])
+    ettm1_seconds = {name: statistics.median(found) for name, found in ettm1_seconds.items()}
+
+    def by_round(prompt, vocab, variant="new"):
+        """``variant`` / Time-LLM within each round: the pairs measured minutes apart, not a whole run apart."""
         ratios_ = []
         for round_ in range(args.rounds):
             same = [r for r in rows if r["round"] == round_ and "train_series_per_s" in r and not r.get("compile")
                     and r["layers"] == 6]
-            mine = [r["train_series_per_s"] for r in same if r["variant"] == "new" and r["prompt"] == prompt
+            mine = [r["train_series_per_s"] for r in same if r["variant"] == variant and r["prompt"] == prompt
                     and r.get("prototype_vocab") == vocab]
             theirs = [r["train_series_per_s"] for r in same if r["variant"] == "timellm"]
             if mine and theirs:
@@ -259,8 +304,13 @@ def main() -> None:
 
     ratios_by_round = {f"train_new_{prompt}{'_vocab1000' if vocab else ''}_vs_timellm": by_round(prompt, vocab)
                        for prompt in ("full", "compact") for vocab in (None, 1000)}
-    result = {"benchmark": "step_speed", "rounds": args.rounds, "ratios_by_round": ratios_by_round, "dataset": "ETTh1", "lookback": 512, "horizon": 96, "backbone": "minilm-l6",
+    if args.floor:
+        ratios_by_round.update({f"train_floor_{prompt}_vs_timellm": by_round(prompt, None, "floor")
+                                for prompt in ("full", "compact")})
+    result = {"benchmark": "step_speed", "rounds": args.rounds, "ratios_by_round": ratios_by_round,
+              "dataset": "ETTh1", "lookback": 512, "horizon": 96, "backbone": "minilm-l6",
               "precision": "32", "baseline_ref": args.baseline_ref or None, "rows": rows, "ratios": ratios,
+              "ettm1_test_seconds": ettm1_seconds,
               "targets": {"train_new_full_vs_timellm": 4.0, "train_new_compact_vs_timellm": 6.0,
                           "ettm1_test_seconds_minilm_x2": 180.0},
               **environment("cpu")}
@@ -269,7 +319,7 @@ def main() -> None:
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=2))
     tmp.replace(out)
-    print(json.dumps(ratios, indent=2))
+    print(json.dumps({"ratios": ratios, "ettm1_test_seconds": ettm1_seconds}, indent=2))
 
 
 if __name__ == "__main__":

@@ -33,3 +33,20 @@ def test_a_variant_is_a_row_of_its_own_and_changes_only_what_it_names():
     wider = batched.apply_to_training(train_config("standard", "ETTh1", None, 1e-4))
     assert {k for k, v in wider.to_dict().items() if budget.to_dict()[k] != v} == {"batch_size"}
     assert wider.batch_size == 224 and batched.to_dict()["train_changes"] == {"batch_size": 224}
+
+
+def test_published_dlinear_row_trains_with_its_authors_recipe_and_only_where_one_is_recorded():
+    spec = bench_model("dlinear-published", "standard", 512, 192, "ETTh2")
+    assert spec.available and spec.lookback == 336 == spec.model.lookback and spec.learning_rate == 5e-2
+    train = spec.apply_to_training(train_config("standard", "ETTh2", None, spec.learning_rate), channels=7)
+    assert (train.batch_size, train.schedule, train.train_stride, train.val_stride) == (224, "halving", 1, 1)
+    assert (train.epochs, train.patience) == (10, 3)  # the rest of the budget is the profile's
+    assert bench_model("dlinear-published", "standard", 512, 96, "ETTm1").batch_windows == 8
+    quick = bench_model("dlinear-published", "quick", 512, 96, "ETTh1")
+    assert not quick.available and "standard" in quick.why_not
+    elsewhere = bench_model("dlinear-published", "standard", 512, 96, "exchange_rate")
+    assert not elsewhere.available and "exchange_rate" in elsewhere.why_not and "ETTm1" in elsewhere.why_not
+    shared = bench_model("dlinear", "standard", 512, 96, "ETTh1")
+    assert shared.lookback is None and shared.apply_to_training(train_config("standard", "ETTh1", None, 3e-4),
+                                                                channels=7) == train_config("standard", "ETTh1",
+                                                                                            None, 3e-4)

@@ -1,7 +1,7 @@
 import pytest
 
 from tsreprog.bench.models import PROFILES
-from tsreprog.bench.report import beats, seed_table, tables, wall_hours
+from tsreprog.bench.report import beats, markdown, seed_table, tables, wall_hours
 
 
 def cell(model, seed, mse, horizon=96, seconds=600.0):
@@ -32,3 +32,12 @@ def test_bench_settings_accept_every_profile_and_no_other():
         assert BenchConfig(profile=profile).profile == profile
     with pytest.raises(ConfigError, match="profile must be one of"):
         BenchConfig(profile="huge")
+
+
+def test_a_row_with_its_own_look_back_is_named_under_its_table():
+    cells = [{**cell("patchtst", 0, 0.40), "lookback": 512}, {**cell("naive", 0, 1.3), "lookback": 512},
+             {**cell("dlinear-published", 0, 0.38), "lookback": 336}]
+    text = markdown(*tables(cells), "standard")
+    assert "Look-back: 512 (own look-back: dlinear-published 336)." in text
+    assert "Look-back: 512." in markdown(*tables(cells[:2]), "standard")
+    assert "Look-back" not in markdown(*tables([cell("naive", 0, 1.3)]), "standard")  # not recorded: not claimed

@@ -31,8 +31,10 @@ def tables(cells: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
                          if "mse" in c and c.get("seed", 0) == 0])
     if done.empty:
         return done, done
+    if "lookback" not in done:
+        done["lookback"] = None
     long = done[["dataset", "model", "horizon", "mse", "mae", "trainable_parameters", "seconds_per_epoch",
-                 "peak_memory_mb", "device", "precision"]]
+                 "peak_memory_mb", "device", "precision", "lookback"]]
     grouped = done.groupby(["dataset", "model"], sort=False)
     averages = grouped[["mse", "mae"]].mean().reset_index()
     # An average over fewer horizons than its dataset's others is not comparable: a partial table (a run still
@@ -48,8 +50,9 @@ def markdown(long: pd.DataFrame, averages: pd.DataFrame, profile: str) -> str:
         pivot = group.pivot_table(index="model", columns="horizon", values=["mse", "mae"], sort=False)
         lines.append(f"### {dataset}")
         lines.append("")
-        lines.append("Precision: " + ", ".join(PRECISION_NAMES.get(p, p) for p in sorted(group["precision"].unique()))
-                     + ".")
+        lines.append(" ".join(filter(None, [
+            "Precision: " + ", ".join(PRECISION_NAMES.get(p, p) for p in sorted(group["precision"].unique())) + ".",
+            lookback_line(group)])))
         lines.append("")
         horizons = sorted(group["horizon"].unique())
         # Parameters grow with the horizon (the head): state the shortest horizon's; seconds per epoch: the mean.
@@ -68,6 +71,16 @@ def markdown(long: pd.DataFrame, averages: pd.DataFrame, profile: str) -> str:
                          f"{rows.seconds_per_epoch.mean():.0f} | {row.device} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def lookback_line(group: pd.DataFrame) -> str:
+    """The table's look-back, and the rows that train with their own (a published recipe); "" if not recorded."""
+    per_row = group.dropna(subset=["lookback"]).groupby("model", sort=False)["lookback"].first().astype(int)
+    if per_row.empty:
+        return ""
+    shared = int(per_row.mode().iloc[0])
+    own = [f"{model} {lookback}" for model, lookback in per_row.items() if lookback != shared]
+    return f"Look-back: {shared}" + (f" (own look-back: {', '.join(own)})" if own else "") + "."
 
 
 def seed_table(cells: list[dict]) -> pd.DataFrame:

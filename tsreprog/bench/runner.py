@@ -51,6 +51,7 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     row = variant.row(model_name) if variant else model_name
     if not spec.available:
         return {"dataset": dataset, "model": row, "horizon": horizon, "seed": seed, "skipped": spec.why_not}
+    lookback = spec.lookback or lookback
     data = prepare(dataset, lookback, horizon, data_dir)
     if variant:
         spec = variant.apply(spec)
@@ -58,6 +59,7 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
         spec.model.description = data.description
     train = train_config(profile, dataset, data_dir, spec.learning_rate,
                          len(data.windows("train", lookback, horizon)), precision, seed)
+    train = spec.apply_to_training(train, channels=data.scaled.shape[1])
     if variant:
         train = variant.apply_to_training(train)
     reset_peak_rss()
