@@ -139,3 +139,21 @@ def test_a_probe_cell_is_a_row_of_its_own(tiny_models, synthetic_csv, tmp_path):
     assert (tmp_path / "plots" / "forecast_synthetic_H12_dlinear@lr0.02@wd0.1.png").is_file()
     table = run_cell(str(synthetic_csv), "dlinear", 12, "quick", 48, None, tmp_path, seed=0)
     assert table["model"] == "dlinear" and "variant" not in table and table["learning_rate"] != 0.02
+
+
+def test_a_skipped_cell_is_tried_again_once_it_can_run(tiny_models, synthetic_csv, tmp_path, monkeypatch):
+    """SmolLM2 not installed yet: its cells say why; once installed, the next run computes them."""
+    ready = {"smollm2": False}
+    tiny = bench_models.bench_model
+
+    def maybe_installed(name, *args, **kwargs):
+        spec = tiny(name, *args, **kwargs)  # a tiny random backbone stands in for SmolLM2
+        spec.available, spec.why_not = ready["smollm2"], "" if ready["smollm2"] else "not installed"
+        return spec
+
+    monkeypatch.setattr("tsreprog.bench.runner.bench_model", maybe_installed)
+    run = lambda: run_bench([str(synthetic_csv)], ["reprog-smollm2"], "quick", lookback=48, horizons=[12],  # noqa: E731
+                            out=tmp_path, log=lambda m: None)
+    assert run()[0]["skipped"] == "not installed"
+    ready["smollm2"] = True
+    assert run()[0]["mse"] > 0

@@ -136,7 +136,7 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
                  for horizon in (seed_horizons or dataset_horizons[:1])]
         for model, horizon, seed in runs:
             path = cell_path(out, dataset, model, horizon, seed)
-            if path.exists():
+            if finished(path):
                 continue
             if stop_after is not None and computed >= stop_after:
                 return collect(out)
@@ -149,6 +149,12 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
             if "mse" in cell:
                 log(f"{name}: MSE {cell['mse']:.4f} MAE {cell['mae']:.4f} ({cell['seconds_total']:.0f} s)")
     return collect(out)
+
+
+def finished(path: Path) -> bool:
+    """A cell that holds a result. A skipped one (a backbone not installed, a row another profile runs) is tried
+    again on the next run, so installing the backbone or switching profile fills it in."""
+    return path.exists() and "skipped" not in json.loads(path.read_text())
 
 
 def collect(out: str | Path) -> list[dict]:
