@@ -185,12 +185,13 @@ def step_speed(d: dict) -> list[str]:
     lines = [f"**Step and scoring speed** (ETTh1, L={d['lookback']}, H={d['horizon']}, MiniLM, precision "
              f"{d['precision']}" + (f"; baseline ref `{d['baseline_ref']}`" if d.get("baseline_ref") else "")
              + (f"; {rounds} rounds of every variant, median (min-max)" if rounds > 1 else "") + f") — {machine(d)}",
-             "", "| code | prompt | blocks | vocabulary | compiled | train series/s | score series/s | "
+             "", "| code | prompt | patch stride | blocks | vocabulary | compiled | train series/s | score series/s | "
                  "ETTm1 test estimate (s) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     groups: dict[tuple, list[dict]] = {}
     for r in d["rows"]:
-        key = (r["variant"], r["prompt"], r["layers"], r.get("prototype_vocab"), r.get("compile", False))
+        key = (r["variant"], r["prompt"], r.get("patch_stride", 8), r["layers"], r.get("prototype_vocab"),
+               r.get("compile", False))
         groups.setdefault(key, []).append(r)
 
     def shown(rows: list[dict], key: str, digits: int) -> str:
@@ -200,8 +201,8 @@ def step_speed(d: dict) -> list[str]:
         middle = f"{statistics.median(values):.{digits}f}"
         return middle if len(values) == 1 else f"{middle} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
-    for (variant, prompt, layers, vocab, compiled), rows in groups.items():
-        lines.append(f"| {variant} | {prompt} | {layers} | {vocab or 'full'} | {compiled} | "
+    for (variant, prompt, stride, layers, vocab, compiled), rows in groups.items():
+        lines.append(f"| {variant} | {prompt} | {stride} | {layers} | {vocab or 'full'} | {compiled} | "
                      f"{shown(rows, 'train_series_per_s', 1)} | {shown(rows, 'score_series_per_s', 1)} | "
                      f"{shown(rows, 'ettm1_test_seconds_estimate', 0)} |")
     lines += ["", "Ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in d["ratios"].items()) + "; targets: "
@@ -228,7 +229,7 @@ def default_job(d: dict) -> list[str]:
                f"{d['prototype_vocab_1000_same_budget']['verdict']}." if "prototype_vocab_1000_same_budget" in d else "")]
 
 
-SECTIONS = {"step_speed": step_speed, "step_speed_vocab": step_speed, "default_job": default_job, "etth1_quick": etth1_quick, "train_throughput": train_throughput, "ntk_speed": ntk_speed,
+SECTIONS = {"step_speed": step_speed, "step_speed_vocab": step_speed, "step_speed_floor": step_speed, "default_job": default_job, "etth1_quick": etth1_quick, "train_throughput": train_throughput, "ntk_speed": ntk_speed,
             "ntk_validity": ntk_validity, "ntk_validity_dot": ntk_validity, "tune_etth1": tune_etth1,
             "vision_quick": vision_quick, "vision_throughput": vision_throughput}
 
