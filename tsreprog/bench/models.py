@@ -75,6 +75,7 @@ class BenchModel:
 
 
 def changed(train: TrainConfig, changes: dict) -> TrainConfig:
+    """A copy of ``train`` with ``changes`` (validated like any config), or ``train`` itself when there are none."""
     return TrainConfig.from_dict({**train.to_dict(), **changes}) if changes else train
 
 
@@ -180,7 +181,8 @@ def _bench_model(name: str, profile: str, lookback: int, horizon: int, dataset: 
                           batch_windows=recipe["batch_windows"] if recipe else None,
                           train_changes=dict(schedule="halving", train_stride=1, val_stride=1))
         if profile == "quick":
-            spec.available, spec.why_not = False, "a published recipe trains to convergence (use --profile standard)"
+            spec.available = False
+            spec.why_not = "a published recipe trains to convergence (use --profile standard or full)"
         elif recipe is None:
             spec.available = False
             spec.why_not = (f"no published DLinear recipe recorded for {dataset or 'this dataset'} (known: "
