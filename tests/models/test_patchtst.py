@@ -46,3 +46,50 @@ def test_each_style_builds_its_own_encoder_and_the_paper_one_stays_finite():
 def test_bad_patchtst_settings_are_named(changes, message):
     with pytest.raises(ConfigError, match=message):
         etth1_paper_config(**changes)
+
+
+def test_a_snapshot_holds_the_batchnorm_statistics_of_its_moment():
+    """Training moves BatchNorm's running statistics as well as the weights: a snapshot (the best epoch, a
+    checkpoint) without them paired the best weights with the last epoch's statistics, and a restored checkpoint
+    with the statistics the model was built with."""
+    from tsreprog.train.checkpoint import load_trainable
+
+    torch.manual_seed(0)
+    model = build_model(etth1_paper_config(lookback=64, horizon=8, patch_len=8, patch_stride=8)).train()
+    model(torch.randn(16, 64, 1) * 3 + 2)
+    snapshot = model.trainable_state_dict()
+    key = "encoder.layers.0.norm_attention.norm.running_mean"
+    assert key in snapshot and int(snapshot[key.replace("running_mean", "num_batches_tracked")]) == 1
+    model(torch.randn(16, 64, 1) * 5 - 4)  # statistics move on; the snapshot does not
+    assert not torch.equal(snapshot[key], model.state_dict()[key])
+    fresh = build_model(etth1_paper_config(lookback=64, horizon=8, patch_len=8, patch_stride=8)).eval()
+    load_trainable(fresh, snapshot)
+    torch.testing.assert_close(fresh.state_dict()[key], snapshot[key])
+    x = torch.randn(2, 64, 1)
+    model.eval()
+    model.load_state_dict({**model.state_dict(), **snapshot})
+    torch.testing.assert_close(fresh(x), model(x))
+
+
+def test_a_checkpoint_without_the_statistics_loads_with_a_warning():
+    from tsreprog.train.checkpoint import load_trainable
+
+    config = etth1_paper_config(lookback=64, horizon=8, patch_len=8, patch_stride=8)
+    weights_only = {k: v for k, v in build_model(config).trainable_state_dict().items() if "running" not in k
+                    and "num_batches" not in k}
+    with pytest.warns(UserWarning, match="no running statistics for encoder.layers.0.norm_attention.norm.num_"):
+        load_trainable(build_model(config), weights_only, "old.pt")
+    whole = build_model(config).trainable_state_dict()
+    with pytest.raises(ConfigError, match="parameter 'head.proj.weight' missing"):  # weights stay required
+        load_trainable(build_model(config), {k: v for k, v in whole.items() if k != "head.proj.weight"})
+
+
+def test_a_resume_state_keeps_the_batchnorm_statistics_and_drops_nothing_else_trained():
+    from tsreprog.train.module import ForecastModule
+
+    module = ForecastModule(build_model(etth1_paper_config(lookback=64, horizon=8, patch_len=8, patch_stride=8)))
+    checkpoint = {"state_dict": module.state_dict()}
+    module.on_save_checkpoint(checkpoint)
+    kept = set(checkpoint["state_dict"])
+    assert "model.encoder.layers.2.norm_feed_forward.norm.running_var" in kept
+    assert kept == {f"model.{name}" for name in module.model.trainable_state_dict()}

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from tsreprog.errors import ConfigError
+from tsreprog.models.contract import trained_state
 from tsreprog.io import atomic_write_bytes
 
 FORMAT_VERSION = 1
@@ -65,10 +67,20 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def load_trainable(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
-    """Load trainable weights, with an error that says which parameter does not fit instead of a traceback."""
-    own = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    """Load trainable weights, with an error that says which parameter does not fit instead of a traceback.
+
+    Files written before norm-layer statistics were saved with the weights lack them: they load with a warning,
+    since their forecasts use the statistics the model was built with."""
+    own = trained_state(model)
     if not own:
         own = dict(model.state_dict())
+    parameters = {name for name, _ in model.named_parameters()}
+    unsaved = sorted(name for name in set(own) - set(state) if name not in parameters)
+    if unsaved:
+        shown = ", ".join(unsaved[:2]) + (f" and {len(unsaved) - 2} more" if len(unsaved) > 2 else "")
+        warnings.warn(f"{source}: holds no running statistics for {shown} (written before they were saved); "
+                      "forecasts use the statistics the model starts with", stacklevel=2)
+        own = {name: tensor for name, tensor in own.items() if name not in unsaved}
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     if missing or unexpected:

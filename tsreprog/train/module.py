@@ -9,7 +9,7 @@ from torch import nn
 from tsreprog.train.distributed import all_reduce_sum
 from tsreprog.train.metrics import ErrorSums
 from tsreprog.reprogram.head import pinball_loss
-from tsreprog.models.contract import has_quantile_head
+from tsreprog.models.contract import has_quantile_head, trained_state
 
 
 class ForecastModule(L.LightningModule):
@@ -30,7 +30,7 @@ class ForecastModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         from tsreprog.train.resume import random_states
 
-        trainable = {f"model.{name}" for name, p in self.model.named_parameters() if p.requires_grad}
+        trainable = {f"model.{name}" for name in trained_state(self.model)}
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
         checkpoint["random_states"] = random_states()
 
