@@ -123,3 +123,17 @@ def test_gradient_clip_bounds_every_update(synthetic_csv):
     assert moved[1e-12] < 1e-5 < moved[None]
     with pytest.raises(ConfigError, match="gradient_clip"):
         TrainConfig(gradient_clip=0.0)
+
+
+def test_a_paper_patchtst_checkpoint_restores_its_batchnorm_and_forecasts_as_trained(synthetic_csv, tmp_path):
+    """BatchNorm's statistics (a 0-d step count among them) travel through the best-epoch snapshot, the checkpoint's
+    digest and the restore, so the restored model forecasts exactly as the one that was scored."""
+    path = tmp_path / "ck.pt"
+    config = ModelConfig(model="patchtst", encoder_style="paper", lookback=48, horizon=12, patch_len=8, patch_stride=4,
+                         d_model=16, n_heads=4)
+    result = fit(config, train_config(synthetic_csv, epochs=2), path)
+    assert "encoder.layers.0.norm_attention.norm.num_batches_tracked" in load_checkpoint(path)["trainable_state"]
+    restored = restore(path)
+    x = torch.randn(2, 48, 3)
+    result.model.eval()
+    torch.testing.assert_close(restored.model(x), result.model(x))

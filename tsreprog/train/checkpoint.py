@@ -29,7 +29,8 @@ def content_digest(payload: dict[str, Any]) -> str:
     def feed(value) -> None:
         if isinstance(value, torch.Tensor):
             digest.update(str((value.dtype, tuple(value.shape))).encode())
-            digest.update(value.detach().cpu().contiguous().view(torch.uint8).numpy())  # hashed in place, no copy
+            # hashed in place, no copy; flat, so a 0-d tensor (BatchNorm's step count) has bytes to view
+            digest.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
         elif isinstance(value, dict):
             for key in sorted(value, key=str):
                 digest.update(repr(key).encode())
