@@ -73,15 +73,15 @@ def load_trainable(model: torch.nn.Module, state: dict[str, torch.Tensor], sourc
     Files written before norm-layer statistics were saved with the weights lack them: they load with a warning,
     since their forecasts use the statistics the model was built with."""
     own = trained_state(model)
-    if not own:
-        own = dict(model.state_dict())
-    parameters = {name for name, _ in model.named_parameters()}
-    unsaved = sorted(name for name in set(own) - set(state) if name not in parameters)
+    parameters = dict(model.named_parameters())
+    unsaved = sorted(name for name in own if name not in parameters and name not in state)  # statistics only
     if unsaved:
         shown = ", ".join(unsaved[:2]) + (f" and {len(unsaved) - 2} more" if len(unsaved) > 2 else "")
         warnings.warn(f"{source}: holds no running statistics for {shown} (written before they were saved); "
                       "forecasts use the statistics the model starts with", stacklevel=2)
         own = {name: tensor for name, tensor in own.items() if name not in unsaved}
+    if not own:
+        own = dict(model.state_dict())
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     if missing or unexpected:
