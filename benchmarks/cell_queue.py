@@ -4,9 +4,11 @@ Made for a lent GPU: one ETTh1 cell of a reprogrammed MiniLM keeps an H100 far f
 each in its own process. A cell is never started after ``--deadline`` seconds, so a leased machine's time limit
 loses no finished cell; finished cells are skipped on a rerun, and `tsreprog bench --report-only` renders them.
 
-Job file: a JSON list of {"dataset", "model", "horizon", "seed" (0), "learning_rate", "weight_decay",
-"model_changes", "train_changes"} - the last four optional; any of them makes the cell a probe row of its own
-(bench Variant).
+Job file: a JSON list of {"dataset", "model", "horizon", "seed" (0), "profile", "transfer_to", "learning_rate",
+"weight_decay", "model_changes", "train_changes"}. "profile" (default ``--profile``) also names the cell's folder
+under ``--output-dir`` when given, so one queue can fill several profiles' tables; "transfer_to" lists datasets the
+trained model is scored on too (zero-shot transfer). The last four are optional; any of them makes the cell a probe
+row of its own (bench Variant).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from pathlib import Path
 
 from tsreprog.bench.models import Variant
-from tsreprog.bench.runner import cell_path, lookback_for, run_cell
+from tsreprog.bench.runner import cell_path, finished, lookback_for, run_cell
 from tsreprog.io import atomic_write_bytes
 
 STARTED = time.time()
@@ -50,16 +52,20 @@ def _run_cell(job: dict, opts: dict) -> str:
     variant = _variant(job)
     row = variant.row(job["model"]) if variant else job["model"]
     seed = job.get("seed", 0)
-    path = cell_path(Path(opts["out"]), job["dataset"], row, job["horizon"], seed)
-    name = f"{job['dataset']} H={job['horizon']} {row} seed {seed}"
-    if path.exists():
+    profile = job.get("profile", opts["profile"])
+    out = Path(opts["out"]) / job["profile"] if "profile" in job else Path(opts["out"])
+    transfer_to = job.get("transfer_to")
+    path = cell_path(out, job["dataset"], row, job["horizon"], seed)
+    name = f"{profile} {job['dataset']} H={job['horizon']} {row} seed {seed}"
+    if finished(path, transfer_to, job["dataset"]):
         return f"{name}: already done"
     if time.time() - STARTED > opts["deadline"]:
         return f"{name}: not started (deadline)"
     began = time.time()
-    cell = run_cell(job["dataset"], job["model"], job["horizon"], opts["profile"],
-                    lookback_for(job["dataset"], opts["lookback"]), opts["data_dir"], Path(opts["out"]),
-                    opts["precision"], seed, log=lambda line: print(f"  {name}: {line}", flush=True), variant=variant)
+    cell = run_cell(job["dataset"], job["model"], job["horizon"], profile,
+                    lookback_for(job["dataset"], opts["lookback"]), opts["data_dir"], out,
+                    opts["precision"], seed, log=lambda line: print(f"  {name}: {line}", flush=True), variant=variant,
+                    transfer_to=transfer_to)
     cell["parallel_workers"] = opts["workers"]
     atomic_write_bytes(path, json.dumps(cell, indent=2, default=float).encode())
     mse, val = (cell.get(key) for key in ("mse", "val_mse"))

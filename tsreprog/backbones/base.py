@@ -43,6 +43,7 @@ class Backbone(nn.Module):
         self.name = name
         self.kind = kind
         self.causal = causal
+        self.adaptation = "none"  # set by backbones.adapt: which part of the backbone trains (none: it is frozen)
         self.model.requires_grad_(False)
         self.model.eval()
         # See forward(keep_last=...): off only to measure against the whole last block. The structure check runs

@@ -33,6 +33,10 @@ def named_a_cpu(name: str) -> bool:
 
 
 def git_commit() -> str:
+    """The checkout's commit; TSREPROG_COMMIT names it where the code travelled without its git folder (a lent
+    GPU machine gets a copy of the working tree)."""
+    if os.environ.get("TSREPROG_COMMIT"):
+        return os.environ["TSREPROG_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               check=True).stdout.strip()

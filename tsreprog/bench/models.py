@@ -30,6 +30,18 @@ PROFILES = {
     # The published budget: every window, early stopping, all blocks. Meant for a GPU.
     "full": {"train": dict(epochs=10, patience=3, train_stride=1, val_stride=1, batch_size=32, schedule="cosine"),
              "backbone_layers": None, "note": "published budget: stride 1, 10 epochs, early stopping, all blocks"},
+    **{f"fewshot{percent}": {
+        "train": dict(epochs=10, patience=3, train_stride=1, val_stride=4, batch_size=32, schedule="cosine",
+                      train_fraction=percent / 100),
+        "backbone_layers": 2,
+        # What ties at convergence and costs less (benchmarks/README.md): the compact prompt and a 1,000-word
+        # prototype vocabulary, for every reprogrammed row of the table, so the rows differ in one thing each.
+        "reprogrammed": dict(prototype_vocab=1000),
+        "compact_prompt": True,
+        "note": f"few-shot: the first {percent}% of the training windows (Time-LLM's cut), every one of them; the "
+                f"scaler, validation (every 4th window) and test splits unchanged; 2 backbone blocks, compact "
+                f"prompt, 1,000-word prototype vocabulary; early stopping (at most 10 epochs, patience 3)"}
+      for percent in (10, 5)},
 }
 
 # PatchTST's published configurations (Nie et al. 2023, supervised scripts): the small model on the small ETTh
@@ -53,8 +65,12 @@ DLINEAR_PUBLISHED = {"ETTh1": dict(learning_rate=5e-3, batch_windows=32),
                      "ETTh2": dict(learning_rate=5e-2, batch_windows=32),
                      "ETTm1": dict(learning_rate=1e-4, batch_windows=8)}
 
-MODELS = ("reprog-minilm", "reprog-minilm-compact", "reprog-smollm2", "no-backbone", "random-backbone", "no-prompt",
-          "dlinear", "dlinear-published", "patchtst", "naive")
+MODELS = ("reprog-minilm", "reprog-minilm-compact", "reprog-minilm-ln", "reprog-minilm-lora", "reprog-smollm2",
+          "no-backbone", "random-backbone", "random-backbone-ln", "no-prompt", "dlinear", "dlinear-published",
+          "patchtst", "naive")
+# The adapted rows (compact prompt): the backbone's norm layers, or LoRA adapters on its attention, train as well.
+ADAPTED_ROWS = {"reprog-minilm-ln": ("minilm-l6", "layernorm"), "reprog-minilm-lora": ("minilm-l6", "lora"),
+                "random-backbone-ln": ("random:minilm-l6", "layernorm")}
 
 
 @dataclass
@@ -88,7 +104,7 @@ def changed(train: TrainConfig, changes: dict) -> TrainConfig:
 # for every backbone row (a tie for no-prompt). See benchmarks/README.md.
 CONVERGED_RATES = {"dlinear": 3e-4, "patchtst": 1e-4, "no-backbone": 1e-4,
                    **{name: 1e-4 for name in ("reprog-minilm", "reprog-minilm-compact", "reprog-smollm2",
-                                              "random-backbone", "no-prompt")}}
+                                              "random-backbone", "no-prompt", *ADAPTED_ROWS)}}
 # The backbone rows of the converged profiles reduce the backbone's width to this before the flatten head, as
 # Time-LLM keeps only the first d_ff (32-128) features of the LLM's output. With the full width (384 x 64 patches x
 # 96 steps, 2.4M weights) the head overfit ETTh1 within an epoch (benchmarks/README.md, standard_lr_probe.json).
@@ -136,6 +152,12 @@ def bench_model(name: str, profile: str, lookback: int, horizon: int, dataset: s
         spec.learning_rate = CONVERGED_RATES[name]
     if profile != "quick" and spec.model.model == "reprogrammed":
         spec.model.head_dim = CONVERGED_HEAD_DIM
+    settings = PROFILES[profile]
+    if spec.model.model == "reprogrammed" and (settings.get("reprogrammed") or settings.get("compact_prompt")):
+        changes = dict(settings.get("reprogrammed", {}))
+        if settings.get("compact_prompt") and spec.model.prompt != "none":
+            changes["prompt"] = "compact"
+        spec.model = ModelConfig.from_dict({**spec.model.to_dict(), **changes})
     return spec
 
 
@@ -156,6 +178,9 @@ def _bench_model(name: str, profile: str, lookback: int, horizon: int, dataset: 
         return BenchModel(name, ModelConfig(backbone="minilm-l6", prompt="none", **reprog), 1e-3)
     if name == "reprog-minilm-compact":
         return BenchModel(name, ModelConfig(backbone="minilm-l6", prompt="compact", **reprog), 1e-3)
+    if name in ADAPTED_ROWS:
+        backbone, adapt = ADAPTED_ROWS[name]
+        return BenchModel(name, ModelConfig(backbone=backbone, prompt="compact", adapt=adapt, **reprog), 1e-3)
     if name == "no-backbone":
         # Converged profiles hold it to PatchTST's shape for the dataset: at d_model 128 it overfit ETTh1 within an
         # epoch (H=96 test MSE 0.507 at 3e-4, 0.513 at 1e-3; PatchTST's small shape 0.379).

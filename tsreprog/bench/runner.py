@@ -16,7 +16,8 @@ from tsreprog.bench.models import Variant, bench_model, train_config
 from tsreprog.data.registry import DATASETS
 from tsreprog.data.splits import prepare
 from tsreprog.evaluate.forecast import forecast_at, plot_forecast
-from tsreprog.errors import ConfigError
+from tsreprog.errors import ConfigError, DataError
+from tsreprog.train.metrics import evaluate
 from tsreprog.train import fit
 from tsreprog.io import atomic_write_bytes
 
@@ -43,10 +44,34 @@ def horizons_for(dataset: str, horizons: list[int] | None) -> list[int]:
     return list(horizons) if horizons else list(spec.horizons if spec else (96, 192, 336, 720))
 
 
+def transfer_scores(model: torch.nn.Module, targets: list[str], source: str, lookback: int, horizon: int,
+                    data_dir: str | None, precision: str, batch_size: int) -> dict:
+    """Zero-shot transfer: the trained ``model`` scored on every test window of each target dataset, scaled with the
+    target's own training-split statistics (as Time-LLM's transfer scripts do). The model is channel-independent
+    and normalises each window itself (RevIN), so it reads any target; only the look-back and horizon must fit."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    autocast = torch.bfloat16 if precision == "bf16-mixed" else None
+    scores = {}
+    model.to(device)
+    for target in targets:
+        if dataset_key(target) == dataset_key(source):
+            continue
+        try:
+            data = prepare(target, lookback, horizon, data_dir)
+        except DataError as error:
+            raise DataError(f"transfer target '{target}' cannot be scored at look-back {lookback} and horizon "
+                            f"{horizon}: {error}") from None
+        result = evaluate(model, data.windows("test", lookback, horizon), batch_size, device, data.scaler, autocast)
+        scores[data.name] = {"mse": result["mse"], "mae": result["mae"], "test_windows": result["n_windows"]}
+    model.cpu()
+    return scores
+
+
 def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback: int, data_dir: str | None,
              out: Path, precision: str = "auto", seed: int = 0, log: Callable[[str], None] | None = None,
-             variant: Variant | None = None) -> dict:
-    """One cell of the table; a ``variant`` (probes) changes the model's rate or settings and names the row."""
+             variant: Variant | None = None, transfer_to: list[str] | None = None) -> dict:
+    """One cell of the table; a ``variant`` (probes) changes the model's rate or settings and names the row;
+    ``transfer_to`` scores the trained model on those datasets' test splits too (zero-shot transfer)."""
     spec = bench_model(model_name, profile, lookback, horizon, dataset_key(dataset), seed)
     row = variant.row(model_name) if variant else model_name
     if not spec.available:
@@ -83,9 +108,13 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
         "trainable_parameters": sum(p.numel() for p in result.model.parameters() if p.requires_grad),
         "seconds_per_epoch": result.metrics["train_seconds"] / epochs, "seconds_total": seconds,
         "resumed": resumed, **({"variant": variant.to_dict()} if variant else {}),
+        "train_fraction": train.train_fraction, "train_series_windows": result.metrics.get("train_series_windows"),
         "peak_memory_mb": torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else current_peak_rss_mb(),
         **environment(device),
     }
+    if transfer_to:
+        cell["transfer"] = transfer_scores(result.model, transfer_to, dataset, lookback, horizon, data_dir,
+                                           cell["precision"], train.eval_batch_size)
     example = out / "plots" / f"forecast_{data.name}_H{horizon}_{row}.png"
     if not example.exists():
         test_end = data.borders.test[1]
@@ -117,8 +146,8 @@ def check_one_precision(out: Path, dataset: str, precision: str) -> None:
 def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lookback: int | None = None,
               horizons: list[int] | None = None, data_dir: str | None = None, out: str | Path = "runs/bench",
               log: Callable[[str], None] = print, stop_after: int | None = None,
-              precision: str = "auto", seeds: list[int] | None = None, seed_horizons: list[int] | None = None
-              ) -> list[dict]:
+              precision: str = "auto", seeds: list[int] | None = None, seed_horizons: list[int] | None = None,
+              transfer_to: list[str] | None = None) -> list[dict]:
     """Run every missing cell; ``stop_after`` (tests) stops after that many newly computed cells.
 
     Every cell runs under seed 0; ``seeds`` adds runs under further seeds at ``seed_horizons`` (default: each
@@ -136,14 +165,14 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
                  for horizon in (seed_horizons or dataset_horizons[:1])]
         for model, horizon, seed in runs:
             path = cell_path(out, dataset, model, horizon, seed)
-            if finished(path):
+            if finished(path, transfer_to, dataset):
                 continue
             if stop_after is not None and computed >= stop_after:
                 return collect(out)
             name = f"{dataset} H={horizon} {model} seed {seed}"
             log(f"{name} ...")
             cell = run_cell(dataset, model, horizon, profile, lookback_for(dataset, lookback), data_dir, out,
-                            precision, seed, log=lambda line: log(f"  {name}: {line}"))
+                            precision, seed, log=lambda line: log(f"  {name}: {line}"), transfer_to=transfer_to)
             atomic_write_bytes(path, json.dumps(cell, indent=2, default=float).encode())
             computed += 1
             if "mse" in cell:
@@ -151,10 +180,17 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
     return collect(out)
 
 
-def finished(path: Path) -> bool:
-    """A cell that holds a result. A skipped one (a backbone not installed, a row another profile runs) is tried
-    again on the next run, so installing the backbone or switching profile fills it in."""
-    return path.exists() and "skipped" not in json.loads(path.read_text())
+def finished(path: Path, transfer_to: list[str] | None = None, source: str = "") -> bool:
+    """A cell that holds a result, with a score for every transfer target asked for. A skipped one (a backbone not
+    installed, a row another profile runs) is tried again on the next run, so installing the backbone or switching
+    profile fills it in; so is one without a transfer score now asked for (its model was not kept)."""
+    if not path.exists():
+        return False
+    cell = json.loads(path.read_text())
+    if "skipped" in cell:
+        return False
+    wanted = {dataset_key(t) for t in transfer_to or []} - {dataset_key(source)}
+    return wanted <= set(cell.get("transfer", {}))
 
 
 def collect(out: str | Path) -> list[dict]:

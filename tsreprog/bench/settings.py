@@ -23,6 +23,7 @@ class BenchConfig(ConfigMixin):
     seed_horizons: list[int] | None = None  # None: each dataset's shortest horizon
     data_dir: str | None = None
     precision: str = "auto"
+    transfer_to: list[str] | None = None  # datasets every trained model is also scored on (zero-shot transfer)
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.models if m not in MODELS]

@@ -317,7 +317,8 @@ def cmd_bench(args) -> int:
     else:
         cells = run_bench(settings.datasets, settings.models, settings.profile, settings.lookback, settings.horizons,
                           settings.data_dir, out, log=(lambda m: None) if args.quiet else (lambda m: print(m, flush=True)),
-                          precision=settings.precision, seeds=settings.seeds, seed_horizons=settings.seed_horizons)
+                          precision=settings.precision, seeds=settings.seeds, seed_horizons=settings.seed_horizons,
+                          transfer_to=settings.transfer_to)
     written = write_report(cells, out, settings.profile)
     print(written["markdown"].read_text())
     return 0

@@ -48,6 +48,10 @@ HELP = {
     "encoder_style": "patchtst: encoder layer: compact (pre-norm LayerNorm, ReLU) or paper (Nie et al.: post-norm "
                      "BatchNorm, GELU, residual attention)",
     "d_ff": "patchtst: feed-forward width (default 2 x d_model compact, 4 x d_model paper)",
+    "adapt": "backbone adaptation: none (frozen), layernorm (its norm layers and learned position embeddings "
+             "train) or lora (peft low-rank adapters on the attention projections)",
+    "lora_rank": "adapt lora: rank of the adapters",
+    "lora_alpha": "adapt lora: scale of the adapters (alpha / rank)",
     "seed": "random seed",
     "dataset": "registered dataset name (ETTh1, ...) or a CSV path",
     "data_dir": "folder holding the benchmark CSVs (default: $TSREPROG_DATA_DIR; ETTh1 is embedded)",
@@ -64,6 +68,8 @@ HELP = {
     "epochs": "maximum epochs",
     "patience": "early-stopping patience in epochs (validation MSE)",
     "train_stride": "stride between training windows (1: every window)",
+    "train_fraction": "few-shot: train on the first share of the training windows (0.1: Time-LLM's 10%%; scaler, "
+                      "validation and test unchanged)",
     "val_stride": "stride between validation windows (1: every window)",
     "max_steps_per_epoch": "cap on training batches per epoch (none: all)",
     "state_every_steps": "save the resumable training state every N steps inside an epoch too (none: at epoch ends "
@@ -98,7 +104,10 @@ HELP = {
     "models": "comma-separated benchmark models",
     "horizons": "comma-separated horizons (none: each dataset's standard four)",
     "profile": "budget: quick (smoke test, minutes), standard (early stopping, converged on a CPU), full (the "
-               "published budget, for a GPU)",
+               "published budget, for a GPU), fewshot10 / fewshot5 (standard's, on the first 10%% / 5%% of the "
+               "training windows at stride 1)",
+    "transfer_to": "comma-separated datasets each trained model is also scored on (every test window, the target's "
+                   "own scaler): zero-shot transfer",
     "seeds": "comma-separated seeds; seeds other than 0 run at seed_horizons",
     "seed_horizons": "horizons the extra seeds run at (none: each dataset's shortest)",
 }

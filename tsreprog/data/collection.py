@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 
 from tsreprog.data.core import (check_increasing, infer_frequency, numeric_values, parse_timestamps,
                                 scale_statistics, too_short)
+from tsreprog.data.protocol import few_shot_end
 from tsreprog.errors import DataError
 
 
@@ -102,9 +103,10 @@ class CollectionWindows(Dataset):
     """Univariate (look-back, horizon) windows over every series, only fully observed ones, scaled per series."""
 
     def __init__(self, collection: SeriesCollection, lookback: int, horizon: int, stride: int = 1,
-                 region: str = "train", holdout: int = 0) -> None:
+                 region: str = "train", holdout: int = 0, fraction: float = 1.0) -> None:
         """``region``: "train" uses windows ending before the last ``holdout`` rows of each series, "holdout" the
-        windows whose horizon lies in those rows (the look-back may reach back into the training part)."""
+        windows whose horizon lies in those rows (the look-back may reach back into the training part).
+        ``fraction`` < 1 keeps each series' first share of training window starts (few-shot, as the CSV path)."""
         self.lookback, self.horizon = lookback, horizon
         self.data: list[torch.Tensor] = []
         index = []
@@ -112,7 +114,8 @@ class CollectionWindows(Dataset):
             scaled = s.scaled()
             n = len(scaled)
             if region == "train":
-                starts = valid_starts(scaled, lookback + horizon, n - holdout)[::stride]
+                stop = few_shot_end(0, n - holdout, lookback, fraction)
+                starts = valid_starts(scaled, lookback + horizon, stop)[::stride]
             else:
                 starts = valid_starts(scaled, lookback + horizon, n)
                 starts = starts[starts + lookback + horizon > n - holdout][::stride]

@@ -7,6 +7,7 @@ lies inside its split and every test target is scored.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +88,15 @@ class StandardScaler:
     @classmethod
     def from_state_dict(cls, state: dict) -> "StandardScaler":
         return cls(np.asarray(state["mean"], dtype=np.float64), np.asarray(state["std"], dtype=np.float64))
+
+
+def few_shot_end(start: int, end: int, lookback: int, fraction: float) -> int:
+    """The end row of a training range cut to its first ``fraction`` of window starts, as Time-LLM's and GPT4TS's
+    loaders cut it for few-shot runs: ``(end - L) * p // 100 + L`` (their range starts at row 0). The scaler is still
+    fitted on the whole training range (theirs is too); only the windows trained on are fewer."""
+    if fraction >= 1.0:
+        return end
+    return start + lookback + math.floor((end - start - lookback) * fraction + 1e-9)
 
 
 def count_windows(n_rows: int, lookback: int, horizon: int, stride: int = 1) -> int:

@@ -16,7 +16,7 @@ from tsreprog.data.collection import CollectionWindows, SeriesCollection
 from tsreprog.errors import ConfigError
 from tsreprog.models import ModelConfig, build_model
 from tsreprog.train.checkpoint import load_checkpoint, load_trainable, save_checkpoint
-from tsreprog.train.config import TrainConfig
+from tsreprog.train.config import TrainConfig, check_enough_windows
 from tsreprog.train.fit import BestTrainableCheckpoint, train_on_windows
 from tsreprog.models.contract import has_quantile_head
 
@@ -50,7 +50,8 @@ def train_collection(model_config: ModelConfig, train_config: TrainConfig, colle
     L.seed_everything(train_config.seed, verbose=False)
     collection.fit_scalers(end_offset=holdout)
     train_set = CollectionWindows(collection, model_config.lookback, model_config.horizon,
-                                  train_config.train_stride, "train", holdout)
+                                  train_config.train_stride, "train", holdout, train_config.train_fraction)
+    check_enough_windows(train_set, train_config, "the training series")
     val_set = CollectionWindows(collection, model_config.lookback, model_config.horizon, 1, "holdout", holdout)
     model = build_model(model_config)
     if any(p.requires_grad for p in model.parameters()):

@@ -55,7 +55,15 @@ def build_model(config: ModelConfig) -> nn.Module:
     if config.model in ("vision-image", "vision-mae"):
         from tsreprog.models.vision import MAEForecaster, VisualPromptForecaster
 
-        return VisualPromptForecaster(config) if config.model == "vision-image" else MAEForecaster(config)
-    from tsreprog.models.reprogrammed import ReprogrammedForecaster
+        model = VisualPromptForecaster(config) if config.model == "vision-image" else MAEForecaster(config)
+    else:
+        from tsreprog.models.reprogrammed import ReprogrammedForecaster
 
-    return ReprogrammedForecaster(config)
+        model = ReprogrammedForecaster(config)
+    if config.adapt != "none":
+        from tsreprog.backbones.adapt import adapt_backbone
+
+        adapt_backbone(model.backbone, config.adapt, config.lora_rank, config.lora_alpha, config.seed)
+        # cached backbone states (a causal prompt's constant lead) assume weights that never change
+        model.use_prefix_cache = False
+    return model

@@ -15,7 +15,9 @@ TOKEN_SCALES = ("auto", "embedding", "free")
 SETTINGS_BEFORE_THEY_EXISTED = {"attention_scoring": "dot", "token_scale": "free"}
 MODELS = ("reprogrammed", "vision-image", "vision-mae", "dlinear", "patchtst", "naive")
 ENCODER_STYLES = ("compact", "paper")  # PatchTST's encoder layer (tsreprog.models.patchtst)
-QUANTILE_MODELS = ("reprogrammed",)  # the models with a quantile head (pinball loss); the rest give points only
+QUANTILE_MODELS = ("reprogrammed",)
+ADAPTATIONS = ("none", "layernorm", "lora")  # which part of the backbone trains (tsreprog.backbones.adapt)
+ADAPTABLE_MODELS = ("reprogrammed", "vision-image")  # the models with a backbone that trains around it  # the models with a quantile head (pinball loss); the rest give points only
 
 
 @dataclass
@@ -50,6 +52,11 @@ class ModelConfig(ConfigMixin):
     period: int | None = None  # vision paths: folding period (None: from the data frequency, else 24)
     image_size: int | None = None  # vision-image: input size in pixels (None: the model's, at most 224)
     visual_prompt: str = "full"  # vision-image: full | border | none
+    # Backbone adaptation: none (frozen) | layernorm (its norm layers and learned position embeddings) | lora
+    # (peft low-rank adapters on the attention projections, rank lora_rank, scale lora_alpha / lora_rank).
+    adapt: str = "none"
+    lora_rank: int = 8
+    lora_alpha: float = 16.0
     quantiles: list[float] | None = None  # e.g. [0.1, 0.5, 0.9]: a quantile head trained with the pinball loss
     seed: int = 0
 
@@ -81,6 +88,12 @@ class ModelConfig(ConfigMixin):
              f"patchtst needs d_model (at least 16) divisible by n_heads, got d_model {self.d_model} and n_heads "
              f"{self.n_heads}"),
             (self.n_layers is None or self.n_layers >= 1, f"n_layers must be >= 1, got {self.n_layers}"),
+            (self.adapt in ADAPTATIONS, f"unknown adapt '{self.adapt}' (use one of {', '.join(ADAPTATIONS)})"),
+            (self.adapt == "none" or self.model in ADAPTABLE_MODELS,
+             f"adapt '{self.adapt}' needs a model with a trainable path around a backbone "
+             f"({', '.join(ADAPTABLE_MODELS)}); model '{self.model}' has none (use adapt: none)"),
+            (self.lora_rank >= 1, f"lora_rank must be >= 1, got {self.lora_rank}"),
+            (self.lora_alpha > 0, f"lora_alpha must be > 0, got {self.lora_alpha}"),
         ]
         if self.quantiles is not None:
             checks.append((self.model in QUANTILE_MODELS,

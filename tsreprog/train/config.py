@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tsreprog.config_base import ConfigMixin
+from tsreprog.errors import ConfigError
 from tsreprog.train.distributed import STRATEGIES
 
 SCHEDULES = ("onecycle", "cosine", "constant", "halving")
@@ -28,6 +29,9 @@ class TrainConfig(ConfigMixin):
     epochs: int = 10
     patience: int = 3
     train_stride: int = 1
+    # Few-shot training: keep the first share of the training windows (0.1 = Time-LLM's and GPT4TS's 10%); the
+    # scaler, validation and test splits stay the standard protocol's.
+    train_fraction: float = 1.0
     val_stride: int = 1
     max_steps_per_epoch: int | None = None
     state_every_steps: int | None = 200  # resumable state every N steps inside an epoch too (None: epoch ends only)
@@ -46,6 +50,7 @@ class TrainConfig(ConfigMixin):
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
             (self.train_stride >= 1 and self.val_stride >= 1, "strides must be >= 1"),
+            (0.0 < self.train_fraction <= 1.0, f"train_fraction must be in (0, 1], got {self.train_fraction}"),
             (self.gradient_clip is None or self.gradient_clip > 0,
              f"gradient_clip must be > 0 (or none), got {self.gradient_clip}"),
             (self.schedule in SCHEDULES, f"unknown schedule '{self.schedule}' (use {', '.join(SCHEDULES)})"),
@@ -58,3 +63,13 @@ class TrainConfig(ConfigMixin):
                                                f"({self.batch_size}): each process takes a share of every batch"),
         ]
         self._require(checks)
+
+
+def check_enough_windows(train_set, train: "TrainConfig", source: str) -> None:
+    """Refuse a training set smaller than one batch (a few-shot fraction or stride can leave that little), naming
+    what was left: Lightning would otherwise train on one short batch or none without a word."""
+    if len(train_set) < train.batch_size:
+        cut = f" with train_fraction {train.train_fraction:g}" if train.train_fraction < 1 else ""
+        raise ConfigError(f"{source}: {len(train_set)} training series windows left{cut} at train_stride "
+                          f"{train.train_stride}, fewer than one batch of {train.batch_size} (raise train_fraction, "
+                          f"lower train_stride or batch_size)")

@@ -19,7 +19,7 @@ from tsreprog.data.splits import PreparedData, prepare
 from tsreprog.train.metrics import evaluate
 from tsreprog.models import ModelConfig, build_model
 from tsreprog.train.checkpoint import load_trainable, save_checkpoint
-from tsreprog.train.config import TrainConfig
+from tsreprog.train.config import TrainConfig, check_enough_windows
 from tsreprog.train.module import ForecastModule
 from tsreprog.train.compile import compile_forward, uncompile
 from tsreprog.train.precision import choose_precision
@@ -214,8 +214,12 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
     path = Path(checkpoint_path) if checkpoint_path else None
     keeper = BestTrainableCheckpoint(payload, path)
     started = time.perf_counter()
+    n_train = None
     if any(p.requires_grad for p in model.parameters()):
-        train_set = data.windows("train", model_config.lookback, model_config.horizon, train.train_stride)
+        train_set = data.windows("train", model_config.lookback, model_config.horizon, train.train_stride,
+                                 fraction=train.train_fraction)
+        check_enough_windows(train_set, train, data.table.source)
+        n_train = len(train_set)
         val_set = data.windows("val", model_config.lookback, model_config.horizon, train.val_stride)
         state = last_state_path(path) if path is not None else None
         train_on_windows(model, train_set, val_set, train, keeper, log=log, last_state=state, resume=resume)
@@ -228,7 +232,8 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
         save_checkpoint(path, {**payload, "trainable_state": {}, "metrics": {}, "epoch": 0})
     train_seconds = time.perf_counter() - started
     metrics: dict = {"best_val_mse": keeper.best if keeper.best_state is not None else None,
-                     "train_seconds": train_seconds, "epochs_run": len(keeper.history), "precision": precision}
+                     "train_seconds": train_seconds, "epochs_run": len(keeper.history), "precision": precision,
+                     "train_series_windows": n_train}
     if test:
         device = "cuda" if accelerator == "gpu" else "cpu"
         model.to(device)

