@@ -160,3 +160,15 @@ def test_cpu_and_gpu_kernels_agree():
     on_cpu = empirical_ntk(model, x, dtype=torch.float64).kernel
     on_gpu = empirical_ntk(model.cuda(), x.cuda(), dtype=torch.float64).kernel.cpu()
     torch.testing.assert_close(on_gpu, on_cpu, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("adapt", ["layernorm", "lora"])
+def test_adapted_backbone_kernel_covers_its_trained_weights(adapt):
+    """An adapted backbone trains weights inside it: the kernel is over those too (the autograd loop's), not the
+    structured path's frozen-backbone kernel."""
+    torch.manual_seed(3)
+    model = build_model(ModelConfig(**TINY, adapt=adapt, lora_rank=2)).double()
+    x = torch.randn(3, 48, 1, dtype=torch.float64)
+    result = empirical_ntk(model, x, dtype=torch.float64)
+    torch.testing.assert_close(result.kernel, loop_kernel(model.eval(), x), rtol=1e-7, atol=1e-9)
+    assert result.n_parameters == sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -14,7 +14,7 @@ import torch
 from tsreprog.bench.environment import current_peak_rss_mb, environment, reset_peak_rss
 from tsreprog.bench.models import Variant, bench_model, train_config
 from tsreprog.data.registry import DATASETS
-from tsreprog.data.splits import prepare
+from tsreprog.data.splits import PreparedData, prepare
 from tsreprog.evaluate.forecast import forecast_at, plot_forecast
 from tsreprog.errors import ConfigError, DataError
 from tsreprog.train.metrics import evaluate
@@ -44,23 +44,31 @@ def horizons_for(dataset: str, horizons: list[int] | None) -> list[int]:
     return list(horizons) if horizons else list(spec.horizons if spec else (96, 192, 336, 720))
 
 
-def transfer_scores(model: torch.nn.Module, targets: list[str], source: str, lookback: int, horizon: int,
-                    data_dir: str | None, precision: str, batch_size: int) -> dict:
-    """Zero-shot transfer: the trained ``model`` scored on every test window of each target dataset, scaled with the
-    target's own training-split statistics (as Time-LLM's transfer scripts do). The model is channel-independent
-    and normalises each window itself (RevIN), so it reads any target; only the look-back and horizon must fit."""
+def transfer_targets(targets: list[str] | None, source: str, lookback: int, horizon: int, data_dir: str | None
+                     ) -> list[PreparedData]:
+    """The datasets a cell's model is also scored on, each with its own training-split scaler (as Time-LLM's transfer
+    scripts scale them); loaded before training, so a target the model cannot score stops the cell at once."""
+    prepared = []
+    for target in targets or []:
+        if dataset_key(target) == dataset_key(source):
+            continue
+        try:
+            prepared.append(prepare(target, lookback, horizon, data_dir))
+        except DataError as error:
+            raise DataError(f"transfer target '{target}' cannot be scored at look-back {lookback} and horizon "
+                            f"{horizon}: {error}") from None
+    return prepared
+
+
+def transfer_scores(model: torch.nn.Module, targets: list[PreparedData], lookback: int, horizon: int,
+                    precision: str, batch_size: int) -> dict:
+    """Zero-shot transfer: the trained ``model`` on every test window of each target. The model is
+    channel-independent and normalises each window itself (RevIN), so it reads any target of its look-back."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
     autocast = torch.bfloat16 if precision == "bf16-mixed" else None
     scores = {}
     model.to(device)
-    for target in targets:
-        if dataset_key(target) == dataset_key(source):
-            continue
-        try:
-            data = prepare(target, lookback, horizon, data_dir)
-        except DataError as error:
-            raise DataError(f"transfer target '{target}' cannot be scored at look-back {lookback} and horizon "
-                            f"{horizon}: {error}") from None
+    for data in targets:
         result = evaluate(model, data.windows("test", lookback, horizon), batch_size, device, data.scaler, autocast)
         scores[data.name] = {"mse": result["mse"], "mae": result["mae"], "test_windows": result["n_windows"]}
     model.cpu()
@@ -78,6 +86,7 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
         return {"dataset": dataset, "model": row, "horizon": horizon, "seed": seed, "skipped": spec.why_not}
     lookback = spec.lookback or lookback
     data = prepare(dataset, lookback, horizon, data_dir)
+    targets = transfer_targets(transfer_to, dataset, lookback, horizon, data_dir)
     if variant:
         spec = variant.apply(spec)
     if spec.model.model == "reprogrammed":
@@ -113,8 +122,8 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
         **environment(device),
     }
     if transfer_to:
-        cell["transfer"] = transfer_scores(result.model, transfer_to, dataset, lookback, horizon, data_dir,
-                                           cell["precision"], train.eval_batch_size)
+        cell["transfer"] = transfer_scores(result.model, targets, lookback, horizon, cell["precision"],
+                                           train.eval_batch_size)
     example = out / "plots" / f"forecast_{data.name}_H{horizon}_{row}.png"
     if not example.exists():
         test_end = data.borders.test[1]

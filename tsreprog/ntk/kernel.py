@@ -188,7 +188,10 @@ def empirical_ntk(model: nn.Module, x: torch.Tensor, mode: str = "exact", n_prob
         with vmap_friendly_attention(model):
             from tsreprog.models.reprogrammed import ReprogrammedForecaster
 
-            if structured and isinstance(model, ReprogrammedForecaster) and param_filter is None:
+            # The structured path differentiates at the prototypes' keys and values and through a frozen
+            # backbone; an adapted backbone (adapt: layernorm | lora) trains weights inside it: the generic path.
+            frozen = getattr(getattr(model, "backbone", None), "adaptation", "none") == "none"
+            if structured and isinstance(model, ReprogrammedForecaster) and param_filter is None and frozen:
                 return _reprogrammed_ntk(model, x, options, memory_mb)
             return _generic_ntk(model, x, options, param_filter, memory_mb)
     finally:

@@ -1,0 +1,58 @@
+"""Bench regimes: the few-shot profiles and their rows, and zero-shot transfer scores kept in the cell."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import synthetic_frame
+from tsreprog.bench.models import PROFILES, bench_model
+from tsreprog.bench.runner import finished, run_cell
+from tsreprog.data.splits import prepare
+from tsreprog.errors import DataError
+from tsreprog.models import build_model
+from tsreprog.train.metrics import evaluate
+
+
+@pytest.mark.parametrize("profile, fraction", [("fewshot10", 0.1), ("fewshot5", 0.05)])
+def test_few_shot_profiles_cut_the_windows_and_share_the_standard_budget(profile, fraction):
+    train = PROFILES[profile]["train"]
+    assert train["train_fraction"] == fraction and train["train_stride"] == 1
+    assert {k: v for k, v in train.items() if k not in ("train_fraction", "train_stride")} == \
+        {k: v for k, v in PROFILES["standard"]["train"].items() if k != "train_stride"}
+
+
+def test_few_shot_rows_differ_from_the_reprogrammed_row_in_one_thing_each():
+    base = bench_model("reprog-minilm-compact", "fewshot10", 512, 96, "ETTh1").model.to_dict()
+    expect = {"reprog-minilm-ln": {"adapt": "layernorm"}, "reprog-minilm-lora": {"adapt": "lora"},
+              "random-backbone": {"backbone": "random:minilm-l6"},
+              "random-backbone-ln": {"backbone": "random:minilm-l6", "adapt": "layernorm"},
+              "no-prompt": {"prompt": "none"}}
+    assert base["prompt"] == "compact" and base["prototype_vocab"] == 1000 and base["n_layers"] == 2
+    for row, changes in expect.items():
+        config = bench_model(row, "fewshot10", 512, 96, "ETTh1").model.to_dict()
+        assert {k: v for k, v in config.items() if base[k] != v} == changes, row
+
+
+def test_transfer_scores_live_in_the_cell_and_equal_a_direct_evaluation(tmp_path):
+    source, target = tmp_path / "source.csv", tmp_path / "target.csv"
+    synthetic_frame(600, 3, seed=0).to_csv(source, index=False)
+    synthetic_frame(500, 2, seed=5).to_csv(target, index=False)
+    cell = run_cell(str(source), "dlinear", 8, "quick", 48, None, tmp_path / "out", "32", 0,
+                    transfer_to=[str(target), str(source)])
+    assert set(cell["transfer"]) == {"target"}  # the source itself is its own test score, not a transfer
+    path = tmp_path / "cell.json"
+    path.write_text(json.dumps(cell))
+    assert finished(path, [str(target)], str(source)) and not finished(path, ["ETTh2"], str(source))
+    data = prepare(str(target), 48, 8)
+    assert cell["transfer"]["target"]["test_windows"] == data.windows("test", 48, 8).n_windows
+    assert 0 < cell["transfer"]["target"]["mse"] < 2.0
+
+
+def test_transfer_target_too_short_is_named(tmp_path):
+    source, short = tmp_path / "source.csv", tmp_path / "short.csv"
+    synthetic_frame(600, 3).to_csv(source, index=False)
+    synthetic_frame(70, 3).to_csv(short, index=False)
+    with pytest.raises(DataError, match=r"transfer target '.*short.csv' cannot be scored at look-back 48 and horizon 8"):
+        run_cell(str(source), "dlinear", 8, "quick", 48, None, tmp_path / "out", "32", 0, transfer_to=[str(short)])
