@@ -1,0 +1,184 @@
+"""Where does a pretrained backbone pay? The regime tables (full data, 10%, 5%, zero-shot transfer) and their verdicts
+by the 2-sd rule, from the bench cells of each regime's folder.
+
+Each comparison pits a row against the ablation that differs from it in one thing; a difference is real only when it
+exceeds twice the larger seed sd of the two (3 seeds at H=96). Writes benchmarks/results/regimes.json and prints the
+Markdown that benchmarks/README.md carries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+REGIMES = {"full data": "bench_standard_gpu", "10%": "bench_fewshot10", "5%": "bench_fewshot5"}
+ROWS = ("reprog-minilm-compact", "reprog-minilm-ln", "reprog-minilm-lora", "random-backbone", "random-backbone-ln",
+        "no-prompt", "no-backbone", "patchtst", "dlinear")
+# (row, against, what the comparison asks)
+COMPARISONS = (
+    ("reprog-minilm-compact", "no-backbone", "pretrained backbone vs none"),
+    ("reprog-minilm-compact", "random-backbone", "pretrained vs random-init weights"),
+    ("reprog-minilm-ln", "reprog-minilm-compact", "LayerNorm tuning vs frozen"),
+    ("reprog-minilm-lora", "reprog-minilm-compact", "LoRA vs frozen"),
+    ("reprog-minilm-ln", "random-backbone-ln", "pretrained vs random-init, both LayerNorm-tuned"),
+    ("reprog-minilm-ln", "no-backbone", "LayerNorm-tuned backbone vs none"),
+    ("reprog-minilm-lora", "no-backbone", "LoRA-tuned backbone vs none"),
+)
+# Time-LLM (Jin et al., ICLR 2024) Tables 3-5: MSE averaged over the four horizons.
+PUBLISHED = {
+    "10%": {"ETTh1": {"Time-LLM": 0.556, "GPT4TS": 0.590, "PatchTST": 0.633, "DLinear": 0.691},
+            "ETTh2": {"Time-LLM": 0.370, "GPT4TS": 0.397, "PatchTST": 0.415, "DLinear": 0.605},
+            "ETTm1": {"Time-LLM": 0.404, "GPT4TS": 0.464, "PatchTST": 0.501, "DLinear": 0.411}},
+    "5%": {"ETTh1": {"Time-LLM": 0.627, "GPT4TS": 0.681, "PatchTST": 0.694, "DLinear": 0.750}},
+    "transfer": {"ETTh1->ETTh2": {"Time-LLM": 0.353, "GPT4TS": 0.406, "PatchTST": 0.380, "DLinear": 0.493},
+                 "ETTh2->ETTh1": {"Time-LLM": 0.479, "GPT4TS": 0.757, "PatchTST": 0.565, "DLinear": 0.703},
+                 "ETTm1->ETTh2": {"Time-LLM": 0.381, "GPT4TS": 0.433, "PatchTST": 0.439, "DLinear": 0.464}},
+}
+TRANSFER_PAIRS = (("ETTh1", "ETTh2"), ("ETTh2", "ETTh1"), ("ETTm1", "ETTh2"), ("ETTh1", "ETTm1"))
+
+
+def load(folder: Path) -> list[dict]:
+    return [{"seed": 0, **json.loads(p.read_text())} for p in sorted(folder.glob("cells/*/*/H*.json"))
+            if "skipped" not in p.read_text()]
+
+
+def summary(values: list[float]) -> dict:
+    return {"mean": statistics.mean(values), "sd": statistics.stdev(values) if len(values) > 1 else None,
+            "n": len(values)}
+
+
+def verdict(a: dict | None, b: dict | None) -> str:
+    if not a or not b or a["n"] < 2 or b["n"] < 2:
+        return "not measured"
+    bound = 2 * max(a["sd"], b["sd"])
+    gap = b["mean"] - a["mean"]
+    if abs(gap) <= bound:
+        return "tie"
+    return "wins" if gap > 0 else "loses"
+
+
+def regime_tables(cells: list[dict]) -> dict:
+    """{dataset: {row: {"H96": summary, "horizons": {H: mse of seed 0}, "transfer": {target: summary}}}}"""
+    grouped = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    transfer = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for c in cells:
+        if c["model"] not in ROWS:
+            continue
+        grouped[c["dataset"]][c["model"]][c["horizon"]].append((c["seed"], c["mse"]))
+        if c["horizon"] == 96:
+            for target, score in c.get("transfer", {}).items():
+                transfer[c["dataset"]][c["model"]][target].append(score["mse"])
+    out = {}
+    for dataset, rows in grouped.items():
+        out[dataset] = {}
+        for row, horizons in rows.items():
+            entry = {"horizons": {h: next(m for s, m in v if s == 0) for h, v in sorted(horizons.items())
+                                  if any(s == 0 for s, _ in v)}}
+            if 96 in horizons:
+                entry["H96"] = summary([m for _, m in horizons[96]])
+            entry["transfer"] = {t: summary(v) for t, v in transfer[dataset][row].items()}
+            out[dataset][row] = entry
+    return out
+
+
+def fmt(s: dict | None) -> str:
+    if not s:
+        return "–"
+    return f"{s['mean']:.3f} ± {s['sd']:.3f}" if s["sd"] is not None else f"{s['mean']:.3f} (1 seed)"
+
+
+def markdown(report: dict) -> str:
+    lines = []
+    for regime, tables in report["regimes"].items():
+        lines += [f"#### {regime}: test MSE ({report['folders'][regime]})", ""]
+        for dataset in ("ETTh1", "ETTh2", "ETTm1"):
+            rows = tables.get(dataset)
+            if not rows:
+                continue
+            horizons = sorted({h for r in rows.values() for h in r["horizons"]})
+            lines.append(f"{dataset} | H=96 (3 seeds) | " + " | ".join(f"H={h}" for h in horizons if h != 96)
+                         + " | avg (4 horizons) |")
+            lines.append("|---" * (len(horizons) + 2) + "|")
+            for row in ROWS:
+                if row not in rows:
+                    continue
+                r = rows[row]
+                avg = (f"{statistics.mean(r['horizons'].values()):.3f}" if len(r["horizons"]) == 4 else
+                       f"({len(r['horizons'])}/4)")
+                lines.append(f"| {row} | {fmt(r.get('H96'))} | " + " | ".join(
+                    f"{r['horizons'][h]:.3f}" if h in r["horizons"] else "–" for h in horizons if h != 96)
+                    + f" | {avg} |")
+            published = PUBLISHED.get(regime, {}).get(dataset)
+            if published:
+                lines.append("")
+                lines.append("Published (Time-LLM Table " + ("3" if regime == "10%" else "4") + ", 4-horizon avg): "
+                             + ", ".join(f"{k} {v:.3f}" for k, v in published.items()))
+            lines.append("")
+    lines += ["#### Zero-shot transfer, H=96, 3 seeds: test MSE on the target (its own scaler)", ""]
+    regimes = [r for r in report["transfer"] if report["transfer"][r]]
+    lines.append("| pair | row | " + " | ".join(regimes) + " |")
+    lines.append("|---" * (len(regimes) + 2) + "|")
+    for pair, by_regime in report["transfer_pairs"].items():
+        for row in ROWS:
+            values = [fmt(by_regime.get(regime, {}).get(row)) for regime in regimes]
+            if any(v != "–" for v in values):
+                lines.append(f"| {pair} | {row} | " + " | ".join(values) + " |")
+        published = PUBLISHED["transfer"].get(pair)
+        if published:
+            lines.append(f"| {pair} | published (Table 5, 4-horizon avg) | " + ", ".join(
+                f"{k} {v:.3f}" for k, v in published.items()) + " |" + " |" * (len(regimes) - 1))
+    lines += ["", "#### Verdicts (H=96, 3 seeds, 2-sd rule)", "",
+              "| regime | dataset | question | row | against | verdict |", "|---|---|---|---|---|---|"]
+    for v in report["verdicts"]:
+        lines.append(f"| {v['regime']} | {v['dataset']} | {v['question']} | {fmt(v['row_score'])} | "
+                     f"{fmt(v['against_score'])} | {v['verdict']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=RESULTS / "regimes.json")
+    args = parser.parse_args()
+    regimes, folders, machines = {}, {}, {}
+    for regime, folder in REGIMES.items():
+        cells = load(RESULTS / folder)
+        if cells:
+            regimes[regime] = regime_tables(cells)
+            folders[regime] = f"results/{folder}"
+            machines[regime] = sorted({f"{c.get('device')} ({c.get('precision')})" for c in cells})
+    verdicts = []
+    for regime, tables in regimes.items():
+        for dataset, rows in tables.items():
+            for row, against, question in COMPARISONS:
+                a, b = rows.get(row, {}).get("H96"), rows.get(against, {}).get("H96")
+                if a or b:
+                    verdicts.append({"regime": regime, "dataset": dataset, "question": question, "row": row,
+                                     "against": against, "row_score": a, "against_score": b,
+                                     "verdict": verdict(a, b)})
+            for source, target in TRANSFER_PAIRS:
+                if source != dataset:
+                    continue
+                for row, against, question in COMPARISONS:
+                    a = rows.get(row, {}).get("transfer", {}).get(target)
+                    b = rows.get(against, {}).get("transfer", {}).get(target)
+                    if a or b:
+                        verdicts.append({"regime": f"{regime}, transfer", "dataset": f"{source}->{target}",
+                                         "question": question, "row": row, "against": against, "row_score": a,
+                                         "against_score": b, "verdict": verdict(a, b)})
+    transfer_pairs = {f"{s}->{t}": {regime: {row: r["transfer"][t] for row, r in regimes[regime].get(s, {}).items()
+                                             if t in r.get("transfer", {})} for regime in regimes}
+                      for s, t in TRANSFER_PAIRS}
+    report = {"regimes": regimes, "folders": folders, "machines": machines, "verdicts": verdicts,
+              "transfer": {regime: any(p.get(regime) for p in transfer_pairs.values()) for regime in regimes},
+              "transfer_pairs": transfer_pairs, "published": PUBLISHED,
+              "rule": "a difference is real when it exceeds twice the larger seed sd (3 seeds at H=96)"}
+    args.output.write_text(json.dumps(report, indent=1, default=float))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
