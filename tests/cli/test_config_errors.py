@@ -57,7 +57,7 @@ def test_train_never_replaces_a_users_config_or_metrics(tmp_path, capsys):
     (["select", "--layers", "1,x"], "layers takes block counts >= 1 or 'all', got 'x'"),
     (["select", "--n-train", "0"], "n_train must be at least 1, got 0"),
     (["bench", "--seeds", "0,0"], "seeds takes distinct integers >= 0, got [0, 0]"),
-    (["bench", "--profile", "huge"], "profile must be one of quick, standard, full, got 'huge'"),
+    (["bench", "--profile", "huge"], "profile must be one of quick, standard, full, fewshot10, fewshot5, got 'huge'"),
 ])
 def test_select_flags_are_checked_in_one_line(tmp_path, capsys, argv, message):
     assert main([*argv, "--output-dir", str(tmp_path / "s")]) == 2

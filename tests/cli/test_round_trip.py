@@ -32,9 +32,11 @@ FLAG_VALUES = {
     "probes": "4", "ridge": "0.01", "datasets": "ETTh1,ETTm1", "models": "dlinear,naive", "horizons": "96,192",
     "profile": "standard", "seeds": "0,1", "seed_horizons": "96", "period": "12", "image_size": "112",
     "method": "halving", "budget_steps": "60", "warmup_steps": "3", "first_rung_steps": "4", "n_pool": "128",
-    "visual_prompt": "border", "encoder_style": "paper", "d_ff": "64",
+    "visual_prompt": "border", "encoder_style": "paper", "d_ff": "64", "adapt": "lora", "lora_rank": "4",
+    "lora_alpha": "8.0", "train_fraction": "0.5", "transfer_to": "ETTh2,ETTm1",
 }
-MODEL_ONLY_PATCHTST = {"quantiles"}  # PatchTST has no quantile head: checked with the reprogrammed model instead
+# PatchTST has no quantile head and no backbone to adapt: checked with the reprogrammed model instead
+MODEL_ONLY_PATCHTST = {"quantiles", "adapt"}
 
 
 def flag_args(sections: dict, skip: set = frozenset()) -> list[str]:

@@ -41,7 +41,7 @@ def test_sigkill_then_resume_matches_the_uninterrupted_run(synthetic_csv, tmp_pa
     # the state of a finished epoch holds early stopping as it stood after counting that epoch
     import torch
 
-    state = torch.load(killed / "last_state.ckpt", weights_only=False, map_location="cpu")
+    state = torch.load(killed / "last_state.ckpt", weights_only=True, map_location="cpu")
     stopping = next(v for k, v in state["callbacks"].items() if k.startswith("EarlyStopping"))
     seen = [h["val_mse"] for h in state["callbacks"]["BestTrainableCheckpoint"]["history"]]
     assert float(stopping["best_score"]) == pytest.approx(min(seen), rel=1e-6)
@@ -74,7 +74,7 @@ def test_a_run_killed_inside_an_epoch_resumes_from_its_step_state(synthetic_csv,
         time.sleep(0.01)
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait()
-    state = torch.load(killed / "last_state.ckpt", weights_only=False, map_location="cpu")
+    state = torch.load(killed / "last_state.ckpt", weights_only=True, map_location="cpu")
     done = [v["batches_done"] for k, v in state["callbacks"].items() if k.startswith("LastState")]
     assert done and done[0] > 0 and state["epoch"] == 0  # killed inside the first epoch
 

@@ -104,14 +104,17 @@ def resumable_run(out: Path, model_config, train_config) -> Path:
     """The checkpoint path of a killed run in ``out`` that ``--resume`` may continue, after checking that it was
     started with the same settings (a resumed run under other settings would mix two experiments)."""
     from tsreprog.train.checkpoint import load_checkpoint
+    from tsreprog.train.resume import read_run_record
 
     state, checkpoint = out / "last_state.ckpt", out / "checkpoint.pt"
     if not state.is_file():
         finished = (out / "metrics.json").is_file()
         raise ConfigError(f"{out}: nothing to resume (" + ("the run there finished" if finished else
                           "no last_state.ckpt: no epoch of a run there had finished") + ")")
-    if checkpoint.is_file():
-        saved = load_checkpoint(checkpoint)
+    # The settings the run was started with: its checkpoint's, or, killed before its first validation wrote one,
+    # those its resume state recorded.
+    saved = load_checkpoint(checkpoint) if checkpoint.is_file() else read_run_record(state).get("settings")
+    if saved:
         for section, now in (("model", model_config.to_dict()), ("train", train_config.to_dict())):
             before = saved[f"{section}_config"]
             for key in sorted(set(before) | set(now)):
@@ -119,6 +122,14 @@ def resumable_run(out: Path, model_config, train_config) -> Path:
                     raise ConfigError(f"{out}: --resume with {section}.{key}={now.get(key)!r}, but the run there "
                                       f"was started with {before.get(key)!r}")
     return checkpoint
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (argparse turns the ValueError into a one-line usage error)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
 
 
 def cmd_evaluate(args) -> int:
@@ -135,7 +146,12 @@ def cmd_evaluate(args) -> int:
     data.scaler = restored.scaler
     data.scaled = restored.scaler.transform(data.table.values)
     windows = data.windows(args.split, config.lookback, config.horizon, args.stride)
-    metrics = evaluate(restored.model, windows, args.batch_size, "cpu", restored.scaler if args.original_scale else None)
+    import torch
+
+    precision = restored.precision if args.precision == "auto" else args.precision
+    metrics = evaluate(restored.model, windows, args.batch_size, "cpu", restored.scaler if args.original_scale else None,
+                       torch.bfloat16 if precision == "bf16-mixed" else None)
+    metrics["precision"] = precision
     metrics = {"dataset": data.name, "split": args.split, **metrics}
     if args.output:
         from tsreprog.io import check_writable
@@ -167,7 +183,7 @@ def cmd_forecast(args) -> int:
     table.values = table.values[:, [table.columns.index(c) for c in restored.dataset["columns"]]]
     table.columns = list(restored.dataset["columns"])
     result = forecast_at(restored.model, table, restored.scaler, restored.model_config.lookback,
-                         restored.model_config.horizon, args.origin)
+                         restored.model_config.horizon, args.origin, restored.autocast_dtype)
     write_forecast(result, output)
     if plot is not None:
         plot_forecast(result, plot)
@@ -375,8 +391,11 @@ def build_parser() -> argparse.ArgumentParser:
                               description="MSE/MAE on scaled data (LTSF convention) over every window of a split.")
     add_checkpoint_source(evaluate)
     evaluate.add_argument("--split", default="test", choices=["train", "val", "test"], help="split (default: test)")
-    evaluate.add_argument("--stride", type=int, default=1, help="window stride (default 1: every window)")
-    evaluate.add_argument("--batch-size", type=int, default=256, help="batch size (default 256)")
+    evaluate.add_argument("--stride", type=positive_int, default=1, help="window stride (default 1: every window)")
+    evaluate.add_argument("--batch-size", type=positive_int, default=256, help="batch size (default 256)")
+    evaluate.add_argument("--precision", default="auto", choices=["auto", "32", "bf16-mixed"],
+                          help="auto (default): the precision the run trained and scored in, recorded in the "
+                               "checkpoint; 32 or bf16-mixed to override")
     evaluate.add_argument("--original-scale", action="store_true", help="also report metrics on the original scale")
     evaluate.add_argument("--output", help="write the metrics as JSON here")
     evaluate.add_argument("--overwrite", action="store_true", help="replace an existing output file")

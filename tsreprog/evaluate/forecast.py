@@ -41,16 +41,16 @@ def future_index(table: SeriesTable, origin: int, horizon: int) -> pd.Index:
 
 @torch.no_grad()
 def forecast_at(model: torch.nn.Module, table: SeriesTable, scaler: StandardScaler, lookback: int, horizon: int,
-                origin: int | None = None) -> Forecast:
+                origin: int | None = None, autocast_dtype: torch.dtype | None = None) -> Forecast:
     """Forecast the ``horizon`` rows starting at row ``origin`` (default: just past the data; negative counts
-    from the end)."""
+    from the end), in the precision the model was trained in (``autocast_dtype``: bf16 for a bf16-mixed run)."""
     n_rows = len(table)
     origin = n_rows if origin is None else (origin + n_rows if origin < 0 else origin)
     if not lookback <= origin <= n_rows:
         raise DataError(f"{table.source}: forecast origin {origin} needs {lookback} rows of history inside the "
                         f"{n_rows} rows of the file")
     window = torch.as_tensor(scaler.transform(table.values[origin - lookback:origin]), dtype=torch.float32)[None]
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast("cpu", dtype=autocast_dtype, enabled=autocast_dtype is not None):
         prediction = model(window)[0].float().numpy()
         quantiles = model.predict_quantiles(window)[0].float().numpy() if has_quantile_head(model) else None
     values = scaler.inverse(prediction)

@@ -24,7 +24,7 @@ from tsreprog.train.module import ForecastModule
 from tsreprog.train.compile import compile_forward, uncompile
 from tsreprog.train.precision import choose_precision
 from tsreprog.train.distributed import is_rank_zero, launch_rank, per_rank_batch, strategy_for
-from tsreprog.train.resume import AtomicCheckpointIO, EpochShuffle, LastState
+from tsreprog.train.resume import AtomicCheckpointIO, EpochShuffle, LastState, read_run_record
 
 
 @dataclass
@@ -135,8 +135,16 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
     present, training continues from it (see :mod:`tsreprog.train.resume`)."""
     quiet_lightning()
     accelerator = resolve_accelerator(train)
-    precision = choose_precision(train.precision, accelerator, model, first_batch(train_set, train.batch_size))
+    resume_from = str(last_state) if resume and last_state is not None and Path(last_state).is_file() else None
+    # auto is decided once per run (a timed probe on CPUs with bf16 instructions can decide either way) and a
+    # resumed run continues in what the run recorded; an explicit precision always wins.
+    recorded = read_run_record(resume_from).get("precision") if resume_from else None
+    if train.precision == "auto" and recorded:
+        precision = recorded
+    else:
+        precision = choose_precision(train.precision, accelerator, model, first_batch(train_set, train.batch_size))
     keeper.precision = precision
+    keeper.payload_base["precision"] = precision
     callbacks = [EarlyStopping("val_mse", patience=train.patience, mode="min"), keeper, *(extra_callbacks or [])]
     if log is not None:
         callbacks.append(EpochLog(log))
@@ -144,8 +152,8 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
     if last_state is not None:
         # inside an epoch only in one process: under DDP Lightning splits the order across ranks
         step_states = train.state_every_steps if train.devices == 1 else None
-        callbacks.append(LastState(last_state, step_states, sampler, train.batch_size))
-    resume_from = str(last_state) if resume and last_state is not None and Path(last_state).is_file() else None
+        settings = {k: keeper.payload_base[k] for k in ("model_config", "train_config") if k in keeper.payload_base}
+        callbacks.append(LastState(last_state, step_states, sampler, train.batch_size, precision, settings))
     if resume_from and log is not None:
         log(f"resuming from {last_state}")
     # Each loader draws its iterators' base seed from its own generator, not the global one: a resume inside an
@@ -229,7 +237,7 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
         if state is not None:
             state.unlink(missing_ok=True)
     elif path is not None:
-        save_checkpoint(path, {**payload, "trainable_state": {}, "metrics": {}, "epoch": 0})
+        save_checkpoint(path, {**payload, "precision": precision, "trainable_state": {}, "metrics": {}, "epoch": 0})
     train_seconds = time.perf_counter() - started
     metrics: dict = {"best_val_mse": keeper.best if keeper.best_state is not None else None,
                      "train_seconds": train_seconds, "epochs_run": len(keeper.history), "precision": precision,

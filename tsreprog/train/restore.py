@@ -22,6 +22,13 @@ class Restored:
     scaler: StandardScaler
     dataset: dict
     metrics: dict
+    # The precision the run trained and scored its test split in; files written before it was recorded were scored
+    # in fp32. evaluate and forecast use it, so they reproduce train's figures on any machine.
+    precision: str = "32"
+
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        return torch.bfloat16 if self.precision == "bf16-mixed" else None
 
 
 def restore(path: str | Path, expect_backbone: str | None = None) -> Restored:
@@ -34,4 +41,5 @@ def restore(path: str | Path, expect_backbone: str | None = None) -> Restored:
     load_trainable(model, payload["trainable_state"], str(path))
     model.eval()
     return Restored(model, model_config, TrainConfig.from_dict(payload["train_config"]),
-                    StandardScaler.from_state_dict(payload["scaler"]), payload["dataset"], payload.get("metrics", {}))
+                    StandardScaler.from_state_dict(payload["scaler"]), payload["dataset"], payload.get("metrics", {}),
+                    payload.get("precision", "32"))

@@ -21,6 +21,7 @@ from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch.callbacks import Checkpoint
 from torch.utils.data import Sampler
 
+from tsreprog.errors import ConfigError
 from tsreprog.io import atomic_write_bytes
 
 
@@ -45,13 +46,22 @@ class EpochShuffle(Sampler[int]):
 
 
 def random_states() -> dict:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+    """Every generator's state in types a ``weights_only`` load accepts (tensors, numbers, strings, tuples): numpy's
+    key array travels as a tensor, so loading a resume state never unpickles an object."""
+    name, keys, position, has_gauss, gauss = np.random.get_state()
+    return {"torch": torch.get_rng_state(), "python": random.getstate(),
+            "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position),
+                      "has_gauss": int(has_gauss), "gauss": float(gauss)},
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
 
 
 def restore_random_states(states: dict) -> None:
     torch.set_rng_state(states["torch"])
-    np.random.set_state(states["numpy"])
+    numpy_state = states["numpy"]
+    if isinstance(numpy_state, dict):
+        numpy_state = (numpy_state["name"], numpy_state["keys"].numpy().astype(np.uint32), numpy_state["position"],
+                       numpy_state["has_gauss"], numpy_state["gauss"])
+    np.random.set_state(numpy_state)
     random.setstate(states["python"])
     if states.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
@@ -66,7 +76,17 @@ class AtomicCheckpointIO(CheckpointIO):
         atomic_write_bytes(path, buffer.getvalue())
 
     def load_checkpoint(self, path, map_location=None, weights_only=None):
-        return torch.load(path, map_location=map_location or "cpu", weights_only=False)
+        """Tensors and plain values only (``weights_only=True``): a resume state is never unpickled, so a file planted
+        in a run folder cannot run code. A file that is not such a state (truncated, older, or crafted) is refused
+        with one line."""
+        try:
+            return torch.load(path, map_location=map_location or "cpu", weights_only=True)
+        except Exception as error:  # noqa: BLE001 - any unreadable state gets the same one-line answer
+            reason = str(error).strip().splitlines()[-1][:120] if str(error).strip() else type(error).__name__
+            if "Unsupported global" in str(error) or "WeightsUnpickler" in str(error):
+                reason = "it holds objects that are not tensors or plain values"
+            raise ConfigError(f"{path}: not a resume state this version can load safely ({reason}); remove it to "
+                              f"train from the start") from None
 
     def remove_checkpoint(self, path) -> None:
         Path(path).unlink(missing_ok=True)
@@ -81,13 +101,16 @@ class LastState(Checkpoint):
     before, the state held early stopping one epoch behind, and a resumed run trained an epoch longer."""
 
     def __init__(self, path: Path, every_steps: int | None = None, sampler: EpochShuffle | None = None,
-                 batch_size: int = 1) -> None:
+                 batch_size: int = 1, precision: str = "32", settings: dict | None = None) -> None:
         self.path = Path(path)
         self.every_steps, self.sampler, self.batch_size = every_steps, sampler, batch_size
         self.batches_done = 0
+        # What the run decided and was asked for, kept in its state so that --resume continues it in the same
+        # precision and can refuse other settings even before the first checkpoint exists (read_run_record).
+        self.precision, self.settings = precision, settings or {}
 
     def state_dict(self) -> dict:
-        return {"batches_done": self.batches_done}
+        return {"batches_done": self.batches_done, "precision": self.precision, "settings": self.settings}
 
     def load_state_dict(self, state: dict) -> None:
         if self.sampler is not None:
@@ -104,3 +127,13 @@ class LastState(Checkpoint):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self.batches_done = 0
         trainer.save_checkpoint(self.path)
+
+
+def read_run_record(path: str | Path) -> dict:
+    """What a resume state recorded about its run: ``precision`` (the one it trained in) and ``settings`` (the model
+    and training configs it was started with); empty for states written before they were recorded."""
+    state = AtomicCheckpointIO().load_checkpoint(path)
+    for key, value in state.get("callbacks", {}).items():
+        if key.startswith("LastState") and isinstance(value, dict):
+            return {k: value[k] for k in ("precision", "settings") if value.get(k)}
+    return {}
