@@ -3,6 +3,8 @@ the pruner can stop it early, and return the best validation MSE."""
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import fields
 
 import optuna
@@ -61,15 +63,38 @@ def same_configuration(trial: optuna.Trial) -> int | None:
     return None
 
 
+class BudgetMet(RuntimeError):
+    """The study's trial budget is already taken by earlier trials (finished, or running in other workers)."""
+
+
+def budget_taken(trial: optuna.Trial, n_trials: int) -> bool:
+    """Whether the trials numbered before this one (finished or still running) already make up the budget. Counting
+    only earlier numbers breaks the tie between workers that start trials at the same moment: the lower number
+    runs, the higher one stands down, and the study ends with exactly ``n_trials`` (a dead worker's running trial is
+    failed and retried when the study resumes)."""
+    from optuna.trial import TrialState
+
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    earlier = [t for t in trial.study.get_trials(deepcopy=False, states=states) if t.number < trial.number]
+    return len(earlier) >= n_trials
+
+
 class Objective:
-    def __init__(self, data: PreparedData, base_model: ModelConfig, base_train: TrainConfig, space: dict) -> None:
+    def __init__(self, data: PreparedData, base_model: ModelConfig, base_train: TrainConfig, space: dict,
+                 n_trials: int | None = None) -> None:
         self.data, self.base_model, self.base_train, self.space = data, base_model, base_train, space
+        self.n_trials = n_trials
 
     def __call__(self, trial: optuna.Trial) -> float:
         from tsreprog.errors import BackboneError
         from tsreprog.models import build_model
         from tsreprog.train.fit import BestTrainableCheckpoint, train_on_windows
 
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # which process ran it
+        if self.n_trials is not None and budget_taken(trial, self.n_trials):  # FAIL, not evaluated, not counted
+            trial.set_user_attr("surplus", "the budget was met by earlier trials")
+            trial.study.stop()
+            raise BudgetMet(f"trial {trial.number} not run: {self.n_trials} trials are finished or running")
         params = suggest(trial, self.space)
         earlier = same_configuration(trial)
         if earlier is not None:  # FAIL: not evaluated, not counted; the next trial draws again

@@ -112,7 +112,7 @@ def run(settings: StudySettings, base_model: ModelConfig, base_train: TrainConfi
     study = open_study(settings, resume)
     optuna.storages.fail_stale_trials(study)  # a dead worker's RUNNING trial → FAIL (and a retry is enqueued)
     if finished_count(study) < settings.n_trials:
-        objective = Objective(data, base_model, base_train, space)
+        objective = Objective(data, base_model, base_train, space, settings.n_trials)
         study.optimize(objective, callbacks=[MaxTrialsCallback(settings.n_trials, states=FINISHED)],
                        catch=(RuntimeError,), gc_after_trial=True)
     return study
