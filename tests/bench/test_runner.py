@@ -39,8 +39,9 @@ def test_protocol_runner_end_to_end(tiny_models, synthetic_csv, tmp_path):
     cells = run_bench([str(synthetic_csv)], MODELS, "quick", lookback=48, horizons=[12, 24], out=tmp_path,
                       log=lambda m: None)
     assert len(cells) == len(MODELS) * 2
-    for cell in cells:
-        assert cell["mse"] > 0 and cell["mae"] > 0 and cell["test_windows"] > 0
+    naive = {c["horizon"]: c["mse"] for c in cells if c["model"] == "naive"}
+    for cell in cells:  # every trained model within a band around repeating the last value
+        assert 0 < cell["mse"] < 3 * naive[cell["horizon"]] and cell["mae"] > 0 and cell["test_windows"] > 0
         assert {"trainable_parameters", "seconds_per_epoch", "peak_memory_mb", "device", "commit"} <= set(cell)
     assert all(c["resumed"] is False for c in cells)
     assert not any((tmp_path / ".resume").rglob("*.ckpt"))  # training states go once their cell is written

@@ -1,4 +1,5 @@
 import json
+import re
 
 from tsreprog.cli.main import main
 from tsreprog.models import ModelConfig, build_model
@@ -50,7 +51,9 @@ def test_warm_method_ranks_by_the_kernel_after_real_training(tmp_path, synthetic
     assert [r["score"] for r in ranking] == sorted(r["warm_krr_val_mse"] for r in ranking)
     for row in ranking:  # the kernel moved: training changed the model the figures describe
         assert row["warmup_steps"] == 4 and row["warm_trace"] != row["trace"]
-    assert "reliability of 'warm' (krr_val_mse after 6 training steps): ETTh1 rho -0.05" in capsys.readouterr().out
+    # the measured reliability line is printed (its figures come from results/select_validity.json, not pinned here)
+    assert re.search(r"reliability of 'warm' \(krr_val_mse after \d+ training steps\): ETTh1 rho -?\d\.\d\d",
+                     capsys.readouterr().out)
 
 
 def test_halving_trains_survivors_longer_and_reports_its_cost(tmp_path, synthetic_csv, capsys):
