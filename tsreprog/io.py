@@ -47,3 +47,25 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def load_yaml(path: str | Path):
+    """A YAML file's content, refusing a key given twice in one mapping (YAML keeps the last one silently, so a
+    setting the user wrote would be lost) with a one-line error naming the file, key and line."""
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise TsreprogError(f"{path}: key '{key}' appears twice (lines {seen[key] + 1} and "
+                                    f"{key_node.start_mark.line + 1}); keep one")
+            seen[key] = key_node.start_mark.line
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return yaml.load(Path(path).read_text(), Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass

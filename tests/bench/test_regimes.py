@@ -56,3 +56,30 @@ def test_transfer_target_too_short_is_named(tmp_path):
     synthetic_frame(70, 3).to_csv(short, index=False)
     with pytest.raises(DataError, match=r"transfer target '.*short.csv' cannot be scored at look-back 48 and horizon 8"):
         run_cell(str(source), "dlinear", 8, "quick", 48, None, tmp_path / "out", "32", 0, transfer_to=[str(short)])
+
+
+def test_a_table_folder_refuses_another_profile_or_lookback(tmp_path, synthetic_csv):
+    from tsreprog.bench.runner import run_bench
+    from tsreprog.errors import ConfigError
+
+    out = tmp_path / "bench"
+    run_bench([str(synthetic_csv)], ["naive"], "quick", lookback=48, horizons=[12], out=out, log=lambda m: None)
+    with pytest.raises(ConfigError, match="was run with profile quick, this run asks standard"):
+        run_bench([str(synthetic_csv)], ["naive"], "standard", lookback=48, horizons=[12], out=out, log=lambda m: None)
+    with pytest.raises(ConfigError, match="was run with look-back 48, this run asks 64"):
+        run_bench([str(synthetic_csv)], ["naive"], "quick", lookback=64, horizons=[12], out=out, log=lambda m: None)
+
+
+def test_bench_keeps_a_users_own_table_unless_told(tmp_path, synthetic_csv, capsys):
+    from tsreprog.cli.main import main
+
+    out = tmp_path / "bench"
+    out.mkdir()
+    (out / "table.md").write_text("my notes\n")
+    argv = ["bench", "--datasets", str(synthetic_csv), "--models", "naive", "--horizons", "12", "--lookback", "48",
+            "--output-dir", str(out), "--quiet"]
+    assert main(argv) == 2
+    assert (out / "table.md").read_text() == "my notes\n"
+    assert "table.md: already exists" in capsys.readouterr().err
+    assert main([*argv, "--overwrite"]) == 0
+    assert main(argv) == 0  # its own table is rewritten as the run goes on

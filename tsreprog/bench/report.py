@@ -166,6 +166,30 @@ def plot_mse_by_horizon(long: pd.DataFrame, folder: Path) -> None:
         atomic_write_bytes(folder / "plots" / f"mse_by_horizon_{dataset}.png", buffer.getvalue())
 
 
+REPORT_FILES = ("table.csv", "table.md", "results.json")
+
+
+def check_report_files(out: Path, overwrite: bool = False) -> None:
+    """The report files bench rewrites on every run: refuse to replace one it did not write (a user's own
+    table.md in that folder) unless ``overwrite``; and the folder must be writable before any cell trains."""
+    from tsreprog.io import check_writable
+
+    def ours(path: Path) -> bool:
+        text = path.read_text(errors="replace")
+        if path.suffix == ".json":
+            try:
+                return "cells" in json.loads(text) and "profile" in json.loads(text)
+            except ValueError:
+                return False
+        if path.suffix == ".csv":
+            return text.startswith("dataset,model,horizon") or text.strip() == ""
+        return text.startswith("Profile `") or text.startswith("no finished cells")
+
+    for name in REPORT_FILES:
+        path = out / name
+        check_writable(path, overwrite or not path.exists() or ours(path))
+
+
 def write_report(cells: list[dict], out: Path, profile: str) -> dict[str, Path]:
     long, averages = tables(cells)
     written = {"csv": out / "table.csv", "markdown": out / "table.md", "json": out / "results.json"}

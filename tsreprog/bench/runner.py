@@ -84,7 +84,7 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     row = variant.row(model_name) if variant else model_name
     if not spec.available:
         return {"dataset": dataset, "model": row, "horizon": horizon, "seed": seed, "skipped": spec.why_not}
-    lookback = spec.lookback or lookback
+    table_lookback, lookback = lookback, spec.lookback or lookback
     data = prepare(dataset, lookback, horizon, data_dir)
     targets = transfer_targets(transfer_to, dataset, lookback, horizon, data_dir)
     if variant:
@@ -110,6 +110,7 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     device = "cuda" if torch.cuda.is_available() else "cpu"
     cell = {
         "dataset": data.name, "model": row, "horizon": horizon, "seed": seed, "lookback": lookback,
+        "table_lookback": table_lookback,
         "profile": profile, "learning_rate": spec.learning_rate, "precision": result.metrics["precision"],
         "epochs_run": result.metrics["epochs_run"], "history": result.history,
         "mse": result.metrics["test_mse"], "mae": result.metrics["test_mae"],
@@ -136,6 +137,20 @@ def lookback_for(dataset: str, lookback: int | None) -> int:
     """One look-back per table: the given one, else the dataset's standard one (512; ILI 104: it has 966 rows)."""
     spec = DATASETS.get(dataset.lower())
     return lookback if lookback else (spec.lookback if spec else 512)
+
+
+def check_one_table(out: Path, dataset: str, profile: str, lookback: int) -> None:
+    """A folder holds one table: refuse to add cells of another profile or look-back to the finished ones, which
+    would otherwise be reused and labelled as this run's (the file named, with what it was run with)."""
+    for path in sorted((out / "cells" / dataset_key(dataset)).glob("*/H*.json")):
+        cell = json.loads(path.read_text())
+        if cell.get("profile", profile) != profile:
+            raise ConfigError(f"{path} was run with profile {cell['profile']}, this run asks {profile}: use another "
+                              f"--output-dir, or --profile {cell['profile']} to finish that table")
+        table_lookback = cell.get("table_lookback", cell.get("lookback"))  # older cells: their own look-back
+        if cell.get("model") != "dlinear-published" and table_lookback not in (None, lookback):
+            raise ConfigError(f"{path} was run with look-back {table_lookback}, this run asks {lookback}: use "
+                              f"another --output-dir, or --lookback {table_lookback} to finish that table")
 
 
 def check_one_precision(out: Path, dataset: str, precision: str) -> None:
@@ -167,6 +182,7 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
     computed = 0
     for dataset in datasets:
         check_one_precision(out, dataset, precision)
+        check_one_table(out, dataset, profile, lookback_for(dataset, lookback))
         dataset_horizons = horizons_for(dataset, horizons)
         extra = [s for s in (seeds or []) if s != 0]
         runs = [(model, horizon, 0) for model in models for horizon in dataset_horizons]

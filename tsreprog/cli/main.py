@@ -322,8 +322,11 @@ def cmd_bench(args) -> int:
     from tsreprog.bench.runner import run_bench
     from tsreprog.bench.settings import BenchConfig
 
+    from tsreprog.bench.report import check_report_files
+
     (settings,) = build_configs(args, {"bench": BenchConfig})
     out = Path(args.output_dir)
+    check_report_files(out, args.overwrite)
     if args.report_only:
         from tsreprog.bench.runner import collect
 
@@ -458,6 +461,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_flags(bench, BenchConfig)
     bench.add_argument("--output-dir", default="runs/bench", help="where cells, tables and plots go")
     bench.add_argument("--quiet", action="store_true", help="no progress lines")
+    bench.add_argument("--overwrite", action="store_true",
+                       help="replace a table.md, table.csv or results.json in --output-dir that bench did not write")
     bench.add_argument("--report-only", action="store_true",
                        help="run nothing: write the tables and plots from the cells already finished (a partial "
                             "table marks averages over fewer horizons instead of printing them)")

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from tsreprog.errors import ConfigError
+from tsreprog.io import load_yaml
 from tsreprog.models.config import ModelConfig
 from tsreprog.train.config import TrainConfig
 
@@ -177,7 +178,7 @@ def read_yaml(path: str | Path, sections: tuple[str, ...] = ("model", "train")) 
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        values = yaml.safe_load(path.read_text())
+        values = load_yaml(path)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
     if values is None:  # an empty file would otherwise run the whole default job without a word

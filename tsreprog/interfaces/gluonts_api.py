@@ -116,9 +116,10 @@ class ReprogrammedEstimator(Estimator):
         super().__init__()
         model_options, train_options = split_options(options, backbone)
         self.prediction_length, self.freq = prediction_length, freq
-        self.model_config = ModelConfig(backbone=backbone, lookback=lookback, horizon=prediction_length,
-                                        quantiles=quantiles, **model_options)
-        self.train_config = TrainConfig(**{"progress": False, **train_options})
+        self.model_config = ModelConfig.from_dict(dict(backbone=backbone, lookback=lookback,
+                                                       horizon=prediction_length, quantiles=quantiles,
+                                                       **model_options))
+        self.train_config = TrainConfig.from_dict({"progress": False, **train_options})
 
     def train(self, training_data: Dataset, validation_data: Dataset | None = None,
               **kwargs) -> ReprogrammedPredictor:

@@ -33,9 +33,10 @@ class Forecaster:
                  time_col: str = "ds", target_col: str = "y", alias: str = "tsreprog", val_size: int | None = None,
                  **options) -> None:
         model_options, train_options = split_options(options, backbone)
-        self.model_config = ModelConfig(backbone=backbone, lookback=lookback, horizon=horizon, quantiles=quantiles,
-                                        **model_options)
-        self.train_config = TrainConfig(**{"progress": False, **train_options})
+        # from_dict: every value converted to its setting's type, or one line naming it (lookback="32" is 32)
+        self.model_config = ModelConfig.from_dict(dict(backbone=backbone, lookback=lookback, horizon=horizon,
+                                                       quantiles=quantiles, **model_options))
+        self.train_config = TrainConfig.from_dict({"progress": False, **train_options})
         self.freq, self.id_col, self.time_col, self.target_col = freq, id_col, time_col, target_col
         self.alias = alias
         self.val_size = val_size or horizon

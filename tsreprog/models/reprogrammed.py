@@ -59,7 +59,7 @@ class ReprogrammedForecaster(Forecaster):
                                    tuple(config.statistics), config.n_lags, config.prompt) if use_prompt else None
         self.quantiles = list(config.quantiles) if config.quantiles else None
         self.head = FlattenHead(self.n_patches, width, config.horizon, config.head_dim, config.dropout,
-                                n_outputs=len(self.quantiles) if self.quantiles else 1)
+                                n_outputs=len(self.quantiles) if self.quantiles else None)
         if self.quantiles:
             self.register_buffer("quantile_levels", torch.tensor(self.quantiles), persistent=False)
             self.point_index = min(range(len(self.quantiles)), key=lambda i: abs(self.quantiles[i] - 0.5))

@@ -8,10 +8,12 @@ from torch import nn
 
 class FlattenHead(nn.Module):
     def __init__(self, n_patches: int, width: int, horizon: int, head_dim: int | None = None,
-                 dropout: float = 0.1, n_outputs: int = 1) -> None:
+                 dropout: float = 0.1, n_outputs: int | None = None) -> None:
+        """``n_outputs``: None for a point head (N, H); a count for one output per quantile level (N, H, n), one
+        level included."""
         super().__init__()
         self.reduce = nn.Linear(width, head_dim) if head_dim else nn.Identity()
-        self.proj = nn.Linear(n_patches * (head_dim or width), horizon * n_outputs)
+        self.proj = nn.Linear(n_patches * (head_dim or width), horizon * (n_outputs or 1))
         self.dropout = nn.Dropout(dropout)
         self.horizon = horizon
         self.n_outputs = n_outputs
@@ -19,7 +21,7 @@ class FlattenHead(nn.Module):
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         """hidden: (N, P, width) → (N, H) or (N, H, n_outputs)."""
         out = self.proj(self.dropout(self.reduce(hidden).flatten(1)))
-        return out if self.n_outputs == 1 else out.view(-1, self.horizon, self.n_outputs)
+        return out if self.n_outputs is None else out.view(-1, self.horizon, self.n_outputs)
 
 
 def monotone_quantiles(raw: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch.utils.data import DataLoader
 
 from tsreprog.data.splits import PreparedData, prepare
+from tsreprog.errors import ConfigError
 from tsreprog.train.metrics import evaluate
 from tsreprog.models import ModelConfig, build_model
 from tsreprog.train.checkpoint import load_trainable, save_checkpoint
@@ -91,6 +92,9 @@ class EpochLog(Callback):
 def resolve_accelerator(train: TrainConfig) -> str:
     if train.accelerator == "auto":
         return "gpu" if torch.cuda.is_available() else "cpu"
+    if train.accelerator == "gpu" and not torch.cuda.is_available():
+        raise ConfigError("accelerator gpu: PyTorch sees no GPU on this machine (a CPU build of torch, or no "
+                          "driver); use accelerator auto or cpu")
     return train.accelerator
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from tsreprog.errors import ConfigError
+from tsreprog.io import load_yaml
 
 DEFAULT_SPACE: dict[str, dict[str, Any]] = {
     "prompt": {"type": "categorical", "choices": [True, False]},
@@ -40,7 +41,10 @@ def load_space(path: str | Path | None) -> dict[str, dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: search-space file not found")
-    values = yaml.safe_load(path.read_text()) or {}
+    try:
+        values = load_yaml(path) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
     overrides = values.get("space") if isinstance(values, dict) else None
     if not isinstance(overrides, dict):
         raise ConfigError(f"{path}: expected a 'space:' mapping")
@@ -50,8 +54,35 @@ def load_space(path: str | Path | None) -> dict[str, dict[str, Any]]:
             continue
         if not isinstance(spec, dict) or spec.get("type") not in ("categorical", "float", "int"):
             raise ConfigError(f"{path}: space entry '{name}' needs type categorical, float or int")
+        check_entry(path, name, spec)
         space[name] = spec
     return space
+
+
+def check_entry(path: Path, name: str, spec: dict) -> None:
+    """One line for a search-space entry that would sample nothing useful: a field no config has (it would be
+    reported as a best setting while doing nothing), a range without both ends, or one whose low exceeds its high."""
+    from dataclasses import fields
+
+    from tsreprog.models import ModelConfig
+    from tsreprog.train import TrainConfig
+
+    known = {f.name for f in fields(ModelConfig)} | {f.name for f in fields(TrainConfig)}
+    if name not in known:
+        raise ConfigError(f"{path}: space entry '{name}' is not a model or training setting (see tsreprog train "
+                          f"--help)")
+    if spec["type"] == "categorical":
+        if not isinstance(spec.get("choices"), list) or not spec["choices"]:
+            raise ConfigError(f"{path}: space entry '{name}' needs a non-empty 'choices' list")
+        return
+    missing = [end for end in ("low", "high") if end not in spec]
+    if missing:
+        raise ConfigError(f"{path}: space entry '{name}' needs '{missing[0]}'")
+    if not all(isinstance(spec[end], (int, float)) and not isinstance(spec[end], bool) for end in ("low", "high")):
+        raise ConfigError(f"{path}: space entry '{name}': low and high must be numbers, got {spec['low']!r} and "
+                          f"{spec['high']!r}")
+    if spec["low"] > spec["high"]:
+        raise ConfigError(f"{path}: space entry '{name}': low {spec['low']} is above high {spec['high']}")
 
 
 def suggest(trial, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
