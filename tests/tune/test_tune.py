@@ -187,3 +187,24 @@ def test_a_drawn_duplicate_is_not_evaluated():
     other = study.ask()
     other.suggest_categorical("y", [1])
     assert same_configuration(other) is None
+
+
+def test_resume_refuses_other_base_settings_and_keeps_other_reports(synthetic_csv, tmp_path, capsys):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    fast = ["--epochs", "1", "--pruner", "none"]
+    assert main(tune_args(synthetic_csv, storage, tmp_path / "a", n_trials=1, extra=fast)) == 0
+    capsys.readouterr()
+    # another horizon would rank MSEs that cannot be compared: refused, nothing run
+    other = tune_args(synthetic_csv, storage, tmp_path / "a", n_trials=2, extra=[*fast, "--resume"])
+    other[other.index("--horizon") + 1] = "6"
+    assert main(other) == 2
+    assert "--resume with model.horizon=6, but study 'tsreprog' was started with 12" in capsys.readouterr().err
+    assert len(states(storage)) == 1
+    # a folder holding another study's reports (or the user's own summary.txt) is not overwritten by --resume
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "summary.txt").write_text("my notes\n")
+    assert main(tune_args(synthetic_csv, storage, tmp_path / "b", n_trials=2, extra=[*fast, "--resume"])) == 2
+    assert (tmp_path / "b" / "summary.txt").read_text() == "my notes\n"
+    # its own folder it updates
+    assert main(tune_args(synthetic_csv, storage, tmp_path / "a", n_trials=2, extra=[*fast, "--resume"])) == 0
+    assert finished(storage) == 2

@@ -308,10 +308,15 @@ def cmd_tune(args) -> int:
     _say(args, f"study '{settings.study_name}' in {settings.storage}: {settings.n_trials} finished trials wanted")
     from tsreprog.io import check_writable
 
-    for name in ("best.yaml", "summary.txt", "history.png", "importance.png"):  # another study's reports included
-        check_writable(Path(args.output_dir) / name, args.overwrite or args.resume)
+    from tsreprog.tune.study import REPORT_FILES, reports_belong_to
+
+    out = Path(args.output_dir)
+    # --resume rewrites this study's own reports; another study's, or a user's summary.txt, only with --overwrite
+    own = args.resume and reports_belong_to(out, settings)
+    for name in REPORT_FILES:
+        check_writable(out / name, args.overwrite or own)
     study = run(settings, model_config, train_config, load_space(args.space), resume=args.resume)
-    written = write_reports(study, Path(args.output_dir))
+    written = write_reports(study, out, settings)
     print(summary(study))
     _say(args, "wrote " + ", ".join(str(p) for p in written.values()))
     return 0

@@ -9,6 +9,7 @@ finished trials (complete or pruned) across all workers, so a resumed or shared 
 from __future__ import annotations
 
 import io
+import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +111,7 @@ def run(settings: StudySettings, base_model: ModelConfig, base_train: TrainConfi
     data = prepare(base_train.dataset, base_model.lookback, base_model.horizon, base_train.data_dir,
                    base_train.date_column, base_train.columns)  # bad data fails before any study is created
     study = open_study(settings, resume)
+    check_same_base(study, base_model, base_train, space)
     optuna.storages.fail_stale_trials(study)  # a dead worker's RUNNING trial → FAIL (and a retry is enqueued)
     if finished_count(study) < settings.n_trials:
         objective = Objective(data, base_model, base_train, space, settings.n_trials)
@@ -143,8 +145,42 @@ def summary(study: optuna.Study) -> str:
     return "\n".join(lines)
 
 
-def write_reports(study: optuna.Study, folder: Path) -> dict[str, Path]:
-    """best.yaml, summary.txt, history.png and (with ≥ 2 complete trials) importance.png, written atomically."""
+REPORT_FILES = ("best.yaml", "summary.txt", "history.png", "importance.png", "study.json")
+
+
+def reports_belong_to(folder: Path, settings: StudySettings) -> bool:
+    """Whether the reports in ``folder`` were written for this study (its ``study.json`` names the same storage and
+    study); reports of another study, or files with no such record, are not this run's to replace."""
+    record = Path(folder) / "study.json"
+    try:
+        written = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return not any((Path(folder) / name).exists() for name in REPORT_FILES)
+    return written == {"storage": settings.storage, "study_name": settings.study_name}
+
+
+def check_same_base(study: optuna.Study, base_model: ModelConfig, base_train: TrainConfig, space: dict) -> None:
+    """A study keeps the base settings it was created with (a study user attribute): resuming it with another
+    horizon, dataset or space would rank trials whose MSEs cannot be compared, so that is refused in one line."""
+    now = {"model": base_model.to_dict(), "train": {k: v for k, v in base_train.to_dict().items()
+                                                     if k not in ("progress", "seed")}, "space": space}
+    now = json.loads(json.dumps(now, default=str))
+    before = study.user_attrs.get("base")
+    if before is None:  # a new study, or one created before the base was recorded
+        study.set_user_attr("base", now)
+        return
+    for section in ("model", "train"):
+        for key in sorted(set(before[section]) | set(now[section])):
+            if key != "description" and before[section].get(key) != now[section].get(key):
+                raise ConfigError(f"--resume with {section}.{key}={now[section].get(key)!r}, but study "
+                                  f"'{study.study_name}' was started with {before[section].get(key)!r}")
+    if before["space"] != now["space"]:
+        raise ConfigError(f"--resume with another search space than study '{study.study_name}' was started with")
+
+
+def write_reports(study: optuna.Study, folder: Path, settings: StudySettings | None = None) -> dict[str, Path]:
+    """best.yaml, summary.txt, history.png and (with ≥ 2 complete trials) importance.png, written atomically, and
+    study.json naming the study they report on."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -155,6 +191,10 @@ def write_reports(study: optuna.Study, folder: Path) -> dict[str, Path]:
     written = {"best": folder / "best.yaml", "summary": folder / "summary.txt", "history": folder / "history.png"}
     atomic_write_bytes(written["best"], best_config_yaml(study).encode())
     atomic_write_bytes(written["summary"], (summary(study) + "\n").encode())
+    if settings is not None:
+        written["study"] = folder / "study.json"
+        atomic_write_bytes(written["study"], json.dumps({"storage": settings.storage,
+                                                         "study_name": settings.study_name}).encode())
     plots = [("history", ovm.plot_optimization_history)]
     if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) >= 2:
         written["importance"] = folder / "importance.png"
