@@ -104,3 +104,16 @@ def test_forecast_writes_the_quantiles_a_model_was_trained_with(synthetic_csv, t
     assert list(frame.columns[:4]) == ["date", "c0", "c1", "c2"]
     assert {"c0-q-0.1", "c0-q-0.5", "c2-q-0.9"} <= set(frame.columns)
     assert (frame["c1-q-0.1"] <= frame["c1-q-0.5"]).all() and (frame["c1-q-0.5"] <= frame["c1-q-0.9"]).all()
+
+
+def test_forecast_from_another_folder_finds_a_csv_trained_by_a_relative_path(tmp_path, synthetic_csv, monkeypatch):
+    import shutil
+
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(synthetic_csv, work / "data.csv")
+    monkeypatch.chdir(work)
+    assert main(["train", "--dataset", "data.csv", "--output-dir", "run", "--quiet", *TINY]) == 0
+    monkeypatch.chdir(tmp_path)  # elsewhere: "data.csv" no longer resolves, the recorded absolute path does
+    assert main(["forecast", "--checkpoint", "work/run/checkpoint.pt", "--output", "f.csv"]) == 0
+    assert main(["evaluate", "--checkpoint", "work/run/checkpoint.pt"]) == 0

@@ -37,7 +37,7 @@ def test_non_numeric_value_names_column_and_line(tmp_path):
 def test_nan_and_inf(tmp_path, bad):
     frame = synthetic_frame()
     frame.loc[11, "c2"] = bad
-    with pytest.raises(DataError, match=r"column 'c2' line 13: missing or infinite"):
+    with pytest.raises(DataError, match=r"column 'c2' line 13: (missing or )?infinite"):
         read_csv_table(write(tmp_path, frame))
 
 
@@ -137,3 +137,25 @@ def test_an_empty_long_frame_is_named():
 
     with pytest.raises(DataError, match="frame has no rows"):
         collection_from_long(pd.DataFrame({"unique_id": [], "ds": [], "y": []}))
+
+
+def test_hourly_rows_then_a_majority_of_quarter_hours_are_refused(tmp_path):
+    hourly = pd.date_range("2020-01-01", periods=200, freq="h")
+    quarter = pd.date_range(hourly[-1] + pd.Timedelta("15min"), periods=400, freq="15min")
+    index = hourly.append(quarter)
+    path = write(tmp_path, pd.DataFrame({"date": index, "x": np.arange(len(index), dtype=float)}))
+    with pytest.raises(DataError, match=r"line 3: rows are 0 days 00:15:00 apart but 199 are 0 days 01:00:00 apart"):
+        prepare(str(path), 24, 6)
+    gaps = pd.date_range("2020-01-01", periods=600, freq="h").delete([50, 51, 300])  # gaps are not a second spacing
+    prepare(str(write(tmp_path, pd.DataFrame({"date": gaps, "x": np.arange(len(gaps), dtype=float)}), "g.csv")),
+            24, 6)
+
+
+def test_an_infinite_value_in_a_long_frame_is_an_error_not_a_gap():
+    from tsreprog.data.collection import collection_from_long
+
+    frame = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2020-01-01", periods=50, freq="h"),
+                          "y": np.arange(50, dtype=float)})
+    frame.loc[7, "y"] = np.inf
+    with pytest.raises(DataError, match=r"column 'y' .*infinite value \(inf\)"):
+        collection_from_long(frame)

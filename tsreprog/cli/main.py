@@ -139,7 +139,7 @@ def cmd_evaluate(args) -> int:
 
     restored = restore(args.checkpoint, args.backbone)
     config, train = restored.model_config, restored.train_config
-    dataset = args.dataset or train.dataset
+    dataset = args.dataset or restored.dataset_path
     data = prepare(dataset, config.lookback, config.horizon, args.data_dir or train.data_dir, train.date_column,
                    train.columns)
     _check_columns(data.table.columns, restored.dataset["columns"], data.table.source)
@@ -177,7 +177,7 @@ def cmd_forecast(args) -> int:
     train = restored.train_config
     output = check_writable(args.output, args.overwrite)
     plot = check_writable(args.plot, args.overwrite) if args.plot else None
-    table, _, _, _ = load_table(args.dataset or train.dataset, args.data_dir or train.data_dir, train.date_column,
+    table, _, _, _ = load_table(args.dataset or restored.dataset_path, args.data_dir or train.data_dir, train.date_column,
                                 train.columns)
     _check_columns(table.columns, restored.dataset["columns"], table.source)
     table.values = table.values[:, [table.columns.index(c) for c in restored.dataset["columns"]]]

@@ -125,8 +125,7 @@ HELP_BY_CLASS = {
 
 
 def _base_type(annotation) -> type:
-    if isinstance(annotation, str):
-        annotation = eval(annotation, {"list": list, "str": str, "int": int, "float": float, "bool": bool})
+    """The flag's value type of a resolved field annotation (``typing.get_type_hints``, never ``eval``)."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType) and args:
@@ -136,9 +135,10 @@ def _base_type(annotation) -> type:
     return annotation
 
 
-def _converter(kind: type, name: str):
+def _converter(kind: type, name: str, optional: bool = True):
+    """``optional``: "none" means no value; a required list keeps it as an element (select's backbone ``none``)."""
     def convert(text: str):
-        if text.lower() in ("none", "null"):
+        if text.lower() in ("none", "null") and (optional or kind is not list):
             return None
         if kind is bool:
             if text.lower() in ("true", "1", "yes", "on"):
@@ -161,6 +161,7 @@ def add_config_flags(parser: argparse.ArgumentParser, *classes: type) -> None:
     seen: set[str] = set()
     for cls in classes:
         group = parser.add_argument_group(f"{cls.__name__} settings")
+        hints = typing.get_type_hints(cls)
         for f in fields(cls):
             if f.name in seen:
                 continue
@@ -169,7 +170,9 @@ def add_config_flags(parser: argparse.ArgumentParser, *classes: type) -> None:
             text = HELP_BY_CLASS.get(f"{cls.__name__}.{f.name}", HELP.get(f.name, f.name))
             shown = ",".join(map(str, default)) if isinstance(default, list) else default
             group.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=argparse.SUPPRESS,
-                               type=_converter(_base_type(f.type), f.name), help=f"{text} (default: {shown})")
+                               type=_converter(_base_type(hints[f.name]), f.name,
+                                               optional=type(None) in typing.get_args(hints[f.name])),
+                               help=f"{text} (default: {shown})")
 
 
 def read_yaml(path: str | Path, sections: tuple[str, ...] = ("model", "train")) -> dict:

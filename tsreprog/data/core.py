@@ -38,6 +38,10 @@ def numeric_values(values: pd.Series, source: str, column: str, where: Where,
         row = int(np.flatnonzero(bad)[0])
         raise DataError(f"{source}: column '{column}' {where(row)}: non-numeric value {values.iloc[row]!r}")
     out = numeric.to_numpy(dtype=np.float64)
+    infinite = np.isinf(out)
+    if infinite.any():  # never a gap: a value overflowed or was written as inf
+        row = int(np.flatnonzero(infinite)[0])
+        raise DataError(f"{source}: column '{column}' {where(row)}: infinite value ({out[row]})")
     not_finite = ~np.isfinite(out)
     if not_finite.any():
         if not allow_missing:
@@ -69,11 +73,23 @@ def check_one_spacing(index: pd.DatetimeIndex, source: str, column: str, where: 
         return
     values, counts = np.unique(steps, return_counts=True)
     modal, smallest = values[np.argmax(counts)], values[0]
-    if smallest != modal and counts[0] >= max(3, 0.01 * steps.size):
+    least = max(3, 0.01 * steps.size)
+    other, row, count = None, 0, 0
+    if smallest != modal and counts[0] >= least:
+        other, count = smallest, counts[0]
         row = int(np.flatnonzero(all_steps == smallest)[0]) + 1
+    else:  # a run of rows at another spacing (hourly rows before 15-minute ones): a second regime, not gaps
+        run_start, run_value = 0, None
+        for i, step in enumerate(all_steps):
+            if step != run_value:
+                run_start, run_value = i, step
+            if step != modal and step > 0 and i - run_start + 1 >= least:
+                other, row, count = step, run_start + 1, int((all_steps == step).sum())
+                break
+    if other is not None:
         raise DataError(f"{source}: column '{column}' {where(row)}: rows are {pd.Timedelta(int(modal))} apart but "
-                        f"{counts[0]} are {pd.Timedelta(int(smallest))} apart (mixed frequencies); resample to "
-                        f"one frequency first")
+                        f"{count} are {pd.Timedelta(int(other))} apart (mixed frequencies); resample to one "
+                        f"frequency first")
 
 
 def scale_statistics(values: np.ndarray, names: list[str], source: str) -> tuple[np.ndarray, np.ndarray]:

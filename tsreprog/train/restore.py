@@ -27,6 +27,16 @@ class Restored:
     precision: str = "32"
 
     @property
+    def dataset_path(self) -> str:
+        """Where the training data is: a registered name as trained, a CSV by the absolute path the checkpoint
+        recorded (the relative one in the training config only holds from the folder training ran in)."""
+        name = self.train_config.dataset
+        source = self.dataset.get("source", "")
+        if not Path(name).exists() and source and Path(source).is_absolute() and Path(source).is_file():
+            return source
+        return name
+
+    @property
     def autocast_dtype(self) -> torch.dtype | None:
         return torch.bfloat16 if self.precision == "bf16-mixed" else None
 
