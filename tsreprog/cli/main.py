@@ -215,6 +215,9 @@ def cmd_select(args) -> int:
     backbones = [b.strip() for b in settings.backbones]
     candidates = [Candidate(b, n) for b in backbones if b != NO_BACKBONE for n in settings.layer_counts()]
     candidates += [Candidate(NO_BACKBONE, None)] if NO_BACKBONE in backbones else []
+    if len(candidates) < 2:
+        raise ConfigError(f"select ranks candidates against each other: give at least two (backbones x layers), got "
+                          f"only {candidates[0].label if candidates else 'none'} (e.g. --backbones none,minilm-l6)")
     windows = selection_windows(data, settings.lookback, settings.horizon, settings.n_train, settings.n_val,
                                 settings.n_pool, settings.seed)
     report = {"dataset": data.name, "method": settings.method, "settings": settings.to_dict()}
@@ -268,6 +271,16 @@ def _select_by_kernel(args, settings, candidates, base, x, y, n_train, pool, plo
               f"{s.seconds:>6.1f}")
     for item in skipped:
         print(f"skipped {item['candidate']}: {item['reason']}")
+    ties = None
+    if all("warm_val_errors" in s.figures for s in scores) and len(scores) > 1:
+        from tsreprog.ntk.ties import leading_group
+
+        ties = leading_group({s.candidate.label: s.figures.pop("warm_val_errors") for s in scores},
+                             {s.candidate.label: s.figures["parameters"] for s in scores}, seed=settings.seed)
+        print(f"tied with the leader ({ties['method']}, {ties['windows']} windows, {ties['level']:.0%}): "
+              f"{', '.join(ties['group'])}; pick: {ties['pick']} (the cheapest of them)")
+    for s in scores:
+        s.figures.pop("warm_val_errors", None)
     plot_spectra(scores, plot_path)
     return {"lookback": settings.lookback, "horizon": settings.horizon, "n_train": settings.n_train,
             "n_val": settings.n_val, "mode": settings.mode, "probes": settings.probes,
@@ -275,7 +288,8 @@ def _select_by_kernel(args, settings, candidates, base, x, y, n_train, pool, plo
             "ranking": [{"rank": i + 1, "candidate": s.candidate.label, "backbone": s.candidate.backbone,
                          "n_layers": s.candidate.n_layers, "score": s.score, "seconds": s.seconds, **s.figures}
                         for i, s in enumerate(scores)],
-            "eigenvalues": {s.candidate.label: s.eigenvalues for s in scores}, "skipped": skipped}
+            "eigenvalues": {s.candidate.label: s.eigenvalues for s in scores}, "skipped": skipped,
+            **({"ties": ties, "pick": ties["pick"]} if ties else {})}
 
 
 def _select_by_halving(args, settings, candidates, base, pool, val) -> dict:

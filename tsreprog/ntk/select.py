@@ -118,6 +118,12 @@ def centred_figures(kernel: torch.Tensor, outputs: torch.Tensor, y: torch.Tensor
             "centred_krr_val_mse": centred_kernel_regression_mse(kernel, outputs, y, n_train, ridge, centred)}
 
 
+def window_errors(outputs: torch.Tensor, y: torch.Tensor, n_train: int) -> list[float]:
+    """Each validation window's own MSE (rows after the first ``n_train``), for the tie test (ntk.ties)."""
+    diff = outputs[n_train:].reshape(y[n_train:].shape) - y[n_train:]
+    return (diff ** 2).reshape(len(diff), -1).mean(dim=1).tolist()
+
+
 def validation_mse(outputs: torch.Tensor, y: torch.Tensor, n_train: int) -> float:
     """The model's own MSE on the validation rows (those after the first ``n_train``)."""
     return float(((outputs[n_train:].reshape(y[n_train:].shape) - y[n_train:]) ** 2).mean())
@@ -163,6 +169,7 @@ def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y:
     rates = learning_rates(schedule, learning_rate, budget_steps)
     figures, values = kernel_figures(model, x, y, n_train, mode, n_probes, ridge, seed, chunk, rates)
     figures["init_seconds"] = time.perf_counter() - started  # the kernel at initialisation alone
+    figures["parameters"] = sum(p.numel() for p in model.parameters())  # what a forecast costs, roughly
     if warmup_steps > 0:
         if warmup_windows is None:
             raise ValueError("warmup_steps needs warmup_windows (training windows to warm up on)")
@@ -174,7 +181,9 @@ def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y:
         else:
             model.eval()  # as the kernel's own forward passes run
             with torch.inference_mode():
-                figures["warm_init_val_mse"] = validation_mse(model(x), y, n_train)
+                outputs = model(x)
+                figures["warm_init_val_mse"] = validation_mse(outputs, y, n_train)
+                figures["warm_val_errors"] = window_errors(outputs, y, n_train)
         figures["warmup_steps"] = warmup_steps
     return CandidateScore(candidate, figures["krr_val_mse"], figures, values.tolist(),
                           time.perf_counter() - started)

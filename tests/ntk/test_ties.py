@@ -1,0 +1,45 @@
+"""The tie test of select: a paired bootstrap over validation windows groups what it cannot tell apart."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tsreprog.cli.main import main
+from tsreprog.ntk.ties import leading_group
+
+
+def test_clear_gap_is_no_tie_and_noise_is():
+    rng = np.random.default_rng(0)
+    base = rng.gamma(2.0, 0.5, size=64)  # hard and easy windows, shared by all candidates (paired)
+    errors = {"good": base, "same": base + rng.normal(0, 0.01, 64), "bad": base + 0.5}
+    result = leading_group(errors, {"good": 100, "same": 10, "bad": 1})
+    assert result["leader"] in ("good", "same") and set(result["group"]) == {"good", "same"}
+    assert result["pick"] == "same"  # the cheaper of the tied pair
+    assert result["as_good_as_leader"]["bad"] == 0.0
+
+
+def test_windows_must_match():
+    with pytest.raises(ValueError, match="same validation windows"):
+        leading_group({"a": np.ones(3), "b": np.ones(4)}, {})
+
+
+def test_select_records_its_tie_group_and_picks_the_cheapest(tmp_path, synthetic_csv, capsys):
+    out = tmp_path / "select"
+    assert main(["select", "--dataset", str(synthetic_csv), "--backbones", "none,random:bert", "--layers", "1,2",
+                 "--lookback", "48", "--horizon", "12", "--n-train", "12", "--n-val", "8", "--warmup-steps", "2",
+                 "--batch-size", "8", "--n-pool", "40", "--output-dir", str(out)]) == 0
+    report = json.loads((out / "select.json").read_text())
+    ties = report["ties"]
+    assert ties["group"][0] == report["ranking"][0]["candidate"] and report["pick"] in ties["group"]
+    costs = {r["candidate"]: r["parameters"] for r in report["ranking"]}
+    assert costs[report["pick"]] == min(costs[c] for c in ties["group"])
+    assert "pick:" in capsys.readouterr().out
+
+
+def test_select_with_one_candidate_is_one_line(tmp_path, synthetic_csv, capsys):
+    assert main(["select", "--dataset", str(synthetic_csv), "--backbones", "none", "--lookback", "48",
+                 "--horizon", "12", "--output-dir", str(tmp_path / "s")]) == 2
+    assert "give at least two" in capsys.readouterr().err
