@@ -1,7 +1,7 @@
 """Render the benchmark tables (benchmarks/README.md) from benchmarks/results/*.json, so no figure is copied by hand.
 
 Every row names the machine (device) and commit it came from. Missing result files are listed, not invented.
-Usage: python benchmarks/readme_tables.py [--write benchmarks/README.md]
+Usage: python benchmarks/readme_tables.py [--write benchmarks/README.md docs/history.md]
 """
 
 from __future__ import annotations
@@ -268,27 +268,36 @@ def between(text: str, begin: str, end: str, body: str, where: Path) -> str:
     return f"{head}{begin}\n\n{body.strip()}\n\n{end}{tail}"
 
 
-def write_into(readme: Path) -> None:
-    """Replace what lies between the file's markers (the rest of it is left alone): the standard tables between
-    STANDARD, everything else between BENCH-TABLES."""
-    text = between(readme.read_text(), BEGIN, END, render_all(), readme)
-    standard = "\n".join(bench_tables("standard")) or "No standard cell has finished yet."
-    if STANDARD_BEGIN in text:
-        text = between(text, STANDARD_BEGIN, STANDARD_END, standard, readme)
-    if GPU_BEGIN in text:
-        gpu = "\n".join(folder_tables(RESULTS / "bench_standard_gpu", "standard")) or "No GPU cell yet."
-        text = between(text, GPU_BEGIN, GPU_END, gpu, readme)
-    readme.write_text(text)
+def write_into(files: list[Path]) -> None:
+    """Replace what lies between the markers of each file that holds them (the rest is left alone): the H100 and
+    CPU standard tables between STANDARD-GPU and STANDARD, everything else between BENCH-TABLES."""
+    bodies = {(BEGIN, END): render_all,
+              (STANDARD_BEGIN, STANDARD_END): lambda: "\n".join(bench_tables("standard"))
+              or "No standard cell has finished yet.",
+              (GPU_BEGIN, GPU_END): lambda: "\n".join(folder_tables(RESULTS / "bench_standard_gpu", "standard"))
+              or "No GPU cell yet."}
+    written = set()
+    for path in files:
+        text = path.read_text()
+        for (begin, end), body in bodies.items():
+            if begin in text:
+                text = between(text, begin, end, body(), path)
+                written.add(begin)
+        path.write_text(text)
+    if BEGIN not in written:
+        raise SystemExit(f"no '{BEGIN}' marker in {', '.join(map(str, files))}")
 
 
 def main() -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", metavar="README", help="write the tables between the file's BENCH-TABLES markers")
+    parser.add_argument("--write", metavar="FILE", nargs="+",
+                        help="write the tables between the markers of these files (benchmarks/README.md "
+                             "docs/history.md)")
     args = parser.parse_args()
     if args.write:
-        write_into(Path(args.write))
+        write_into([Path(f) for f in args.write])
     else:
         print(render_all())
 

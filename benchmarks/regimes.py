@@ -3,7 +3,7 @@ by the 2-sd rule, from the bench cells of each regime's folder.
 
 Each comparison pits a row against the ablation that differs from it in one thing; a difference is real only when it
 exceeds twice the larger seed sd of the two (3 seeds at H=96). Writes benchmarks/results/regimes.json and prints the
-Markdown that benchmarks/README.md carries.
+Markdown that benchmarks/README.md carries (``--write benchmarks/README.md`` puts it there).
 """
 
 from __future__ import annotations
@@ -91,57 +91,69 @@ def fmt(s: dict | None) -> str:
     return f"{s['mean']:.3f} ± {s['sd']:.3f}" if s["sd"] is not None else f"{s['mean']:.3f} (1 seed)"
 
 
+DATASETS = ("ETTh1", "ETTh2", "ETTm1")
+
+
+def average(row: dict | None) -> str:
+    """The four-horizon average of seed 0, or how many of the four horizons exist."""
+    if not row:
+        return "–"
+    done = row["horizons"]
+    return f"{statistics.mean(done.values()):.3f}" if len(done) == 4 else f"({len(done)}/4)"
+
+
 def markdown(report: dict) -> str:
     lines = []
     for regime, tables in report["regimes"].items():
-        lines += [f"#### {regime}: test MSE ({report['folders'][regime]})", ""]
-        for dataset in ("ETTh1", "ETTh2", "ETTm1"):
-            rows = tables.get(dataset)
-            if not rows:
-                continue
-            horizons = sorted({h for r in rows.values() for h in r["horizons"]})
-            lines.append(f"{dataset} | H=96 (3 seeds) | " + " | ".join(f"H={h}" for h in horizons if h != 96)
-                         + " | avg (4 horizons) |")
-            lines.append("|---" * (len(horizons) + 2) + "|")
-            for row in ROWS:
-                if row not in rows:
-                    continue
-                r = rows[row]
-                avg = (f"{statistics.mean(r['horizons'].values()):.3f}" if len(r["horizons"]) == 4 else
-                       f"({len(r['horizons'])}/4)")
-                lines.append(f"| {row} | {fmt(r.get('H96'))} | " + " | ".join(
-                    f"{r['horizons'][h]:.3f}" if h in r["horizons"] else "–" for h in horizons if h != 96)
-                    + f" | {avg} |")
-            published = PUBLISHED.get(regime, {}).get(dataset)
-            if published:
-                lines.append("")
-                lines.append("Published (Time-LLM Table " + ("3" if regime == "10%" else "4") + ", 4-horizon avg): "
-                             + ", ".join(f"{k} {v:.3f}" for k, v in published.items()))
-            lines.append("")
-    lines += ["#### Zero-shot transfer, H=96, 3 seeds: test MSE on the target (its own scaler)", ""]
-    regimes = [r for r in report["transfer"] if report["transfer"][r]]
-    lines.append("| pair | row | " + " | ".join(regimes) + " |")
-    lines.append("|---" * (len(regimes) + 2) + "|")
-    for pair, by_regime in report["transfer_pairs"].items():
+        present = [d for d in DATASETS if d in tables]
+        lines += [f"**{regime}** (`{report['folders'][regime]}`; {', '.join(report['machines'][regime])}): test MSE, "
+                  "H=96 mean ± sd over 3 seeds, and the four-horizon average of seed 0", "",
+                  "| row | " + " | ".join(f"{d} H=96" for d in present) + " | "
+                  + " | ".join(f"{d} avg" for d in present) + " |",
+                  "|---" * (2 * len(present) + 1) + "|"]
         for row in ROWS:
-            values = [fmt(by_regime.get(regime, {}).get(row)) for regime in regimes]
-            if any(v != "–" for v in values):
-                lines.append(f"| {pair} | {row} | " + " | ".join(values) + " |")
-        published = PUBLISHED["transfer"].get(pair)
+            if any(row in tables[d] for d in present):
+                lines.append(f"| {row} | " + " | ".join(fmt(tables[d].get(row, {}).get("H96")) for d in present)
+                             + " | " + " | ".join(average(tables[d].get(row)) for d in present) + " |")
+        published = PUBLISHED.get(regime, {})
         if published:
-            lines.append(f"| {pair} | published (Table 5, 4-horizon avg) | " + ", ".join(
-                f"{k} {v:.3f}" for k, v in published.items()) + " |" + " |" * (len(regimes) - 1))
-    lines += ["", "#### Verdicts (H=96, 3 seeds, 2-sd rule)", "",
-              "| regime | dataset | question | row | against | verdict |", "|---|---|---|---|---|---|"]
-    for v in report["verdicts"]:
-        lines.append(f"| {v['regime']} | {v['dataset']} | {v['question']} | {fmt(v['row_score'])} | "
-                     f"{fmt(v['against_score'])} | {v['verdict']} |")
+            table = "3" if regime == "10%" else "4"
+            lines.append("| published avg (Time-LLM Table " + table + ") | " + " | ".join("" for _ in present)
+                         + " | " + " | ".join(", ".join(f"{k} {v:.3f}" for k, v in published.get(d, {}).items())
+                                              or "–" for d in present) + " |")
+        lines.append("")
+    pairs = list(report["transfer_pairs"])
+    for regime in [r for r in report["transfer"] if report["transfer"][r]]:
+        lines += [f"**Zero-shot transfer after {regime}**: test MSE on the target (its own scaler, every test window), "
+                  "H=96, 3 seeds", "", "| row | " + " | ".join(pairs) + " |", "|---" * (len(pairs) + 1) + "|"]
+        for row in ROWS:
+            values = [fmt(report["transfer_pairs"][p].get(regime, {}).get(row)) for p in pairs]
+            if any(v != "–" for v in values):
+                lines.append(f"| {row} | " + " | ".join(values) + " |")
+        lines.append("| published avg (Time-LLM Table 5; trained on full data) | " + " | ".join(
+            ", ".join(f"{k} {v:.3f}" for k, v in PUBLISHED["transfer"].get(p, {}).items()) or "–" for p in pairs)
+            + " |")
+        lines.append("")
+    columns = sorted({(v["regime"], v["dataset"]) for v in report["verdicts"]},
+                     key=lambda c: (list(REGIMES).index(c[0].split(",")[0]), "transfer" in c[0], c[1]))
+    columns = [c for c in columns if any(v["verdict"] != "not measured" for v in report["verdicts"]
+                                         if (v["regime"], v["dataset"]) == c)]
+    verdicts = {(v["question"], v["regime"], v["dataset"]): v["verdict"] for v in report["verdicts"]}
+    lines += ["**Verdicts** (H=96, 3 seeds; the row named first against the second: wins / loses beyond twice the "
+              "larger seed sd, else tie)", "",
+              "| question | " + " | ".join(f"{r.replace(', transfer', '')} {d}" for r, d in columns) + " |",
+              "|---" * (len(columns) + 1) + "|"]
+    for _, _, question in COMPARISONS:
+        lines.append(f"| {question} | " + " | ".join(verdicts.get((question, r, d), "–").replace("not measured", "–")
+                                                     for r, d in columns) + " |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=RESULTS / "regimes.json")
+    parser.add_argument("--write", type=Path, metavar="README",
+                        help="also put the tables between the file's REGIMES markers (benchmarks/README.md)")
     args = parser.parse_args()
     regimes, folders, machines = {}, {}, {}
     for regime, folder in REGIMES.items():
@@ -149,7 +161,7 @@ def main() -> None:
         if cells:
             regimes[regime] = regime_tables(cells)
             folders[regime] = f"results/{folder}"
-            machines[regime] = sorted({f"{c.get('device')} ({c.get('precision')})" for c in cells})
+            machines[regime] = sorted({f"{c.get('device')}, " + ("fp32" if c.get("precision") == "32" else str(c.get("precision"))) for c in cells})
     verdicts = []
     for regime, tables in regimes.items():
         for dataset, rows in tables.items():
@@ -177,7 +189,13 @@ def main() -> None:
               "transfer_pairs": transfer_pairs, "published": PUBLISHED,
               "rule": "a difference is real when it exceeds twice the larger seed sd (3 seeds at H=96)"}
     args.output.write_text(json.dumps(report, indent=1, default=float))
-    print(markdown(report))
+    text = markdown(report)
+    if args.write:
+        begin, end = "<!-- REGIMES -->", "<!-- /REGIMES -->"
+        page = args.write.read_text()
+        head, rest = page.split(begin, 1)
+        args.write.write_text(f"{head}{begin}\n\n{text}\n\n{end}{rest.split(end, 1)[1]}")
+    print(text)
 
 
 if __name__ == "__main__":
