@@ -12,7 +12,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import optuna
 from optuna.trial import TrialState
 
 from tsreprog.bench.environment import environment

@@ -11,8 +11,6 @@ from tsreprog.bench.models import PROFILES, bench_model
 from tsreprog.bench.runner import finished, run_cell
 from tsreprog.data.splits import prepare
 from tsreprog.errors import DataError
-from tsreprog.models import build_model
-from tsreprog.train.metrics import evaluate
 
 
 @pytest.mark.parametrize("profile, fraction", [("fewshot10", 0.1), ("fewshot5", 0.05)])

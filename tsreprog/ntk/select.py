@@ -189,20 +189,6 @@ def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y:
                           time.perf_counter() - started)
 
 
-def select(candidates: list[Candidate], data: PreparedData, base: ModelConfig, n_train: int = 64, n_val: int = 32,
-           mode: str = "sketch", n_probes: int = 8, ridge: float = 1e-3, seed: int = 0,
-           progress: bool = False) -> list[CandidateScore]:
-    """Score every candidate on the same windows; returns the list sorted best first."""
-    windows = selection_windows(data, base.lookback, base.horizon, n_train, n_val, 1, seed)
-    scores = []
-    for candidate in candidates:
-        if progress:
-            print(f"  scoring {candidate.label} ...", flush=True)
-        scores.append(score_candidate(candidate, base, windows.x, windows.y, windows.n_train, mode, n_probes,
-                                      ridge, seed))
-    return sorted(scores, key=lambda s: s.score)
-
-
 def plot_spectra(scores: list[CandidateScore], path) -> None:
     import io
 

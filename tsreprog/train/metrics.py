@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -63,13 +62,3 @@ def evaluate(model: torch.nn.Module, dataset: WindowDataset, batch_size: int = 2
         metrics.update(original.result("original_"))
     metrics["n_windows"] = dataset.n_windows
     return metrics
-
-
-def naive_reference(values: np.ndarray, lookback: int, horizon: int) -> float:
-    """MSE of repeating the last value, computed with plain numpy (used to cross-check the window machinery)."""
-    errors = []
-    for start in range(values.shape[0] - lookback - horizon + 1):
-        last = values[start + lookback - 1]
-        target = values[start + lookback:start + lookback + horizon]
-        errors.append(((target - last) ** 2).mean())
-    return float(np.mean(errors))
