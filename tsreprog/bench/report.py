@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import statistics
 from pathlib import Path
 
 import pandas as pd
@@ -166,7 +167,91 @@ def plot_mse_by_horizon(long: pd.DataFrame, folder: Path) -> None:
         atomic_write_bytes(folder / "plots" / f"mse_by_horizon_{dataset}.png", buffer.getvalue())
 
 
-REPORT_FILES = ("table.csv", "table.md", "results.json")
+REPORT_FILES = ("table.csv", "table.md", "results.json", "report.md")
+# Rows that run a pretrained backbone, and the ablation the question "does it help?" sets them against.
+PRETRAINED_ROWS = ("reprog-minilm", "reprog-minilm-compact", "reprog-minilm-ln", "reprog-minilm-lora",
+                   "reprog-smollm2", "no-prompt")
+ABLATION = "no-backbone"
+
+
+def seed_summary(cells: list[dict], dataset: str) -> tuple[int | None, dict[str, dict]]:
+    """The horizon with the most seeds, and each row's mean, sd, seeds, training seconds and parameters there."""
+    mine = [c for c in cells if c.get("dataset") == dataset and "mse" in c]
+    if not mine:
+        return None, {}
+    counts = {}
+    for c in mine:
+        counts.setdefault(c["horizon"], set()).add(c.get("seed", 0))
+    horizon = max(sorted(counts), key=lambda h: len(counts[h]))
+    rows = {}
+    for c in mine:
+        if c["horizon"] == horizon:
+            rows.setdefault(c["model"], []).append(c)
+    summary = {}
+    for row, group in rows.items():
+        values = [c["mse"] for c in group]
+        summary[row] = {"mean": statistics.mean(values), "sd": statistics.stdev(values) if len(values) > 1 else None,
+                        "seeds": len(values), "seconds": statistics.mean(c.get("seconds_total", 0) for c in group),
+                        "parameters": group[0].get("trainable_parameters", 0)}
+    return horizon, summary
+
+
+def ties_with(a: dict, b: dict) -> bool | None:
+    """Whether two rows tie by the 2-sd rule; None when either has a single seed (no spread to judge by)."""
+    if a["sd"] is None or b["sd"] is None:
+        return None
+    return abs(a["mean"] - b["mean"]) <= 2 * max(a["sd"], b["sd"])
+
+
+def answer(summary: dict[str, dict]) -> str:
+    """The one-line answer to "does the backbone help on this data, at this budget?"."""
+    pretrained = {r: v for r, v in summary.items() if r in PRETRAINED_ROWS}
+    if ABLATION not in summary or not pretrained:
+        return (f"no answer: the table needs the {ABLATION} row and at least one pretrained backbone row "
+                f"({', '.join(PRETRAINED_ROWS[:2])}, ...)")
+    best = min(pretrained, key=lambda r: pretrained[r]["mean"])
+    a, b = pretrained[best], summary[ABLATION]
+    tie = ties_with(a, b)
+    figures = f"{best} {a['mean']:.4f} against {ABLATION} {b['mean']:.4f}"
+    if tie is None:
+        return f"not yet: one seed cannot tell a difference from noise ({figures}); run with --seeds 0,1,2"
+    if tie:
+        return f"the backbone does not help on this data, at this budget: {figures}, a tie within twice the seed sd"
+    if a["mean"] < b["mean"]:
+        return f"the backbone helps on this data, at this budget: {figures}, beyond twice the seed sd"
+    return (f"the backbone does not help on this data, at this budget: the ablation is better, {figures}, beyond "
+            f"twice the seed sd")
+
+
+def verdict_markdown(cells: list[dict], profile: str) -> str:
+    """report.md: for each dataset the winner, the rows that tie with it, each row's cost, and the answer."""
+    lines = ["# Does a backbone help on this data?", "",
+             f"Profile `{profile}`: {PROFILES[profile]['note']}. Test MSE on scaled data, every test window; a "
+             "difference counts only beyond twice the larger seed sd.", ""]
+    for dataset in dict.fromkeys(c.get("dataset") for c in cells if "mse" in c):
+        horizon, summary = seed_summary(cells, dataset)
+        if not summary:
+            continue
+        winner = min(summary, key=lambda r: summary[r]["mean"])
+        group = [r for r in summary if r == winner or ties_with(summary[r], summary[winner])]
+        group.sort(key=lambda r: summary[r]["mean"])
+        mine = [c for c in cells if c.get("dataset") == dataset and "mse" in c]
+        machines = sorted({f"{c.get('device')}, {PRECISION_NAMES.get(cell_precision(c), cell_precision(c))}"
+                           for c in mine})
+        lines += [f"## {dataset}", "", f"**Answer:** {answer(summary)}.", "",
+                  f"**Winner:** {winner}. **Tied with it:** {', '.join(r for r in group if r != winner) or 'none'}"
+                  + (" (one seed: no tie test)" if summary[winner]["sd"] is None else "") + ".", "",
+                  f"Horizon {horizon}, look-back {mine[0].get('table_lookback', mine[0].get('lookback'))}; "
+                  f"{'; '.join(machines)}.", "",
+                  "| row | test MSE (mean ± sd) | seeds | training + scoring s | trainable parameters |",
+                  "|---|---|---|---|---|"]
+        for row in sorted(summary, key=lambda r: summary[r]["mean"]):
+            v = summary[row]
+            spread = f" ± {v['sd']:.4f}" if v["sd"] is not None else ""
+            lines.append(f"| {row}{' (winner)' if row == winner else ''} | {v['mean']:.4f}{spread} | {v['seeds']} | "
+                         f"{v['seconds']:.0f} | {int(v['parameters']):,} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
 
 
 def check_report_files(out: Path, overwrite: bool = False) -> None:
@@ -183,7 +268,8 @@ def check_report_files(out: Path, overwrite: bool = False) -> None:
                 return False
         if path.suffix == ".csv":
             return text.startswith("dataset,model,horizon") or text.strip() == ""
-        return text.startswith("Profile `") or text.startswith("no finished cells")
+        return (text.startswith("Profile `") or text.startswith("no finished cells")
+                or text.startswith("# Does a backbone help"))
 
     for name in REPORT_FILES:
         path = out / name
@@ -207,6 +293,8 @@ def write_report(cells: list[dict], out: Path, profile: str) -> dict[str, Path]:
     if skipped:
         text += "\nSkipped: " + "; ".join(f"{c['model']} ({c['skipped']})" for c in skipped) + "\n"
     atomic_write_bytes(written["markdown"], text.encode())
+    written["report"] = out / "report.md"
+    atomic_write_bytes(written["report"], verdict_markdown(cells, profile).encode())
     atomic_write_bytes(written["json"], json.dumps({"profile": profile, "note": PROFILES[profile]["note"],
                                                     "cells": cells, **environment()}, indent=2,
                                                    default=float).encode())

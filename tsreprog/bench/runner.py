@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 
 from tsreprog.bench.environment import current_peak_rss_mb, environment, reset_peak_rss
-from tsreprog.bench.models import Variant, bench_model, train_config
+from tsreprog.bench.models import Variant, bench_model, changed, train_config
 from tsreprog.data.registry import DATASETS
 from tsreprog.data.splits import PreparedData, prepare
 from tsreprog.evaluate.forecast import forecast_at, plot_forecast
@@ -77,15 +77,17 @@ def transfer_scores(model: torch.nn.Module, targets: list[PreparedData], lookbac
 
 def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback: int, data_dir: str | None,
              out: Path, precision: str = "auto", seed: int = 0, log: Callable[[str], None] | None = None,
-             variant: Variant | None = None, transfer_to: list[str] | None = None) -> dict:
+             variant: Variant | None = None, transfer_to: list[str] | None = None, csv: dict | None = None) -> dict:
     """One cell of the table; a ``variant`` (probes) changes the model's rate or settings and names the row;
-    ``transfer_to`` scores the trained model on those datasets' test splits too (zero-shot transfer)."""
+    ``transfer_to`` scores the trained model on those datasets' test splits too (zero-shot transfer); ``csv``: how
+    to read a user's CSV (date_column, columns, drop_duplicate_rows), as `tsreprog train` reads it."""
+    csv = dict(csv or {})
     spec = bench_model(model_name, profile, lookback, horizon, dataset_key(dataset), seed)
     row = variant.row(model_name) if variant else model_name
     if not spec.available:
         return {"dataset": dataset, "model": row, "horizon": horizon, "seed": seed, "skipped": spec.why_not}
     table_lookback, lookback = lookback, spec.lookback or lookback
-    data = prepare(dataset, lookback, horizon, data_dir)
+    data = prepare(dataset, lookback, horizon, data_dir, **csv)
     targets = transfer_targets(transfer_to, dataset, lookback, horizon, data_dir)
     if variant:
         spec = variant.apply(spec)
@@ -94,6 +96,8 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     train = train_config(profile, dataset, data_dir, spec.learning_rate,
                          len(data.windows("train", lookback, horizon)), precision, seed)
     train = spec.apply_to_training(train, channels=data.scaled.shape[1])
+    if csv:
+        train = changed(train, csv)
     if variant:
         train = variant.apply_to_training(train)
     reset_peak_rss()
@@ -131,6 +135,19 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
         shown = forecast_at(result.model, data.table, data.scaler, lookback, horizon, origin=test_end - horizon)
         plot_forecast(shown, example, columns=data.table.columns[-1:], context=2 * horizon)
     return cell
+
+
+CSV_HORIZONS = (96, 48, 24, 14, 12, 7, 6)
+CSV_LOOKBACKS = (512, 336, 168, 96, 48, 24)
+
+
+def csv_defaults(n_rows: int) -> tuple[int, int]:
+    """A look-back and horizon a short user series can carry under the 70/10/20 split: the longest standard
+    horizon within 5% of the rows, and the longest standard look-back that leaves half the training split for
+    windows (flags override both)."""
+    horizon = next((h for h in CSV_HORIZONS if h <= 0.05 * n_rows), 1)
+    lookback = next((lb for lb in CSV_LOOKBACKS if lb + horizon <= 0.35 * n_rows), max(2, int(0.35 * n_rows) - horizon))
+    return lookback, horizon
 
 
 def lookback_for(dataset: str, lookback: int | None) -> int:
@@ -171,7 +188,7 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
               horizons: list[int] | None = None, data_dir: str | None = None, out: str | Path = "runs/bench",
               log: Callable[[str], None] = print, stop_after: int | None = None,
               precision: str = "auto", seeds: list[int] | None = None, seed_horizons: list[int] | None = None,
-              transfer_to: list[str] | None = None) -> list[dict]:
+              transfer_to: list[str] | None = None, csv: dict | None = None) -> list[dict]:
     """Run every missing cell; ``stop_after`` (tests) stops after that many newly computed cells.
 
     Every cell runs under seed 0; ``seeds`` adds runs under further seeds at ``seed_horizons`` (default: each
@@ -181,9 +198,16 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
     out = Path(out)
     computed = 0
     for dataset in datasets:
+        table_lookback, dataset_horizons = lookback_for(dataset, lookback), horizons_for(dataset, horizons)
+        if dataset.lower() not in DATASETS and not (lookback and horizons):  # a user's CSV: sized to its length
+            from tsreprog.data.splits import load_table
+
+            table = load_table(dataset, data_dir, **(csv or {}))[0]
+            default_lookback, default_horizon = csv_defaults(len(table))
+            table_lookback = lookback or default_lookback
+            dataset_horizons = list(horizons) if horizons else [default_horizon]
         check_one_precision(out, dataset, precision)
-        check_one_table(out, dataset, profile, lookback_for(dataset, lookback))
-        dataset_horizons = horizons_for(dataset, horizons)
+        check_one_table(out, dataset, profile, table_lookback)
         extra = [s for s in (seeds or []) if s != 0]
         runs = [(model, horizon, 0) for model in models for horizon in dataset_horizons]
         runs += [(model, horizon, seed) for seed in extra for model in models
@@ -196,8 +220,8 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
                 return collect(out)
             name = f"{dataset} H={horizon} {model} seed {seed}"
             log(f"{name} ...")
-            cell = run_cell(dataset, model, horizon, profile, lookback_for(dataset, lookback), data_dir, out,
-                            precision, seed, log=lambda line: log(f"  {name}: {line}"), transfer_to=transfer_to)
+            cell = run_cell(dataset, model, horizon, profile, table_lookback, data_dir, out, precision, seed,
+                            log=lambda line: log(f"  {name}: {line}"), transfer_to=transfer_to, csv=csv)
             atomic_write_bytes(path, json.dumps(cell, indent=2, default=float).encode())
             computed += 1
             if "mse" in cell:

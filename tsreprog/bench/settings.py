@@ -24,6 +24,14 @@ class BenchConfig(ConfigMixin):
     data_dir: str | None = None
     precision: str = "auto"
     transfer_to: list[str] | None = None  # datasets every trained model is also scored on (zero-shot transfer)
+    # How a user's CSV in `datasets` is read, as `tsreprog train` reads it (registered datasets ignore them).
+    date_column: str | None = "date"
+    columns: list[str] | None = None
+    drop_duplicate_rows: bool = False
+
+    def csv_options(self) -> dict:
+        return {"date_column": self.date_column, "columns": self.columns,
+                "drop_duplicate_rows": self.drop_duplicate_rows}
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.models if m not in MODELS]

@@ -255,7 +255,7 @@ def cmd_bench(args) -> int:
         cells = run_bench(settings.datasets, settings.models, settings.profile, settings.lookback, settings.horizons,
                           settings.data_dir, out, log=(lambda m: None) if args.quiet else (lambda m: print(m, flush=True)),
                           precision=settings.precision, seeds=settings.seeds, seed_horizons=settings.seed_horizons,
-                          transfer_to=settings.transfer_to)
+                          transfer_to=settings.transfer_to, csv=settings.csv_options())
     written = write_report(cells, out, settings.profile)
     print(written["markdown"].read_text())
     return 0

@@ -1,0 +1,55 @@
+"""`tsreprog bench` on a user's CSV: read as train reads it, sized to its length, and a report.md that answers
+"does the backbone help here?" with the rows that tie and what each costs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import synthetic_frame
+from tsreprog.bench.report import answer, verdict_markdown
+from tsreprog.bench.runner import csv_defaults
+from tsreprog.cli.main import main
+
+
+@pytest.mark.parametrize("rows, expect", [(17420, (512, 96)), (1095, (168, 48)), (400, (96, 14)), (200, (48, 7))])
+def test_defaults_fit_a_short_series(rows, expect):
+    lookback, horizon = csv_defaults(rows)
+    assert (lookback, horizon) == expect
+    assert lookback + horizon <= 0.35 * rows and horizon <= 0.05 * rows
+
+
+def row(mean, sd, seeds=3):
+    return {"mean": mean, "sd": sd, "seeds": seeds, "seconds": 1.0, "parameters": 10}
+
+
+@pytest.mark.parametrize("backbone, ablation, says", [
+    (row(0.30, 0.01), row(0.40, 0.01), "the backbone helps"),
+    (row(0.40, 0.01), row(0.30, 0.01), "does not help on this data, at this budget: the ablation is better"),
+    (row(0.31, 0.01), row(0.30, 0.01), "does not help on this data, at this budget: reprog-minilm-compact 0.3100 "
+                                       "against no-backbone 0.3000, a tie"),
+    (row(0.31, None, 1), row(0.30, None, 1), "not yet: one seed"),
+])
+def test_the_answer_follows_the_two_sd_rule(backbone, ablation, says):
+    assert says in answer({"reprog-minilm-compact": backbone, "no-backbone": ablation, "dlinear": row(0.2, 0.01)})
+
+
+def test_bench_on_a_csv_with_its_own_date_column_writes_the_report(tmp_path, capsys):
+    frame = synthetic_frame(400, 2).rename(columns={"date": "when"})
+    path = tmp_path / "mine.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "bench"
+    assert main(["bench", "--datasets", str(path), "--models", "no-backbone,dlinear,naive", "--seeds", "0,1",
+                 "--date-column", "when", "--profile", "quick", "--output-dir", str(out), "--quiet"]) == 0
+    report = (out / "report.md").read_text()
+    assert "## mine" in report and "**Winner:**" in report and "Horizon 14, look-back 96" in report
+    assert "no answer: the table needs" in report  # no pretrained row was asked for
+    cells = list((out / "cells" / "mine").glob("*/H14*.json"))
+    assert len(cells) == 6
+
+
+def test_report_names_the_tie_group():
+    cells = [{"dataset": "d", "model": m, "horizon": 7, "seed": s, "mse": v + 0.001 * s, "device": "cpu",
+              "precision": "32", "trainable_parameters": 5, "seconds_total": 2}
+             for m, v in (("no-backbone", 0.30), ("dlinear", 0.301), ("naive", 0.9)) for s in (0, 1, 2)]
+    text = verdict_markdown(cells, "quick")
+    assert "**Winner:** no-backbone. **Tied with it:** dlinear." in text
