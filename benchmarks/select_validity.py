@@ -60,10 +60,16 @@ def ntk_study_targets(source: dict) -> tuple[list[Candidate], list[float], str]:
 BENCH_CANDIDATES = {"no-backbone": (NO_BACKBONE, None, ()), "reprog-minilm": ("minilm-l6", 2, ()),
                     "random-backbone": ("random:minilm-l6", 2, ()),
                     "reprog-minilm-compact": ("minilm-l6", 2, (("prompt", "compact"),)),
-                    "no-prompt": ("minilm-l6", 2, (("prompt", "none"),))}
+                    "no-prompt": ("minilm-l6", 2, (("prompt", "none"),)),
+                    "reprog-minilm-ln": ("minilm-l6", 2, (("adapt", "layernorm"), ("prompt", "compact"))),
+                    "reprog-minilm-lora": ("minilm-l6", 2, (("adapt", "lora"), ("prompt", "compact"))),
+                    "random-backbone-ln": ("random:minilm-l6", 2, (("adapt", "layernorm"), ("prompt", "compact")))}
+# The few-shot profiles give every row with a prompt the compact one (tsreprog.bench.models.PROFILES)
+COMPACT_IN_PROFILE = {"random-backbone": ("random:minilm-l6", 2, (("prompt", "compact"),))}
 
 
-def bench_targets(folder: Path, dataset: str, horizon: int) -> tuple[list[Candidate], list[float], dict]:
+def bench_targets(folder: Path, dataset: str, horizon: int, profile: str = "standard"
+                  ) -> tuple[list[Candidate], list[float], dict]:
     """Candidates and seed-averaged test MSE from the cells of a standard-profile bench folder (probe rows for the
     other depths), with each candidate's mean trained epochs: the targets at the standard budget."""
     found: dict[str, list[dict]] = {}
@@ -79,6 +85,8 @@ def bench_targets(folder: Path, dataset: str, horizon: int) -> tuple[list[Candid
                 any(variant.get(key) is not None for key in ("learning_rate", "weight_decay")):
             continue
         backbone, layers, settings = BENCH_CANDIDATES[table_row]
+        if profile.startswith("fewshot") and table_row in COMPACT_IN_PROFILE:
+            backbone, layers, settings = COMPACT_IN_PROFILE[table_row]
         layers = changes.get("n_layers", layers)
         if backbone == NO_BACKBONE:
             settings = tuple(sorted(PATCHTST_SHAPES.get(dataset, PATCHTST_DEFAULT_SHAPE).items()))
@@ -181,19 +189,19 @@ def ntk_source_study(name: str, source: dict, args) -> dict:
 def bench_source_study(name: str, args) -> dict:
     """The standard-budget study: targets from a bench folder's cells, candidates built as the table built them
     (head reduced to 32 features, the table's rate and cosine schedule), the budget the steps they trained."""
-    candidates, targets, meta = bench_targets(Path(args.bench_targets), name, args.horizon)
+    candidates, targets, meta = bench_targets(Path(args.bench_targets), name, args.horizon, args.profile)
     if not candidates:
         raise SystemExit(f"{args.bench_targets}: no candidate cells for {name} H={args.horizon} "
                          f"(rows {', '.join(BENCH_CANDIDATES)} and their n_layers probes)")
-    spec = bench_model("reprog-minilm", "standard", 512, args.horizon, name)
+    spec = bench_model("reprog-minilm", args.profile, 512, args.horizon, name)
     data = prepare(name, 512, args.horizon)
     spec.model.description = data.description
     # The kernel over the full 30M-weight mixture (30,522 rows) ran out of 24 GB; the vocabulary subset ties the
     # full vocabulary once trained (ETTh1 H=96, 3 seeds: 0.4060 against 0.4080, benchmarks/README.md).
     spec.model.prototype_vocab = args.prototype_vocab
-    train = train_config("standard", name, None, spec.learning_rate)
-    steps_per_epoch = math.ceil(len(data.windows("train", 512, args.horizon, stride=train.train_stride))
-                                / train.batch_size)
+    train = train_config(args.profile, name, None, spec.learning_rate)
+    steps_per_epoch = math.ceil(len(data.windows("train", 512, args.horizon, stride=train.train_stride,
+                                                 fraction=train.train_fraction)) / train.batch_size)
     epochs = sum(meta["epochs_run"].values()) / len(meta["epochs_run"])
     config = {"n_train": args.n_train, "n_val": args.n_val, "probes": args.probes}
     # the candidates train (warm-up, halving) at the table's own rate and schedule, whatever --learning-rate says
@@ -201,7 +209,8 @@ def bench_source_study(name: str, args) -> dict:
     if args.seed_check:
         return seed_check(candidates, spec.model, data, config, round(epochs * steps_per_epoch), args)
     return study(name, candidates, targets, spec.model, data, config, round(epochs * steps_per_epoch), args,
-                 {"targets": f"seed-averaged test MSE at H={args.horizon}, standard profile",
+                 {"targets": f"seed-averaged test MSE at H={args.horizon}, {args.profile} profile",
+                  "regime": args.profile,
                   "target_source": args.bench_targets, "target_details": meta,
                   "steps_per_epoch": steps_per_epoch, "mean_epochs_trained": epochs,
                   "scored_prototype_vocab": args.prototype_vocab})
@@ -213,6 +222,8 @@ def main() -> None:
     parser.add_argument("--bench-targets", default=None, metavar="DIR",
                         help="targets from a standard-profile bench folder instead of --source")
     parser.add_argument("--horizon", type=int, default=96, help="with --bench-targets")
+    parser.add_argument("--profile", default="standard", help="with --bench-targets: the profile its cells ran "
+                        "(standard, fewshot10, fewshot5)")
     parser.add_argument("--datasets", default="ETTh1,ETTm1")
     parser.add_argument("--warmup-steps", type=int, default=6)
     parser.add_argument("--first-rung-steps", type=int, default=4)
