@@ -3,6 +3,7 @@ half-written (a file is written whole beside its target, then renamed over it)."
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -37,9 +38,13 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+            # the previous file (if any) is untouched: say so in one line instead of a traceback
+            raise TsreprogError(f"{path}: cannot write ({error.strerror}); the previous version, if any, is "
+                                f"unchanged") from None
         raise
 
 

@@ -159,3 +159,29 @@ def test_an_infinite_value_in_a_long_frame_is_an_error_not_a_gap():
     frame.loc[7, "y"] = np.inf
     with pytest.raises(DataError, match=r"column 'y' .*infinite value \(inf\)"):
         collection_from_long(frame)
+
+
+def test_a_column_named_twice_is_refused(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("date,a,b,a\n2020-01-01,1,2,3\n2020-01-02,4,5,6\n")
+    with pytest.raises(DataError, match=r"column 'a' appears twice in the header \(columns 2 and 4\)"):
+        read_csv_table(path)
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from tsreprog.errors import TsreprogError
+    from tsreprog.io import atomic_write_bytes
+
+    target = tmp_path / "metrics.json"
+    target.write_text("old")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(TsreprogError, match="metrics.json: cannot write \\(No space left on device\\)"):
+        atomic_write_bytes(target, b"new")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]

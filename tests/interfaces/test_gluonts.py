@@ -57,3 +57,18 @@ def test_serialise_round_trip(predictor, datasets, tmp_path):
     a = next(iter(predictor.predict(train)))
     b = next(iter(loaded.predict(train)))
     np.testing.assert_array_equal(a.forecast_array, b.forecast_array)
+
+
+def test_a_dataset_of_another_frequency_or_with_inf_is_refused(predictor, datasets):
+    from tsreprog.errors import DataError
+    from tsreprog.interfaces.gluonts_api import collection_from_gluonts
+
+    _, test = datasets
+    entry = next(iter(test))
+    daily = ListDataset([{"start": pd.Period("2020-01-01", freq="D"), "target": entry["target"][-400:]}], freq="D")
+    with pytest.raises(DataError, match="has frequency D, the model was trained on h data"):
+        list(predictor.predict(daily))
+    bad = np.array(entry["target"][-400:], dtype=float)
+    bad[5] = np.inf
+    with pytest.raises(DataError, match="infinite value at position 5"):
+        collection_from_gluonts(ListDataset([{"start": entry["start"], "target": bad}], freq="h"))

@@ -53,6 +53,12 @@ def read_csv_table(
         frame = pd.read_csv(path)
     except Exception as exc:  # pandas raises many types for malformed files
         raise DataError(f"{path}: cannot be read as CSV ({exc.__class__.__name__}: {exc})") from None
+    header = [str(name) for name in pd.read_csv(path, header=None, nrows=1).iloc[0]]  # as written, not renamed
+    repeated = next((name for i, name in enumerate(header) if name in header[:i]), None)
+    if repeated is not None:  # pandas would rename the second to 'name.1' and both would be read as data
+        first, second = [i + 1 for i, name in enumerate(header) if name == repeated][:2]
+        raise DataError(f"{path}: column '{repeated}' appears twice in the header (columns {first} and {second}); "
+                        f"rename one")
     if duplicate_rows not in DUPLICATE_ROWS:
         raise DataError(f"duplicate_rows must be one of {', '.join(DUPLICATE_ROWS)}, got '{duplicate_rows}'")
     if date_column is not None and date_column in frame.columns and duplicate_rows != "error":

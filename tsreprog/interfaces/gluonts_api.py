@@ -41,7 +41,9 @@ def collection_from_gluonts(dataset: Dataset, freq: str | None = None) -> Series
         if isinstance(start, pd.Period):
             freqs.add(start.freqstr)
             start = start.to_timestamp()
-        target[~np.isfinite(target)] = np.nan
+        if np.isinf(target).any():  # a gap is NaN; an infinite value is an error, never a gap
+            raise DataError(f"GluonTS entry {k} (item {entry.get('item_id', k)!r}): infinite value at position "
+                            f"{int(np.flatnonzero(np.isinf(target))[0])}")
         series.append(Series(str(entry.get("item_id", k)), pd.Timestamp(start), target))
     if not series:
         raise DataError("the GluonTS dataset is empty")
@@ -65,6 +67,12 @@ class ReprogrammedPredictor(Predictor):
 
     def predict(self, dataset: Dataset, num_samples: int | None = None, **kwargs) -> Iterator[QuantileForecast]:
         entries = list(dataset)
+        for k, entry in enumerate(entries):  # a daily dataset forecast by an hourly model is refused, as in pandas
+            start = entry.get("start")
+            if isinstance(start, pd.Period) and pd.tseries.frequencies.to_offset(start.freqstr) != \
+                    pd.tseries.frequencies.to_offset(self.freq):
+                raise DataError(f"GluonTS entry {k} (item {entry.get('item_id', k)!r}) has frequency "
+                                f"{start.freqstr}, the model was trained on {self.freq} data")
         windows = torch.as_tensor(np.stack([self._lookback(e["target"], e.get("item_id", i))
                                             for i, e in enumerate(entries)]), dtype=torch.float32)[:, :, None]
         out = forecast_windows(self.model, windows)[:, : self.prediction_length]
