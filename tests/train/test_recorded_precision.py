@@ -73,3 +73,23 @@ def test_evaluate_reproduces_trains_test_score_in_the_recorded_precision(monkeyp
     scored = json.loads((tmp_path / "e.json").read_text())
     assert scored["precision"] == trained["precision"]
     assert scored["mse"] == pytest.approx(trained["test_mse"], rel=1e-6, abs=1e-9)
+
+
+def test_pandas_forecaster_forecasts_and_saves_in_its_training_precision(monkeypatch, tmp_path):
+    import numpy as np
+
+    from tests.conftest import synthetic_frame
+    from tsreprog.interfaces.pandas_api import Forecaster
+
+    frame = synthetic_frame(300, 1).rename(columns={"date": "ds", "c0": "y"})
+    frame["unique_id"] = "a"
+    fake_cpu(monkeypatch, "bf16-mixed")
+    fc = Forecaster(backbone="random:bert", lookback=48, horizon=6, patch_len=8, patch_stride=4, d_model=16,
+                    n_heads=4, n_prototypes=20, epochs=1, batch_size=8, max_steps_per_epoch=3).fit(frame)
+    assert fc.precision == "bf16-mixed"
+    before = fc.predict()
+    fc.save(tmp_path / "fc")
+    fake_cpu(monkeypatch, "32")  # another machine
+    again = Forecaster.load(tmp_path / "fc")
+    assert again.precision == "bf16-mixed"
+    np.testing.assert_allclose(again.predict()["tsreprog"].to_numpy(), before["tsreprog"].to_numpy(), rtol=0, atol=0)

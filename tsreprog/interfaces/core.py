@@ -45,8 +45,9 @@ def split_options(options: dict, backbone: str = "minilm-l6") -> tuple[dict, dic
 
 
 def train_collection(model_config: ModelConfig, train_config: TrainConfig, collection: SeriesCollection,
-                     holdout: int) -> torch.nn.Module:
-    """Scale each series on its training rows, train on fully observed windows, early-stop on the held-out tail."""
+                     holdout: int) -> tuple[torch.nn.Module, str]:
+    """Scale each series on its training rows, train on fully observed windows, early-stop on the held-out tail.
+    Returns the model and the precision it trained in, which its forecasts then use."""
     L.seed_everything(train_config.seed, verbose=False)
     collection.fit_scalers(end_offset=holdout)
     train_set = CollectionWindows(collection, model_config.lookback, model_config.horizon,
@@ -54,9 +55,11 @@ def train_collection(model_config: ModelConfig, train_config: TrainConfig, colle
     check_enough_windows(train_set, train_config, "the training series")
     val_set = CollectionWindows(collection, model_config.lookback, model_config.horizon, 1, "holdout", holdout)
     model = build_model(model_config)
+    precision = "32"
     if any(p.requires_grad for p in model.parameters()):
-        train_on_windows(model, train_set, val_set, train_config, BestTrainableCheckpoint({}, None))
-    return model.eval()
+        keeper = train_on_windows(model, train_set, val_set, train_config, BestTrainableCheckpoint({}, None))
+        precision = keeper.precision
+    return model.eval(), precision
 
 
 def last_windows(collection: SeriesCollection, lookback: int, ends: list[int] | None = None) -> torch.Tensor:
@@ -70,14 +73,18 @@ def last_windows(collection: SeriesCollection, lookback: int, ends: list[int] | 
 
 
 @torch.no_grad()
-def forecast_windows(model: torch.nn.Module, windows: torch.Tensor, batch_size: int = 256) -> np.ndarray:
-    """(N, L, 1) scaled windows → (N, H) point forecasts or (N, H, Q) quantiles, scaled."""
+def forecast_windows(model: torch.nn.Module, windows: torch.Tensor, batch_size: int = 256,
+                     precision: str = "32") -> np.ndarray:
+    """(N, L, 1) scaled windows → (N, H) point forecasts or (N, H, Q) quantiles, scaled; in the ``precision``
+    the model trained in (bf16 autocast for a bf16-mixed run), as the CLI's evaluate and forecast do."""
     model.eval()
     quantiles = has_quantile_head(model)
     outputs = []
+    autocast = precision == "bf16-mixed"
     for start in range(0, len(windows), batch_size):
         batch = windows[start:start + batch_size]
-        out = model.predict_quantiles(batch)[:, :, 0, :] if quantiles else model(batch)[:, :, 0]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            out = model.predict_quantiles(batch)[:, :, 0, :] if quantiles else model(batch)[:, :, 0]
         outputs.append(out.float().numpy())
     return np.concatenate(outputs)
 

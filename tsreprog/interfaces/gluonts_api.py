@@ -58,9 +58,10 @@ class ReprogrammedPredictor(Predictor):
     """Forecasts the ``prediction_length`` steps after each entry's target."""
 
     def __init__(self, model: torch.nn.Module, model_config: ModelConfig, train_config: TrainConfig, freq: str,
-                 prediction_length: int) -> None:
+                 prediction_length: int, precision: str = "32") -> None:
         super().__init__(prediction_length=prediction_length)
         self.model, self.model_config, self.train_config, self.freq = model, model_config, train_config, freq
+        self.precision = precision  # what training ran in; forecasts use it
 
     def _lookback(self, target: np.ndarray, item: str) -> np.ndarray:
         return complete_lookback(target, self.model_config.lookback, f"series {item!r}")
@@ -75,7 +76,7 @@ class ReprogrammedPredictor(Predictor):
                                 f"{start.freqstr}, the model was trained on {self.freq} data")
         windows = torch.as_tensor(np.stack([self._lookback(e["target"], e.get("item_id", i))
                                             for i, e in enumerate(entries)]), dtype=torch.float32)[:, :, None]
-        out = forecast_windows(self.model, windows)[:, : self.prediction_length]
+        out = forecast_windows(self.model, windows, precision=self.precision)[:, : self.prediction_length]
         quantiles = self.model_config.quantiles
         for entry, values in zip(entries, out):
             start = entry["start"]
@@ -97,14 +98,16 @@ class ReprogrammedPredictor(Predictor):
         path.mkdir(parents=True, exist_ok=True)
         super().serialize(path)
         save_state(path / STATE_FILE, self.model, self.model_config, self.train_config,
-                   {"kind": "gluonts", "freq": self.freq, "prediction_length": self.prediction_length})
+                   {"kind": "gluonts", "freq": self.freq, "prediction_length": self.prediction_length,
+                    "precision": self.precision})
 
     @classmethod
     def deserialize(cls, path: Path, **kwargs) -> "ReprogrammedPredictor":
         model, model_config, train_config, extra = load_state(Path(path) / STATE_FILE)
         if extra.get("kind") != "gluonts":
             raise ConfigError(f"{path}: not a serialised tsreprog GluonTS predictor")
-        return cls(model, model_config, train_config, extra["freq"], extra["prediction_length"])
+        return cls(model, model_config, train_config, extra["freq"], extra["prediction_length"],
+                   extra.get("precision", "32"))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ReprogrammedPredictor):
@@ -139,6 +142,6 @@ class ReprogrammedEstimator(Estimator):
         if validation_data is not None:
             train_lengths = [len(np.asarray(e["target"])) for e in training_data]
             holdout = max(len(s.values) - n for s, n in zip(collection.series, train_lengths)) or holdout
-        model = train_collection(self.model_config, self.train_config, collection, holdout)
+        model, precision = train_collection(self.model_config, self.train_config, collection, holdout)
         return ReprogrammedPredictor(model, self.model_config, self.train_config, collection.freq,
-                                     self.prediction_length)
+                                     self.prediction_length, precision)

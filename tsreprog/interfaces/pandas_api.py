@@ -62,7 +62,8 @@ class Forecaster:
         """Train on every series of ``df``; the last ``val_size`` rows of each series steer early stopping."""
         self.collection = self._collect(df)
         self.freq = self.collection.freq
-        self.model = train_collection(self.model_config, self.train_config, self.collection, self.val_size)
+        self.model, self.precision = train_collection(self.model_config, self.train_config, self.collection,
+                                                      self.val_size)
         return self
 
     def _require_fitted(self) -> None:
@@ -107,7 +108,8 @@ class Forecaster:
         h = self._check_h(h)
         collection = self._with_scalers(self._collect_like_fitted(df)) if df is not None else self.collection
         ends = [len(s.values) for s in collection.series]
-        out = forecast_windows(self.model, last_windows(collection, self.model_config.lookback, ends))
+        out = forecast_windows(self.model, last_windows(collection, self.model_config.lookback, ends),
+                               precision=self.precision)
         return self._frame(collection, out, h, ends)
 
     def cross_validation(self, n_windows: int = 1, step: int | None = None, h: int | None = None,
@@ -124,7 +126,8 @@ class Forecaster:
         for w in range(n_windows):
             back = h + (n_windows - 1 - w) * step
             ends = [len(s.values) - back for s in collection.series]
-            out = forecast_windows(self.model, last_windows(collection, self.model_config.lookback, ends))
+            out = forecast_windows(self.model, last_windows(collection, self.model_config.lookback, ends),
+                               precision=self.precision)
             frames.append(self._frame(collection, out, h, ends, cutoffs=True))
         result = pd.concat(frames, ignore_index=True)
         return result[[self.id_col, self.time_col, "cutoff", self.target_col, *self._columns()]]
@@ -157,7 +160,8 @@ class Forecaster:
                    "std": s.std} for s in self.collection.series]
         save_state(folder / STATE_FILE, self.model, self.model_config, self.train_config, {
             "kind": "pandas", "freq": self.freq, "id_col": self.id_col, "time_col": self.time_col,
-            "target_col": self.target_col, "alias": self.alias, "val_size": self.val_size, "series": series})
+            "target_col": self.target_col, "alias": self.alias, "val_size": self.val_size, "series": series,
+            "precision": self.precision})
         return folder
 
     @classmethod
@@ -171,6 +175,7 @@ class Forecaster:
         self.model_config, self.train_config, self.model = model_config, train_config, model
         for key in ("freq", "id_col", "time_col", "target_col", "alias", "val_size"):
             setattr(self, key, extra[key])
+        self.precision = extra.get("precision", "32")  # files written before it was recorded forecast in fp32
         self.collection = SeriesCollection(
             [Series(s["item_id"], pd.Timestamp(s["start"]), np.asarray(s["values"], dtype=np.float64), s["mean"],
                     s["std"]) for s in extra["series"]], extra["freq"])
