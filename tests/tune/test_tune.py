@@ -208,3 +208,36 @@ def test_resume_refuses_other_base_settings_and_keeps_other_reports(synthetic_cs
     # its own folder it updates
     assert main(tune_args(synthetic_csv, storage, tmp_path / "a", n_trials=2, extra=[*fast, "--resume"])) == 0
     assert finished(storage) == 2
+
+
+def test_a_ctrl_c_trial_is_run_again_on_resume(synthetic_csv, tmp_path, monkeypatch):
+    from tsreprog.train.resume import EpochShuffle
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    fast = ["--epochs", "1", "--pruner", "none"]
+    assert main(tune_args(synthetic_csv, storage, tmp_path / "a", n_trials=1, extra=fast)) == 0
+    original = EpochShuffle.__iter__
+
+    def interrupted(self):  # Ctrl-C inside the next trial's training
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(EpochShuffle, "__iter__", interrupted)
+    assert main(tune_args(synthetic_csv, storage, tmp_path / "a", n_trials=2, extra=[*fast, "--resume"])) == 130
+    monkeypatch.setattr(EpochShuffle, "__iter__", original)
+    trials = optuna.load_study(study_name="tsreprog", storage=storage).get_trials()
+    stopped = [t for t in trials if t.state == TrialState.FAIL and t.user_attrs.get("interrupted")]
+    assert len(stopped) == 1
+    assert main(tune_args(synthetic_csv, storage, tmp_path / "a", n_trials=2, extra=[*fast, "--resume"])) == 0
+    trials = optuna.load_study(study_name="tsreprog", storage=storage).get_trials()
+    retry = [t for t in trials if t.user_attrs.get("retry_of") == stopped[0].number]
+    assert len(retry) == 1 and retry[0].params == stopped[0].params and retry[0].state == TrialState.COMPLETE
+    assert finished(storage) == 2
+
+
+def test_a_failed_tune_or_select_leaves_no_empty_folder_or_database(tmp_path):
+    missing = tmp_path / "nope.csv"
+    storage = f"sqlite:///{tmp_path / 'new.db'}"
+    assert main(tune_args(missing, storage, tmp_path / "out")) == 2
+    assert not (tmp_path / "out").exists() and not (tmp_path / "new.db").exists()
+    assert main(["select", "--dataset", str(missing), "--output-dir", str(tmp_path / "sel")]) == 2
+    assert not (tmp_path / "sel").exists()

@@ -6,6 +6,7 @@ Errors the user can fix print one line (``tsreprog: error: ...``) and exit with 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import shutil
@@ -196,6 +197,36 @@ def cmd_forecast(args) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def removed_if_failed(*paths: Path):
+    """Folders and files a command is about to create: if it fails, those it created and left empty (a folder) or
+    holding nothing finished (a new study database with no complete trial) are removed, not left behind."""
+    new = [p for p in paths if p is not None and not p.exists()]
+    try:
+        yield
+    except BaseException:
+        for path in new:
+            if path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+            elif path.is_file() and path.suffix == ".db" and not _has_complete_trial(path):
+                path.unlink()
+        raise
+
+
+def _has_complete_trial(database: Path) -> bool:
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(database)) as connection:
+            return bool(connection.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0])
+    except sqlite3.Error:
+        return False
+
+
+def _sqlite_file(storage: str) -> Path | None:
+    return Path(storage.removeprefix("sqlite:///")) if storage.startswith("sqlite:///") else None
+
+
 def cmd_select(args) -> int:
     from tsreprog.io import check_writable
     from tsreprog.ntk.run import run_selection
@@ -203,10 +234,11 @@ def cmd_select(args) -> int:
 
     (settings,) = build_configs(args, {"select": SelectConfig})
     out = Path(args.output_dir)
-    report_path = check_writable(out / "select.json", args.overwrite)
-    plot_path = None if settings.method == "halving" else check_writable(out / "spectra.png", args.overwrite)
-    report = run_selection(settings, plot_path, log=lambda line: _say(args, line))
-    write_json(report_path, report)
+    with removed_if_failed(out):
+        report_path = check_writable(out / "select.json", args.overwrite)
+        plot_path = None if settings.method == "halving" else check_writable(out / "spectra.png", args.overwrite)
+        report = run_selection(settings, plot_path, log=lambda line: _say(args, line))
+        write_json(report_path, report)
     _say(args, f"wrote {report_path}" + (f" and {plot_path}" if plot_path else ""))
     return 0
 
@@ -226,10 +258,11 @@ def cmd_tune(args) -> int:
     out = Path(args.output_dir)
     # --resume rewrites this study's own reports; another study's, or a user's summary.txt, only with --overwrite
     own = args.resume and reports_belong_to(out, settings)
-    for name in REPORT_FILES:
-        check_writable(out / name, args.overwrite or own)
-    study = run(settings, model_config, train_config, load_space(args.space), resume=args.resume)
-    written = write_reports(study, out, settings)
+    with removed_if_failed(out, _sqlite_file(settings.storage)):
+        for name in REPORT_FILES:
+            check_writable(out / name, args.overwrite or own)
+        study = run(settings, model_config, train_config, load_space(args.space), resume=args.resume)
+        written = write_reports(study, out, settings)
     print(summary(study))
     _say(args, "wrote " + ", ".join(str(p) for p in written.values()))
     return 0

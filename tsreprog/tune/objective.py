@@ -111,5 +111,10 @@ class Objective:
         train_set = self.data.windows("train", model_config.lookback, model_config.horizon, train_config.train_stride,
                                       fraction=train_config.train_fraction)
         val_set = self.data.windows("val", model_config.lookback, model_config.horizon, train_config.val_stride)
-        train_on_windows(model, train_set, val_set, train_config, keeper, extra_callbacks=[PruneOnValidation(trial)])
+        try:
+            train_on_windows(model, train_set, val_set, train_config, keeper,
+                             extra_callbacks=[PruneOnValidation(trial)])
+        except KeyboardInterrupt:  # Ctrl-C: the trial fails uncounted; a resumed study runs it again (study.run)
+            trial.set_user_attr("interrupted", True)
+            raise
         return keeper.best

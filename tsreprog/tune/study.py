@@ -113,11 +113,22 @@ def run(settings: StudySettings, base_model: ModelConfig, base_train: TrainConfi
     study = open_study(settings, resume)
     check_same_base(study, base_model, base_train, space)
     optuna.storages.fail_stale_trials(study)  # a dead worker's RUNNING trial → FAIL (and a retry is enqueued)
+    retry_interrupted(study)
     if finished_count(study) < settings.n_trials:
         objective = Objective(data, base_model, base_train, space, settings.n_trials)
         study.optimize(objective, callbacks=[MaxTrialsCallback(settings.n_trials, states=FINISHED)],
                        catch=(RuntimeError,), gc_after_trial=True)
     return study
+
+
+def retry_interrupted(study: optuna.Study) -> None:
+    """Enqueue once, with the parameters it had drawn, every trial a Ctrl-C stopped (failed and uncounted, like a
+    killed worker's, which the heartbeat retries): the interrupted configuration is evaluated after all."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get("retry_of") for t in trials}
+    for trial in trials:
+        if trial.state == TrialState.FAIL and trial.user_attrs.get("interrupted") and trial.number not in retried:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
 
 
 def best_config_yaml(study: optuna.Study) -> str:
