@@ -18,23 +18,23 @@ def trained(tmp_path, synthetic_csv):
 
 
 def test_train_evaluate_forecast(trained, synthetic_csv, tmp_path, capsys):
-    assert (trained / "checkpoint.pt").is_file() and (trained / "config.yaml").is_file()
+    assert (trained / "model" / "weights.safetensors").is_file() and (trained / "config.yaml").is_file()
     metrics = json.loads((trained / "metrics.json").read_text())["metrics"]
     assert 0.01 < metrics["test_mse"] < 2.0  # scaled data: a working model lands well inside this band
     capsys.readouterr()
-    assert main(["evaluate", "--checkpoint", str(trained / "checkpoint.pt"), "--original-scale"]) == 0
+    assert main(["evaluate", "--checkpoint", str(trained / "model"), "--original-scale"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["mse"] == pytest.approx(metrics["test_mse"], rel=1e-5)
     assert "original_mse" in shown
     forecast, plot = tmp_path / "f.csv", tmp_path / "f.png"
-    assert main(["forecast", "--checkpoint", str(trained / "checkpoint.pt"), "--origin", "-12",
+    assert main(["forecast", "--checkpoint", str(trained / "model"), "--origin", "-12",
                  "--output", str(forecast), "--plot", str(plot)]) == 0
     frame = pd.read_csv(forecast)
     assert list(frame.columns) == ["date", "c0", "c1", "c2"] and len(frame) == 12
     assert plot.read_bytes()[:4] == b"\x89PNG"
     # Beyond the end of the data: dates continue at the inferred hourly step.
     beyond = tmp_path / "beyond.csv"
-    assert main(["forecast", "--checkpoint", str(trained / "checkpoint.pt"), "--output", str(beyond)]) == 0
+    assert main(["forecast", "--checkpoint", str(trained / "model"), "--output", str(beyond)]) == 0
     dates = pd.to_datetime(pd.read_csv(beyond)["date"])
     assert (dates.diff().dropna() == pd.Timedelta("1h")).all()
 
@@ -42,7 +42,7 @@ def test_train_evaluate_forecast(trained, synthetic_csv, tmp_path, capsys):
 def test_config_file_and_train_from_written_config(trained, tmp_path):
     again = tmp_path / "again"
     assert main(["train", "--config", str(trained / "config.yaml"), "--output-dir", str(again), "--quiet"]) == 0
-    assert (again / "checkpoint.pt").is_file()
+    assert (again / "model" / "model.json").is_file()
 
 
 def one_error_line(capsys) -> str:
@@ -53,17 +53,17 @@ def one_error_line(capsys) -> str:
 
 
 def test_existing_outputs_are_not_overwritten(trained, capsys, synthetic_csv):
-    before = (trained / "checkpoint.pt").read_bytes()
+    before = (trained / "model" / "weights.safetensors").read_bytes()
     code = main(["train", "--dataset", str(synthetic_csv), "--output-dir", str(trained), "--quiet", *TINY])
     assert code == 2 and "already exists" in one_error_line(capsys)
-    assert (trained / "checkpoint.pt").read_bytes() == before
+    assert (trained / "model" / "weights.safetensors").read_bytes() == before
 
 
 @pytest.mark.parametrize("args,needle", [
     (["train", "--dataset", "missing.csv"], "missing.csv: file not found"),
     (["train", "--dataset", "ETTh9"], "unknown dataset 'ETTh9'"),
     (["train", "--backbone", "no-such-model", "--lookback", "48", "--horizon", "12"], "cannot load backbone"),
-    (["evaluate", "--checkpoint", "nope.pt"], "checkpoint not found"),
+    (["evaluate", "--checkpoint", "nope.pt"], "saved model not found"),
     (["train", "--config", "nope.yaml"], "config file not found"),
 ])
 def test_bad_input_one_line(args, needle, capsys, tmp_path, monkeypatch):
@@ -80,7 +80,7 @@ def test_bad_csv_through_cli(tmp_path, capsys):
 
 
 def test_checkpoint_of_other_backbone_refused(trained, capsys, tmp_path):
-    code = main(["forecast", "--checkpoint", str(trained / "checkpoint.pt"), "--backbone", "minilm-l6",
+    code = main(["forecast", "--checkpoint", str(trained / "model"), "--backbone", "minilm-l6",
                  "--output", str(tmp_path / "x.csv")])
     assert code == 2 and "not 'minilm-l6'" in one_error_line(capsys)
 
@@ -99,7 +99,7 @@ def test_forecast_writes_the_quantiles_a_model_was_trained_with(synthetic_csv, t
     assert main(["train", "--dataset", str(synthetic_csv), "--output-dir", str(out), "--quiet", *TINY,
                  "--quantiles", "0.1,0.5,0.9"]) == 0
     csv = tmp_path / "q.csv"
-    assert main(["forecast", "--checkpoint", str(out / "checkpoint.pt"), "--origin", "-12", "--output", str(csv)]) == 0
+    assert main(["forecast", "--checkpoint", str(out / "model"), "--origin", "-12", "--output", str(csv)]) == 0
     frame = pd.read_csv(csv)
     assert list(frame.columns[:4]) == ["date", "c0", "c1", "c2"]
     assert {"c0-q-0.1", "c0-q-0.5", "c2-q-0.9"} <= set(frame.columns)
@@ -115,5 +115,5 @@ def test_forecast_from_another_folder_finds_a_csv_trained_by_a_relative_path(tmp
     monkeypatch.chdir(work)
     assert main(["train", "--dataset", "data.csv", "--output-dir", "run", "--quiet", *TINY]) == 0
     monkeypatch.chdir(tmp_path)  # elsewhere: "data.csv" no longer resolves, the recorded absolute path does
-    assert main(["forecast", "--checkpoint", "work/run/checkpoint.pt", "--output", "f.csv"]) == 0
-    assert main(["evaluate", "--checkpoint", "work/run/checkpoint.pt"]) == 0
+    assert main(["forecast", "--checkpoint", "work/run/model", "--output", "f.csv"]) == 0
+    assert main(["evaluate", "--checkpoint", "work/run/model"]) == 0

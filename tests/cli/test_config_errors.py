@@ -22,7 +22,7 @@ def test_bad_yaml_values_are_named_in_one_line(tmp_path, capsys, text, message):
     assert main(["train", "--config", str(config), "--output-dir", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err and str(config) in err
-    assert not (tmp_path / "out" / "checkpoint.pt").exists()
+    assert not (tmp_path / "out" / "model").exists()
 
 
 def test_values_are_converted_to_their_field_types():

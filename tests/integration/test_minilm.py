@@ -39,7 +39,7 @@ def test_minilm_cli_train_and_forecast(tmp_path):
                  "--horizon", "24", "--epochs", "1", "--max-steps-per-epoch", "4", "--train-stride", "50",
                  "--val-stride", "200", "--n-prototypes", "100", "--prompt", "compact"]) == 0
     forecast = tmp_path / "forecast.csv"
-    assert main(["forecast", "--checkpoint", str(out / "checkpoint.pt"), "--origin", "-24",
+    assert main(["forecast", "--checkpoint", str(out / "model"), "--origin", "-24",
                  "--output", str(forecast), "--plot", str(tmp_path / "forecast.png")]) == 0
     frame = pd.read_csv(forecast)
     assert len(frame) == 24 and "OT" in frame.columns

@@ -72,3 +72,25 @@ def test_predict_refuses_a_frame_of_another_frequency(fitted, pedestrian):
     with pytest.raises(DataError, match="frame's frequency is D.*fitted on h"):
         fitted.predict(df=daily)
     assert len(fitted.predict(df=one)) == 24  # the fitted frequency is still accepted
+
+
+def test_save_keeps_only_the_history_asked_for(fitted, pedestrian, tmp_path):
+    import json
+
+    from tsreprog.errors import ConfigError
+    from tsreprog.interfaces.pandas_api import Forecaster
+
+    before = fitted.predict()
+    fitted.save(tmp_path / "tail")  # default: each series' last look-back
+    stored = json.loads((tmp_path / "tail" / "model" / "model.json").read_text())["interface"]["series"]
+    assert all(len(s["values"]) == fitted.model_config.lookback for s in stored)
+    tail = Forecaster.load(tmp_path / "tail")
+    pd.testing.assert_frame_equal(tail.predict(), before)  # the same forecast from the look-back alone
+    with pytest.raises(ConfigError, match="pass df="):
+        tail.cross_validation(n_windows=2)
+    fitted.save(tmp_path / "none", history="none")
+    bare = Forecaster.load(tmp_path / "none")
+    with pytest.raises(ConfigError, match="saved without its history"):
+        bare.predict()
+    pd.testing.assert_frame_equal(bare.predict(df=pedestrian.drop(columns="Date")), fitted.predict(
+        df=pedestrian.drop(columns="Date")))

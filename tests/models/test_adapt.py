@@ -70,14 +70,16 @@ def test_checkpoint_holds_what_trained_and_restores_the_same_forecast(tmp_path, 
 
     config = ModelConfig(backbone="random:bert", adapt=adapt, lora_rank=2, **TINY)
     result = fit(config, TrainConfig(dataset=str(synthetic_csv), epochs=1, batch_size=8, max_steps_per_epoch=4,
-                                     progress=False, precision="32"), tmp_path / "checkpoint.pt")
-    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["trainable_state"]
+                                     progress=False, precision="32"), tmp_path / "model")
+    from tsreprog.train.checkpoint import load_checkpoint
+
+    saved = load_checkpoint(tmp_path / "model")["trainable_state"]
     assert set(saved) == {n for n, p in result.model.named_parameters() if p.requires_grad}
     assert any(n.startswith("backbone.") for n in saved)
     moved = [n for n in saved if n.startswith("backbone.")
              and not torch.equal(saved[n], build_model(config).state_dict()[n])]
     assert moved, "training moved no backbone weight"
-    restored = restore(tmp_path / "checkpoint.pt").model
+    restored = restore(tmp_path / "model").model
     x = torch.randn(3, 48, 3)
     with torch.no_grad():
         torch.testing.assert_close(restored.eval()(x), result.model.eval()(x), rtol=0, atol=0)

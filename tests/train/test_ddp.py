@@ -34,4 +34,4 @@ def test_two_ddp_processes_reach_the_one_process_metrics(synthetic_csv, tmp_path
     # same steps, same global batch, another sample order: the tolerance is the order's effect on a tiny model
     assert ddp["test_mse"] == pytest.approx(single["test_mse"], rel=0.15)
     assert ddp["best_val_mse"] == pytest.approx(single["best_val_mse"], rel=0.15)
-    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["checkpoint.pt", "config.yaml", "metrics.json"]
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["config.yaml", "metrics.json", "model"]

@@ -81,12 +81,14 @@ def test_checkpoint_from_other_config_is_refused(synthetic_csv, tmp_path):
 
 
 def test_atomic_write_never_leaves_partial_files(tmp_path):
-    path = tmp_path / "ck.pt"
+    path = tmp_path / "ck"
     save_checkpoint(path, {"model_config": {}, "trainable_state": {"w": torch.ones(3)}})
+    save_checkpoint(path, {"model_config": {}, "trainable_state": {"w": torch.zeros(3)}})  # replaced whole
+    assert torch.equal(load_checkpoint(path)["trainable_state"]["w"], torch.zeros(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["ck"]  # no staging folder or old copy left
+    assert sorted(p.name for p in path.iterdir()) == ["model.json", "weights.safetensors"]
     with pytest.raises(TsreprogError, match="already exists"):
-        check_writable(path)
-    assert check_writable(path, overwrite=True) == path
-    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
+        check_writable(path / "model.json")
 
 
 def test_training_lowers_validation_error_over_baseline_init(synthetic_csv):

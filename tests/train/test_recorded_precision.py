@@ -35,7 +35,7 @@ def training(csv) -> TrainConfig:
 @pytest.mark.parametrize("first, later", [("bf16-mixed", "32"), ("32", "bf16-mixed")])
 def test_a_resumed_run_keeps_the_precision_its_run_chose(monkeypatch, synthetic_csv, tmp_path, first, later):
     fake_cpu(monkeypatch, first)
-    whole = fit(ModelConfig(**TINY), training(synthetic_csv), tmp_path / "whole" / "checkpoint.pt")
+    whole = fit(ModelConfig(**TINY), training(synthetic_csv), tmp_path / "whole" / "model")
     assert whole.metrics["precision"] == first
 
     original = LastState.on_train_epoch_end
@@ -46,7 +46,7 @@ def test_a_resumed_run_keeps_the_precision_its_run_chose(monkeypatch, synthetic_
             raise KeyboardInterrupt
 
     monkeypatch.setattr(LastState, "on_train_epoch_end", stop_after_first_epoch)
-    killed = tmp_path / "killed" / "checkpoint.pt"
+    killed = tmp_path / "killed" / "model"
     with pytest.raises(KeyboardInterrupt):
         fit(ModelConfig(**TINY), training(synthetic_csv), killed)
     monkeypatch.setattr(LastState, "on_train_epoch_end", original)
@@ -69,7 +69,7 @@ def test_evaluate_reproduces_trains_test_score_in_the_recorded_precision(monkeyp
     trained = json.loads((out / "metrics.json").read_text())["metrics"]
     assert trained["precision"] == ("32" if cpu == "amd" else cpu)
     fake_cpu(monkeypatch, "32" if cpu == "bf16-mixed" else "bf16-mixed")  # another machine, another probe
-    assert main(["evaluate", "--checkpoint", str(out / "checkpoint.pt"), "--output", str(tmp_path / "e.json")]) == 0
+    assert main(["evaluate", "--checkpoint", str(out / "model"), "--output", str(tmp_path / "e.json")]) == 0
     scored = json.loads((tmp_path / "e.json").read_text())
     assert scored["precision"] == trained["precision"]
     assert scored["mse"] == pytest.approx(trained["test_mse"], rel=1e-6, abs=1e-9)

@@ -34,7 +34,7 @@ def interrupted_in_first_epoch(csv, out, monkeypatch) -> None:
     monkeypatch.setattr(LastState, "on_train_batch_end", stop)
     assert main(train_args(csv, out, "--state-every-steps", "2")) == 130
     monkeypatch.setattr(LastState, "on_train_batch_end", original)
-    assert (out / "last_state.ckpt").is_file() and not (out / "checkpoint.pt").exists()
+    assert (out / "last_state.ckpt").is_file() and not (out / "model").exists()
 
 
 def test_planted_pickle_is_refused_and_never_runs(synthetic_csv, tmp_path, monkeypatch, capsys):

@@ -19,6 +19,7 @@ from tsreprog.evaluate.forecast import forecast_at, plot_forecast
 from tsreprog.errors import ConfigError, DataError
 from tsreprog.train.metrics import evaluate
 from tsreprog.train import fit
+from tsreprog.train.checkpoint import CHECKPOINT_NAME
 from tsreprog.io import atomic_write_bytes
 
 
@@ -107,7 +108,7 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     # A killed cell resumes from its last finished epoch: its training state lives here until the cell is written.
     state = resume_folder(out, dataset, row, horizon, seed)
     resumed = (state / "last_state.ckpt").is_file()
-    result = fit(spec.model, train, state / "checkpoint.pt", data=data, log=log, resume=True)
+    result = fit(spec.model, train, state / CHECKPOINT_NAME, data=data, log=log, resume=True)
     seconds = time.perf_counter() - started
     shutil.rmtree(state, ignore_errors=True)
     epochs = max(result.metrics["epochs_run"], 1)

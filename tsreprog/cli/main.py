@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tsreprog.cli.options import add_config_flags, build_configs, write_yaml
 from tsreprog.errors import ConfigError, TsreprogError
+from tsreprog.train.checkpoint import CHECKPOINT_NAME
 
 EXIT_USER_ERROR = 2
 
@@ -54,7 +55,7 @@ def cmd_train(args) -> int:
         return _train_into(args, out, model_config, train_config)
     except BaseException:
         # a run that failed before its first checkpoint leaves no folder behind that it created itself
-        if not existed and out.is_dir() and not any((out / f).exists() for f in ("checkpoint.pt", "last_state.ckpt")):
+        if not existed and out.is_dir() and not any((out / f).exists() for f in (CHECKPOINT_NAME, "last_state.ckpt")):
             shutil.rmtree(out, ignore_errors=True)
         raise
 
@@ -69,8 +70,13 @@ def _train_into(args, out: Path, model_config, train_config) -> int:
     else:
         for written in ("config.yaml", "metrics.json", "last_state.ckpt"):  # the user's own config may live there
             check_writable(out / written, args.overwrite)
-        checkpoint = check_writable(out / "checkpoint.pt", args.overwrite)
+        checkpoint = out / CHECKPOINT_NAME
+        if (checkpoint.exists() or (out / "checkpoint.pt").exists()) and not args.overwrite:
+            raise TsreprogError(f"{checkpoint if checkpoint.exists() else out / 'checkpoint.pt'}: already exists; "
+                                f"pass --overwrite to replace it or choose another --output-dir")
+        check_writable(out / "metrics.json", args.overwrite)
         # --overwrite: nothing of an older run may stay beside this one (a kill would leave a mixed folder)
+        shutil.rmtree(checkpoint, ignore_errors=True)
         for older in ("checkpoint.pt", "metrics.json", "last_state.ckpt"):
             (out / older).unlink(missing_ok=True)
         write_yaml(out / "config.yaml", model_config, train_config)  # metrics.json comes last: the run finished
@@ -97,7 +103,7 @@ def _train_as_helper_rank(args, out: Path, model_config, train_config) -> int:
     every output (and every check of the output folder, which rank 0 has already filled) to rank 0."""
     from tsreprog.train import fit
 
-    fit(model_config, train_config, out / "checkpoint.pt", resume=args.resume)
+    fit(model_config, train_config, out / CHECKPOINT_NAME, resume=args.resume)
     return 0
 
 
@@ -107,14 +113,14 @@ def resumable_run(out: Path, model_config, train_config) -> Path:
     from tsreprog.train.checkpoint import load_checkpoint
     from tsreprog.train.resume import read_run_record
 
-    state, checkpoint = out / "last_state.ckpt", out / "checkpoint.pt"
+    state, checkpoint = out / "last_state.ckpt", out / CHECKPOINT_NAME
     if not state.is_file():
         finished = (out / "metrics.json").is_file()
         raise ConfigError(f"{out}: nothing to resume (" + ("the run there finished" if finished else
                           "no last_state.ckpt: no epoch of a run there had finished") + ")")
     # The settings the run was started with: its checkpoint's, or, killed before its first validation wrote one,
     # those its resume state recorded.
-    saved = load_checkpoint(checkpoint) if checkpoint.is_file() else read_run_record(state).get("settings")
+    saved = load_checkpoint(checkpoint) if checkpoint.exists() else read_run_record(state).get("settings")
     if saved:
         for section, now in (("model", model_config.to_dict()), ("train", train_config.to_dict())):
             before = saved[f"{section}_config"]
@@ -313,7 +319,8 @@ def cmd_backbones(args) -> int:
 
 def add_checkpoint_source(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by the commands that run a trained checkpoint on a dataset."""
-    parser.add_argument("--checkpoint", required=True, help="checkpoint.pt written by train")
+    parser.add_argument("--checkpoint", required=True, help="the saved model folder train wrote (OUTPUT_DIR/model; "
+                        "a checkpoint.pt of an earlier version loads too)")
     parser.add_argument("--dataset", help="dataset name or CSV (default: the one it was trained on)")
     parser.add_argument("--data-dir", help="folder of benchmark CSVs")
     parser.add_argument("--backbone", help="refuse the checkpoint unless it was trained with this backbone")
@@ -330,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a forecaster and score it on the test split",
                            description="Train on the train split, early-stop on validation MSE, reload the best "
-                                       "weights and score every test window. Writes checkpoint.pt, config.yaml and "
+                                       "weights and score every test window. Writes model/ (weights.safetensors + "
+                                       "model.json), config.yaml and "
                                        "metrics.json to --output-dir.")
     train.add_argument("--config", help="YAML file with 'model' and 'train' sections (flags override it)")
     train.add_argument("--output-dir", help="where to write the run (default: runs/<dataset>-<model>)")

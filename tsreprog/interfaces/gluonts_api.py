@@ -26,7 +26,7 @@ from tsreprog.interfaces.core import forecast_windows, load_state, save_state, s
 from tsreprog.models import ModelConfig
 from tsreprog.train.config import TrainConfig
 
-STATE_FILE = "tsreprog.pt"
+STATE_FILE = "model"  # the saved model folder (tsreprog.train.checkpoint)
 
 
 def collection_from_gluonts(dataset: Dataset, freq: str | None = None) -> SeriesCollection:

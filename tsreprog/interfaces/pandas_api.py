@@ -18,7 +18,7 @@ from tsreprog.interfaces.core import (forecast_windows, last_windows, load_state
 from tsreprog.models import ModelConfig
 from tsreprog.train.config import TrainConfig
 
-STATE_FILE = "tsreprog.pt"
+STATE_FILE = "model"  # the saved model folder (tsreprog.train.checkpoint)
 
 
 class Forecaster:
@@ -39,6 +39,7 @@ class Forecaster:
         self.train_config = TrainConfig.from_dict({"progress": False, **train_options})
         self.freq, self.id_col, self.time_col, self.target_col = freq, id_col, time_col, target_col
         self.alias = alias
+        self.history = "all"  # what save() keeps of the series is chosen there
         self.val_size = val_size or horizon
         self.model = None
         self.collection: SeriesCollection | None = None
@@ -62,6 +63,7 @@ class Forecaster:
         """Train on every series of ``df``; the last ``val_size`` rows of each series steer early stopping."""
         self.collection = self._collect(df)
         self.freq = self.collection.freq
+        self.history = "all"  # in memory, every value fitted on
         self.model, self.precision = train_collection(self.model_config, self.train_config, self.collection,
                                                       self.val_size)
         return self
@@ -106,6 +108,8 @@ class Forecaster:
         learned at fit time for series seen then)."""
         self._require_fitted()
         h = self._check_h(h)
+        if df is None and self.history == "none":
+            raise ConfigError("this Forecaster was saved without its history (history='none'): pass df=")
         collection = self._with_scalers(self._collect_like_fitted(df)) if df is not None else self.collection
         ends = [len(s.values) for s in collection.series]
         out = forecast_windows(self.model, last_windows(collection, self.model_config.lookback, ends),
@@ -121,6 +125,8 @@ class Forecaster:
         step = step or h
         if n_windows < 1 or step < 1:
             raise ConfigError("n_windows and step must be >= 1")
+        if df is None and self.history != "all":
+            raise ConfigError(f"this Forecaster was saved with history='{self.history}', not every value: pass df=")
         collection = self._with_scalers(self._collect_like_fitted(df)) if df is not None else self.collection
         frames = []
         for w in range(n_windows):
@@ -151,17 +157,28 @@ class Forecaster:
         return collection
 
     # -- persistence ---------------------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write a folder with one small file (trainable weights, configs, per-series scalers and history)."""
+    def save(self, path: str | Path, history: str = "lookback") -> Path:
+        """Write a folder holding the saved model (``model/``: weights.safetensors + model.json with the configs,
+        per-series scalers and precision). Training data is kept only as far as asked: ``history="lookback"`` (the
+        default) keeps each series' last look-back, what ``predict()`` without a frame forecasts from;
+        ``"all"`` keeps every value (``cross_validation()`` without ``df`` needs it); ``"none"`` keeps none, and
+        ``predict(df)`` then brings the history."""
         self._require_fitted()
+        if history not in ("lookback", "all", "none"):
+            raise ConfigError(f"history must be one of lookback, all, none, got {history!r}")
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        series = [{"item_id": s.item_id, "start": str(s.start), "values": s.values.tolist(), "mean": s.mean,
-                   "std": s.std} for s in self.collection.series]
+        series = []
+        for s in self.collection.series:
+            keep = {"lookback": min(len(s.values), self.model_config.lookback), "all": len(s.values),
+                    "none": 0}[history]
+            start = self.collection.timestamps(s)[len(s.values) - keep] if keep else s.start
+            series.append({"item_id": s.item_id, "start": str(start), "values": s.values[len(s.values) - keep:].tolist(),
+                           "mean": s.mean, "std": s.std})
         save_state(folder / STATE_FILE, self.model, self.model_config, self.train_config, {
             "kind": "pandas", "freq": self.freq, "id_col": self.id_col, "time_col": self.time_col,
             "target_col": self.target_col, "alias": self.alias, "val_size": self.val_size, "series": series,
-            "precision": self.precision})
+            "precision": self.precision, "history": history})
         return folder
 
     @classmethod
@@ -176,6 +193,7 @@ class Forecaster:
         for key in ("freq", "id_col", "time_col", "target_col", "alias", "val_size"):
             setattr(self, key, extra[key])
         self.precision = extra.get("precision", "32")  # files written before it was recorded forecast in fp32
+        self.history = extra.get("history", "all")
         self.collection = SeriesCollection(
             [Series(s["item_id"], pd.Timestamp(s["start"]), np.asarray(s["values"], dtype=np.float64), s["mean"],
                     s["std"]) for s in extra["series"]], extra["freq"])
