@@ -17,8 +17,10 @@ def tiny_models(monkeypatch):
     def tiny(name, profile, lookback, horizon, dataset="", seed=0):
         spec = original(name, profile, lookback, horizon, dataset, seed)
         values = spec.model.to_dict()
-        values.update(patch_len=8, patch_stride=4, d_model=16, n_heads=4, n_prototypes=20)
+        if values["model"] in ("reprogrammed", "patchtst"):
+            values.update(patch_len=8, patch_stride=4, d_model=16, n_heads=4)
         if values["model"] == "reprogrammed":
+            values["n_prototypes"] = 20
             values["backbone"] = "random:gpt2" if name != "random-backbone" else "random:llama"
             values["n_layers"] = 1
         spec.model = ModelConfig.from_dict(values)

@@ -35,15 +35,22 @@ FLAG_VALUES = {
     "visual_prompt": "border", "encoder_style": "paper", "d_ff": "64", "adapt": "lora", "lora_rank": "4",
     "lora_alpha": "8.0", "train_fraction": "0.5", "transfer_to": "ETTh2,ETTm1",
 }
-# PatchTST has no quantile head and no backbone to adapt: checked with the reprogrammed model instead
-MODEL_ONLY_PATCHTST = {"quantiles", "adapt"}
+# Each model takes only its own settings (tsreprog.models.registry): the model section's flags are checked once per
+# model, each with that model's settings, so that together they cover every field.
+MODEL_VARIANTS = ("patchtst", "reprogrammed", "vision-image")
 
 
-def flag_args(sections: dict, skip: set = frozenset()) -> list[str]:
-    names = {f.name for cls in sections.values() for f in fields(cls)} - skip
+def flag_args(sections: dict, model: str | None = None) -> list[str]:
+    from tsreprog.models.registry import MODEL_SETTINGS
+
+    names = set()
+    for section, cls in sections.items():
+        own = {f.name for f in fields(cls)}
+        names |= own & (MODEL_SETTINGS[model] - ({"model"} if model == "reprogrammed" else set())) \
+            if section == "model" else own
     args = []
     for name in sorted(names):
-        args += [f"--{name.replace('_', '-')}", FLAG_VALUES[name]]
+        args += [f"--{name.replace('_', '-')}", model if name == "model" else FLAG_VALUES[name]]
     return args
 
 
@@ -52,9 +59,9 @@ def test_every_flag_round_trips_through_the_yaml(command, tmp_path):
     sections = COMMANDS[command]
     missing = {f.name for cls in sections.values() for f in fields(cls)} - set(FLAG_VALUES)
     assert not missing, f"give the new setting(s) a test value: {missing}"
-    variants = [flag_args(sections, MODEL_ONLY_PATCHTST)]
-    if "model" in sections:
-        variants.append(flag_args(sections, {"model"}))  # the reprogrammed model with quantiles
+    variants = [flag_args(sections, m) for m in MODEL_VARIANTS] if "model" in sections else [flag_args(sections)]
+    covered = {a[2:].replace("-", "_") for argv in variants for a in argv[::2]}
+    assert {f.name for cls in sections.values() for f in fields(cls)} <= covered | {"model"}
     for argv in variants:
         args = build_parser().parse_args([command, *argv])
         from_flags = build_configs(args, sections)

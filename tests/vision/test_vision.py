@@ -28,8 +28,8 @@ def test_fold_round_trip_is_exact(length, period):
     dict(model="vision-mae", backbone="random:vit-mae", period=12),
 ])
 def test_vision_paths_conform(config):
-    model = build_model(ModelConfig(lookback=48, horizon=12, patch_len=8, patch_stride=4, d_model=16, n_heads=4,
-                                    **config))
+    patches = dict(patch_len=8, patch_stride=4, d_model=16, n_heads=4) if config["model"] == "reprogrammed" else {}
+    model = build_model(ModelConfig(lookback=48, horizon=12, **patches, **config))
     check_forecaster(model, 48, 12)
     assert all(not p.requires_grad for p in model.backbone.parameters())
 

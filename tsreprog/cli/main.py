@@ -267,7 +267,8 @@ def cmd_tune(args) -> int:
     with removed_if_failed(out, _sqlite_file(settings.storage)):
         for name in REPORT_FILES:
             check_writable(out / name, args.overwrite or own)
-        study = run(settings, model_config, train_config, load_space(args.space), resume=args.resume)
+        study = run(settings, model_config, train_config, load_space(args.space, model_config.model),
+                    resume=args.resume)
         written = write_reports(study, out, settings)
     print(summary(study))
     _say(args, "wrote " + ", ".join(str(p) for p in written.values()))

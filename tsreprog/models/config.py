@@ -65,7 +65,16 @@ class ModelConfig(ConfigMixin):
         """A config read back from a checkpoint or saved forecaster: settings that did not exist when it was
         written take the value that version used, not today's default (attention scoring was dot and token scale free
         before they were settings), so an old file rebuilds the model it was trained as."""
-        return cls.from_dict({**SETTINGS_BEFORE_THEY_EXISTED, **values})
+        from dataclasses import fields
+
+        from tsreprog.models.registry import MODEL_SETTINGS
+
+        values = {**SETTINGS_BEFORE_THEY_EXISTED, **values}
+        own = MODEL_SETTINGS.get(values.get("model", "reprogrammed"), frozenset())
+        # settings the model never read (earlier versions stored them all, e.g. a description for DLinear) are
+        # dropped: they did not shape the model, and today's check would refuse them
+        defaults = {f.name for f in fields(cls)}
+        return cls.from_dict({k: v for k, v in values.items() if k in own or k not in defaults})
 
     def __post_init__(self) -> None:
         self.prompt = prompt_form(self.prompt)
@@ -103,6 +112,21 @@ class ModelConfig(ConfigMixin):
                            and list(self.quantiles) == sorted(set(self.quantiles)),
                            f"quantiles must be distinct, increasing and inside (0, 1), got {self.quantiles}"))
         self._require(checks)
+        self._require_settings_apply()
+
+    def _require_settings_apply(self) -> None:
+        """One line for a setting the chosen model does not read (tsreprog.models.registry), rather than training
+        as if it mattered."""
+        from dataclasses import MISSING, fields
+
+        from tsreprog.models.registry import MODEL_SETTINGS, settings_not_applying
+
+        defaults = {f.name: (f.default if f.default is not MISSING else f.default_factory())  # type: ignore[misc]
+                    for f in fields(self)}
+        stray = settings_not_applying(self.model, self.to_dict(), defaults)
+        if stray:
+            raise ConfigError(f"setting '{stray[0]}' does not apply to model '{self.model}' (its settings: "
+                              f"{', '.join(sorted(MODEL_SETTINGS[self.model] - {'model'}))})")
 
 
 def prompt_form(value) -> str:

@@ -213,7 +213,7 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
     L.seed_everything(train.seed, workers=True, verbose=False)
     data = data or prepare(train.dataset, model_config.lookback, model_config.horizon, train.data_dir,
                            train.date_column, train.columns, drop_duplicate_rows=train.drop_duplicate_rows)
-    if not model_config.description and data.description:
+    if model_config.model == "reprogrammed" and not model_config.description and data.description:
         model_config.description = data.description
     if model_config.model.startswith("vision") and model_config.period is None:
         from tsreprog.models.vision import period_for

@@ -34,8 +34,16 @@ DEFAULT_SPACE: dict[str, dict[str, Any]] = {
 }
 
 
-def load_space(path: str | Path | None) -> dict[str, dict[str, Any]]:
-    space = {k: dict(v) for k, v in DEFAULT_SPACE.items()}
+def load_space(path: str | Path | None, model: str = "reprogrammed") -> dict[str, dict[str, Any]]:
+    """The search space for ``model``: the default entries that model reads, with the file's entries over them (an
+    entry for a setting the model does not read is an error)."""
+    from dataclasses import fields
+
+    from tsreprog.models import ModelConfig
+    from tsreprog.models.registry import MODEL_SETTINGS
+
+    model_fields = {f.name for f in fields(ModelConfig)}
+    space = {k: dict(v) for k, v in DEFAULT_SPACE.items() if k not in model_fields or k in MODEL_SETTINGS[model]}
     if path is None:
         return space
     path = Path(path)
@@ -55,6 +63,8 @@ def load_space(path: str | Path | None) -> dict[str, dict[str, Any]]:
         if not isinstance(spec, dict) or spec.get("type") not in ("categorical", "float", "int"):
             raise ConfigError(f"{path}: space entry '{name}' needs type categorical, float or int")
         check_entry(path, name, spec)
+        if name in model_fields and name not in MODEL_SETTINGS[model]:
+            raise ConfigError(f"{path}: space entry '{name}' does not apply to model '{model}'")
         space[name] = spec
     return space
 
