@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
@@ -115,16 +116,31 @@ def checkpoint_payload(model_config: ModelConfig, train: TrainConfig, data: Prep
     }
 
 
-def quiet_lightning() -> None:
-    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode.*")
+# Lightning's notices that say nothing about a run of this package: silenced only while it trains (a context, not a
+# process-wide filter, so the caller's own warnings and filters are left as they were).
+LIGHTNING_NOISE = (
+    ".*does not have many workers.*", ".*LeafSpec.*", ".*module\\(s\\) in eval mode.*",
     # validation sums are already reduced over ranks (ForecastModule): no metric left to sync
-    warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
+    ".*sync_dist=True.*",
     # a mid-epoch resume is exact: LastState tells the sampler which batches were trained (train.resume)
-    warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended.*")
+    ".*resuming from a checkpoint that ended before the epoch ended.*",
+)
+
+
+@contextlib.contextmanager
+def quiet_lightning():
+    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            for pattern in LIGHTNING_NOISE:
+                warnings.filterwarnings("ignore", message=pattern)
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainConfig,
@@ -137,7 +153,6 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
 
     ``last_state``: where the whole training state is saved after every epoch; with ``resume`` and that file
     present, training continues from it (see :mod:`tsreprog.train.resume`)."""
-    quiet_lightning()
     accelerator = resolve_accelerator(train)
     resume_from = str(last_state) if resume and last_state is not None and Path(last_state).is_file() else None
     # auto is decided once per run (a timed probe on CPUs with bf16 instructions can decide either way) and a
@@ -181,7 +196,8 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
     module = ForecastModule(model, train.learning_rate, train.weight_decay, train.schedule)
     try:
         try:
-            trainer.fit(module, *loaders, ckpt_path=resume_from)
+            with quiet_lightning():
+                trainer.fit(module, *loaders, ckpt_path=resume_from)
         except SystemExit:
             # Lightning answers Ctrl-C by exiting the process (status 1, no message): hand it back as the
             # interrupt it was, so the caller can say how to resume.

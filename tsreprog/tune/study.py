@@ -49,9 +49,12 @@ def make_storage(settings: StudySettings) -> RDBStorage:
     retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", RetryFailedTrialCallback) if renamed \
         else RetryFailedTrialCallback
     try:
-        return RDBStorage(settings.storage, heartbeat_interval=settings.heartbeat, grace_period=2 * settings.heartbeat,
-                          engine_kwargs={"pool_pre_ping": True} if not settings.storage.startswith("sqlite") else None,
-                          **{hook: retry(max_retry=1)})
+        with warnings.catch_warnings():  # the heartbeat and its retry are marked experimental in Optuna, nothing more
+            warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(settings.storage, heartbeat_interval=settings.heartbeat,
+                              grace_period=2 * settings.heartbeat,
+                              engine_kwargs={"pool_pre_ping": True} if not settings.storage.startswith("sqlite")
+                              else None, **{hook: retry(max_retry=1)})
     except Exception as exc:  # SQLAlchemy raises many types for a bad URL or an unreachable server
         raise ConfigError(f"cannot open study storage {settings.storage!r}: {str(exc).splitlines()[0]}") from None
 
@@ -107,7 +110,6 @@ def run(settings: StudySettings, base_model: ModelConfig, base_train: TrainConfi
         resume: bool = False) -> optuna.Study:
     """Run trials until the study holds ``n_trials`` finished trials (all workers together)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     data = prepare(base_train.dataset, base_model.lookback, base_model.horizon, base_train.data_dir,
                    base_train.date_column, base_train.columns)  # bad data fails before any study is created
     study = open_study(settings, resume)
@@ -116,8 +118,10 @@ def run(settings: StudySettings, base_model: ModelConfig, base_train: TrainConfi
     retry_interrupted(study)
     if finished_count(study) < settings.n_trials:
         objective = Objective(data, base_model, base_train, space, settings.n_trials)
-        study.optimize(objective, callbacks=[MaxTrialsCallback(settings.n_trials, states=FINISHED)],
-                       catch=(RuntimeError,), gc_after_trial=True)
+        with warnings.catch_warnings():  # the heartbeat and retry callbacks are marked experimental, nothing more
+            warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+            study.optimize(objective, callbacks=[MaxTrialsCallback(settings.n_trials, states=FINISHED)],
+                           catch=(RuntimeError,), gc_after_trial=True)
     return study
 
 
