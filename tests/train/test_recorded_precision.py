@@ -51,7 +51,15 @@ def test_a_resumed_run_keeps_the_precision_its_run_chose(monkeypatch, synthetic_
         fit(ModelConfig(**TINY), training(synthetic_csv), killed)
     monkeypatch.setattr(LastState, "on_train_epoch_end", original)
     fake_cpu(monkeypatch, later)  # the next start's probe decides the other way
-    resumed = fit(ModelConfig(**TINY), training(synthetic_csv), killed, resume=True)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1 if threads > 1 else 2)  # and the next start has another thread count
+    try:
+        resumed = fit(ModelConfig(**TINY), training(synthetic_csv), killed, resume=True)
+        assert torch.get_num_threads() == threads  # the run's own, from its resume state
+    finally:
+        torch.set_num_threads(threads)
     assert resumed.metrics["precision"] == first
     for key in ("best_val_mse", "test_mse", "test_mae"):
         assert resumed.metrics[key] == pytest.approx(whole.metrics[key], rel=1e-6, abs=1e-9)

@@ -241,3 +241,14 @@ def test_a_failed_tune_or_select_leaves_no_empty_folder_or_database(tmp_path):
     assert not (tmp_path / "out").exists() and not (tmp_path / "new.db").exists()
     assert main(["select", "--dataset", str(missing), "--output-dir", str(tmp_path / "sel")]) == 2
     assert not (tmp_path / "sel").exists()
+
+
+def test_a_space_deeper_than_the_backbone_is_refused_before_the_study(synthetic_csv, tmp_path, capsys):
+    space = tmp_path / "deep.yaml"
+    space.write_text("space:\n  n_layers: {type: int, low: 1, high: 9}\n")
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    args = tune_args(synthetic_csv, storage, tmp_path / "out")
+    args[args.index("--space") + 1] = str(space)
+    assert main(args) == 2
+    assert "space entry 'n_layers' reaches 9, but backbone 'random:bert' has 2 blocks" in capsys.readouterr().err
+    assert not (tmp_path / "study.db").exists()

@@ -157,7 +157,13 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
     resume_from = str(last_state) if resume and last_state is not None and Path(last_state).is_file() else None
     # auto is decided once per run (a timed probe on CPUs with bf16 instructions can decide either way) and a
     # resumed run continues in what the run recorded; an explicit precision always wins.
-    recorded = read_run_record(resume_from).get("precision") if resume_from else None
+    record = read_run_record(resume_from) if resume_from else {}
+    recorded = record.get("precision")
+    if record.get("threads") and record["threads"] != torch.get_num_threads():
+        # the thread count sets the order of CPU reductions: the resumed run continues with the run's own
+        torch.set_num_threads(record["threads"])
+        if log is not None:
+            log(f"resuming with {record['threads']} threads, as the run started")
     if train.precision == "auto" and recorded:
         precision = recorded
     else:

@@ -110,7 +110,8 @@ class LastState(Checkpoint):
         self.precision, self.settings = precision, settings or {}
 
     def state_dict(self) -> dict:
-        return {"batches_done": self.batches_done, "precision": self.precision, "settings": self.settings}
+        return {"batches_done": self.batches_done, "precision": self.precision, "settings": self.settings,
+                "threads": torch.get_num_threads()}
 
     def load_state_dict(self, state: dict) -> None:
         if self.sampler is not None:
@@ -130,10 +131,11 @@ class LastState(Checkpoint):
 
 
 def read_run_record(path: str | Path) -> dict:
-    """What a resume state recorded about its run: ``precision`` (the one it trained in) and ``settings`` (the model
-    and training configs it was started with); empty for states written before they were recorded."""
+    """What a resume state recorded about its run: ``precision`` (the one it trained in), ``settings`` (the model
+    and training configs it was started with) and ``threads`` (torch's CPU threads, which set the order of
+    reductions); empty for states written before they were recorded."""
     state = AtomicCheckpointIO().load_checkpoint(path)
     for key, value in state.get("callbacks", {}).items():
         if key.startswith("LastState") and isinstance(value, dict):
-            return {k: value[k] for k in ("precision", "settings") if value.get(k)}
+            return {k: value[k] for k in ("precision", "settings", "threads") if value.get(k)}
     return {}

@@ -112,6 +112,7 @@ def run(settings: StudySettings, base_model: ModelConfig, base_train: TrainConfi
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     data = prepare(base_train.dataset, base_model.lookback, base_model.horizon, base_train.data_dir,
                    base_train.date_column, base_train.columns)  # bad data fails before any study is created
+    check_depths(space, base_model)
     study = open_study(settings, resume)
     check_same_base(study, base_model, base_train, space)
     optuna.storages.fail_stale_trials(study)  # a dead worker's RUNNING trial → FAIL (and a retry is enqueued)
@@ -172,6 +173,24 @@ def reports_belong_to(folder: Path, settings: StudySettings) -> bool:
     except (OSError, ValueError):
         return not any((Path(folder) / name).exists() for name in REPORT_FILES)
     return written == {"storage": settings.storage, "study_name": settings.study_name}
+
+
+def check_depths(space: dict, base_model: ModelConfig) -> None:
+    """An n_layers range deeper than a backbone the study can sample would prune those trials without a word:
+    refuse it before the study starts, naming the backbone and its depth."""
+    spec = space.get("n_layers")
+    if spec is None or base_model.model not in ("reprogrammed", "vision-image"):
+        return
+    deepest = max(spec["choices"]) if spec["type"] == "categorical" else spec["high"]
+    names = space["backbone"]["choices"] if "backbone" in space and space["backbone"]["type"] == "categorical" \
+        else [base_model.backbone]
+    from tsreprog.backbones import load_backbone
+
+    for name in names:
+        depth = load_backbone(name).n_layers
+        if deepest > depth:
+            raise ConfigError(f"space entry 'n_layers' reaches {deepest}, but backbone '{name}' has {depth} blocks; "
+                              f"lower its high to {depth}")
 
 
 def check_same_base(study: optuna.Study, base_model: ModelConfig, base_train: TrainConfig, space: dict) -> None:
