@@ -189,14 +189,15 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
         DataLoader(val_set, batch_size=train.eval_batch_size, shuffle=False, num_workers=train.num_workers,
                    generator=torch.Generator().manual_seed(train.seed)),
     ]
-    trainer = L.Trainer(
-        max_epochs=train.epochs, accelerator=accelerator, devices=train.devices,
-        strategy=strategy_for(train.strategy, train.devices), precision=precision,
-        limit_train_batches=train.max_steps_per_epoch or 1.0, gradient_clip_val=train.gradient_clip, logger=False,
-        enable_checkpointing=last_state is not None,  # LastState is the only checkpoint callback (none by default)
-        enable_progress_bar=train.progress, enable_model_summary=False, num_sanity_val_steps=0, callbacks=callbacks,
-        plugins=[AtomicCheckpointIO()],
-    )
+    with quiet_lightning():
+        trainer = L.Trainer(
+            max_epochs=train.epochs, accelerator=accelerator, devices=train.devices,
+            strategy=strategy_for(train.strategy, train.devices), precision=precision,
+            limit_train_batches=train.max_steps_per_epoch or 1.0, gradient_clip_val=train.gradient_clip,
+            logger=False, enable_checkpointing=last_state is not None,  # LastState: the only checkpoint callback
+            enable_progress_bar=train.progress, enable_model_summary=False, num_sanity_val_steps=0,
+            callbacks=callbacks, plugins=[AtomicCheckpointIO()],
+        )
     if train.compile:
         compile_forward(model, warn=log or (lambda line: warnings.warn(line, stacklevel=2)))
     module = ForecastModule(model, train.learning_rate, train.weight_decay, train.schedule)
