@@ -15,7 +15,10 @@ from collections import defaultdict
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
-REGIMES = {"full data": "bench_standard_gpu", "10%": "bench_fewshot10", "5%": "bench_fewshot5"}
+# Each regime's folders, first wins for a cell both hold: the full-data transfer cells (and the adapted rows at full
+# data) fill in beside the H100 standard table.
+REGIMES = {"full data": ("bench_standard_gpu", "bench_standard_transfer"), "10%": ("bench_fewshot10",),
+           "5%": ("bench_fewshot5",)}
 ROWS = ("reprog-minilm-compact", "reprog-minilm-ln", "reprog-minilm-lora", "random-backbone", "random-backbone-ln",
         "no-prompt", "no-backbone", "patchtst", "dlinear")
 # (row, against, what the comparison asks)
@@ -156,11 +159,17 @@ def main() -> None:
                         help="also put the tables between the file's REGIMES markers (benchmarks/README.md)")
     args = parser.parse_args()
     regimes, folders, machines = {}, {}, {}
-    for regime, folder in REGIMES.items():
-        cells = load(RESULTS / folder)
+    for regime, names in REGIMES.items():
+        cells, seen = [], set()
+        for folder in names:
+            for cell in load(RESULTS / folder):
+                key = (cell["dataset"], cell["model"], cell["horizon"], cell["seed"])
+                if key not in seen:
+                    seen.add(key)
+                    cells.append(cell)
         if cells:
             regimes[regime] = regime_tables(cells)
-            folders[regime] = f"results/{folder}"
+            folders[regime] = ", ".join(f"results/{f}" for f in names if (RESULTS / f).is_dir())
             machines[regime] = sorted({f"{c.get('device')}, " + ("fp32" if c.get("precision") == "32" else str(c.get("precision"))) for c in cells})
     verdicts = []
     for regime, tables in regimes.items():
