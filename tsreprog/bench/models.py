@@ -34,7 +34,7 @@ PROFILES = {
         "train": dict(epochs=10, patience=3, train_stride=1, val_stride=4, batch_size=32, schedule="cosine",
                       train_fraction=percent / 100),
         "backbone_layers": 2,
-        # What ties at convergence and costs less (benchmarks/README.md): the compact prompt and a 1,000-word
+        # What ties at convergence and costs less (docs/history.md): the compact prompt and a 1,000-word
         # prototype vocabulary, for every reprogrammed row of the table, so the rows differ in one thing each.
         "reprogrammed": dict(prototype_vocab=1000),
         "compact_prompt": True,
@@ -50,7 +50,7 @@ PATCHTST_SHAPES = {"ETTh1": dict(d_model=16, n_heads=4, dropout=0.3), "ETTh2": d
 PATCHTST_DEFAULT_SHAPE = dict(d_model=128, n_heads=16, dropout=0.2)
 # The PatchTST row of those profiles also takes the paper's encoder layer (post-norm BatchNorm, GELU, residual
 # attention) and feed-forward width. With PyTorch's pre-norm layer and d_ff 2 x d_model it missed its published ETTh1
-# average by 7.5% (0.444), with the paper's by 3.7% (0.428; benchmarks/README.md). The no-backbone ablation keeps the
+# average by 7.5% (0.444), with the paper's by 3.7% (0.428; docs/history.md). The no-backbone ablation keeps the
 # compact layer: it stands for the reprogrammed model without its backbone, not for PatchTST.
 PATCHTST_FEED_FORWARD = {"ETTh1": 128, "ETTh2": 128}
 PATCHTST_DEFAULT_FEED_FORWARD = 256
@@ -101,13 +101,13 @@ def changed(train: TrainConfig, changes: dict) -> TrainConfig:
 # 1e-3 0.379, at 3e-4 0.378 (1e-4 at stride 1: 0.371; published 0.375). PatchTST and its no-backbone ablation take
 # PatchTST's published 1e-4: at 3e-4 both overfit H=720 from the first epoch (0.614 and 0.547; at 1e-4 0.478 and
 # 0.500). The backbone rows take it too: on ETTh1 H=96 (3 seeds, H100) 1e-4 gave a lower validation MSE than 1e-3
-# for every backbone row (a tie for no-prompt). See benchmarks/README.md.
+# for every backbone row (a tie for no-prompt). See docs/history.md.
 CONVERGED_RATES = {"dlinear": 3e-4, "patchtst": 1e-4, "no-backbone": 1e-4,
                    **{name: 1e-4 for name in ("reprog-minilm", "reprog-minilm-compact", "reprog-smollm2",
                                               "random-backbone", "no-prompt", *ADAPTED_ROWS)}}
 # The backbone rows of the converged profiles reduce the backbone's width to this before the flatten head, as
 # Time-LLM keeps only the first d_ff (32-128) features of the LLM's output. With the full width (384 x 64 patches x
-# 96 steps, 2.4M weights) the head overfit ETTh1 within an epoch (benchmarks/README.md, standard_lr_probe.json).
+# 96 steps, 2.4M weights) the head overfit ETTh1 within an epoch (docs/history.md, standard_lr_probe.json).
 CONVERGED_HEAD_DIM = 32
 
 

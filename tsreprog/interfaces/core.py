@@ -22,7 +22,7 @@ from tsreprog.models.contract import has_quantile_head
 
 
 # The interfaces' model defaults where they differ from ModelConfig's (which keep Time-LLM's form): the setting
-# measured fastest at no loss of accuracy (configs/quick.yaml; benchmarks/README.md, "Default job"). Only for
+# measured fastest at no loss of accuracy (configs/quick.yaml; docs/history.md, "Default job"). Only for
 # language backbones known by name: a vision backbone has no vocabulary for a compact prompt.
 INTERFACE_MODEL_DEFAULTS = {"prompt": "compact", "patch_stride": 16}
 
