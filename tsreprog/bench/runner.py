@@ -4,6 +4,7 @@ stopped (finished cells are never recomputed) and partial results are always rea
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -187,7 +188,7 @@ def check_one_precision(out: Path, dataset: str, precision: str) -> None:
 
 def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lookback: int | None = None,
               horizons: list[int] | None = None, data_dir: str | None = None, out: str | Path = "runs/bench",
-              log: Callable[[str], None] = print, stop_after: int | None = None,
+              log: Callable[[str], None] = logging.getLogger("tsreprog").info, stop_after: int | None = None,
               precision: str = "auto", seeds: list[int] | None = None, seed_horizons: list[int] | None = None,
               transfer_to: list[str] | None = None, csv: dict | None = None) -> list[dict]:
     """Run every missing cell; ``stop_after`` (tests) stops after that many newly computed cells.

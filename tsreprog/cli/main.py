@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import math
 import shutil
 import sys
@@ -36,9 +37,35 @@ def write_json(path: Path, payload: dict) -> None:
     atomic_write_bytes(path, json.dumps(_json_ready(payload), indent=2).encode())
 
 
+logger = logging.getLogger("tsreprog")
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """Progress lines to whatever ``sys.stderr`` is when they are written (a test's capture, a redirected stream)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _setup_logging() -> None:
+    """Progress goes through stdlib logging (logger ``tsreprog``): one bare line each on stderr unless the
+    application configured the logger itself."""
+    if not logger.handlers:
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def _say(args, message: str) -> None:
     if not getattr(args, "quiet", False):
-        print(message, file=sys.stderr, flush=True)
+        logger.info(message)
 
 
 def cmd_train(args) -> int:
@@ -293,7 +320,7 @@ def cmd_bench(args) -> int:
             raise TsreprogError(f"no finished cells under {out / 'cells'}: nothing to report")
     else:
         cells = run_bench(settings.datasets, settings.models, settings.profile, settings.lookback, settings.horizons,
-                          settings.data_dir, out, log=(lambda m: None) if args.quiet else (lambda m: print(m, flush=True)),
+                          settings.data_dir, out, log=lambda m: _say(args, m),
                           precision=settings.precision, seeds=settings.seeds, seed_horizons=settings.seed_horizons,
                           transfer_to=settings.transfer_to, csv=settings.csv_options())
     written = write_report(cells, out, settings.profile)
@@ -439,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _setup_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "backbones" and args.action == "install" and not args.name:
