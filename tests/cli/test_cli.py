@@ -117,3 +117,14 @@ def test_forecast_from_another_folder_finds_a_csv_trained_by_a_relative_path(tmp
     monkeypatch.chdir(tmp_path)  # elsewhere: "data.csv" no longer resolves, the recorded absolute path does
     assert main(["forecast", "--checkpoint", "work/run/model", "--output", "f.csv"]) == 0
     assert main(["evaluate", "--checkpoint", "work/run/model"]) == 0
+
+
+def test_evaluate_a_registered_dataset_keeps_its_split_and_reproduces_train(tmp_path, shared_data):
+    out = tmp_path / "ett"
+    assert main(["train", "--dataset", "ETTh2", "--model", "dlinear", "--lookback", "96", "--horizon", "24",
+                 "--epochs", "1", "--max-steps-per-epoch", "5", "--output-dir", str(out), "--quiet"]) == 0
+    trained = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert main(["evaluate", "--checkpoint", str(out / "model"), "--output", str(tmp_path / "e.json")]) == 0
+    scored = json.loads((tmp_path / "e.json").read_text())
+    assert scored["n_windows"] == trained["test_n_windows"]  # ETT's 12/4/4 months, not a CSV's 70/10/20
+    assert scored["mse"] == pytest.approx(trained["test_mse"], rel=1e-6)

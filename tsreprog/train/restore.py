@@ -30,7 +30,11 @@ class Restored:
     def dataset_path(self) -> str:
         """Where the training data is: a registered name as trained, a CSV by the absolute path the checkpoint
         recorded (the relative one in the training config only holds from the folder training ran in)."""
+        from tsreprog.data.registry import DATASETS
+
         name = self.train_config.dataset
+        if name.lower() in DATASETS and not Path(name).suffix:  # a registered name keeps its own split rule
+            return name
         source = self.dataset.get("source", "")
         if not Path(name).exists() and source and Path(source).is_absolute() and Path(source).is_file():
             return source
