@@ -9,29 +9,43 @@ WHERE = ("ETTh1/ETTm1: 8 candidates (MiniLM x1/2/4/6, random-init MiniLM x2/6, S
          "against trained test MSE (ETTh1: 3 seeds averaged; ETTm1: 1 seed), select_validity.json; converged: "
          "against the standard profile's 3-seed test MSE at H=96, select_validity_standard.json, ETTh1 9 candidates "
          "(no backbone, MiniLM x1/2/4/6, x2 compact and no prompt, random-init x2/6), ETTh2 5 (no backbone, MiniLM "
-         "x2 full, compact and no prompt, random-init x2)")
+         "x2 full, compact and no prompt, random-init x2); 10%: against the fewshot10 profile's 3-seed test MSE at "
+         "H=96, select_validity_fewshot10.json, 7 candidates (no backbone, MiniLM x2 compact, +LayerNorm, +LoRA, no "
+         "prompt, random-init x2 compact, +LayerNorm)")
 MEASURED = {
     "kernel": {"figure": "krr_val_mse at initialisation", "where": WHERE,
                "studies": {"ETTh1": {"rho": -0.67, "pick_gap": 0.067, "cost_fraction": 0.11},
                            "ETTm1": {"rho": -0.07, "pick_gap": 0.061, "cost_fraction": 0.12},
                            "ETTh1 converged": {"rho": 0.25, "pick_gap": 0.070, "cost_fraction": 0.009},
-                           "ETTh2 converged": {"rho": 0.00, "pick_gap": 0.074, "cost_fraction": 0.011}}},
+                           "ETTh2 converged": {"rho": 0.00, "pick_gap": 0.074, "cost_fraction": 0.011},
+                  "ETTh1 10%": {"rho": 0.79, "pick_gap": 0.242, "cost_fraction": 0.030},
+                  "ETTh2 10%": {"rho": -0.04, "pick_gap": 0.251, "cost_fraction": 0.022},
+                  "ETTm1 10%": {"rho": 0.57, "pick_gap": 0.028, "cost_fraction": 0.016}}},
     "warm": {"figure": "krr_val_mse after 6 training steps", "where": WHERE,
              "studies": {"ETTh1": {"rho": -0.05, "pick_gap": 0.044, "cost_fraction": 0.16},
                          "ETTm1": {"rho": -0.02, "pick_gap": 0.078, "cost_fraction": 0.17},
                          "ETTh1 converged": {"rho": 0.13, "pick_gap": 0.075, "cost_fraction": 0.029},
-                         "ETTh2 converged": {"rho": 0.80, "pick_gap": 0.0, "cost_fraction": 0.030}}},
+                         "ETTh2 converged": {"rho": 0.80, "pick_gap": 0.0, "cost_fraction": 0.030},
+                  "ETTh1 10%": {"rho": 0.32, "pick_gap": 0.246, "cost_fraction": 0.041},
+                  "ETTh2 10%": {"rho": 0.54, "pick_gap": 0.251, "cost_fraction": 0.027},
+                  "ETTm1 10%": {"rho": 0.64, "pick_gap": 0.000, "cost_fraction": 0.018}}},
     "warm-val": {"figure": "the warmed model's own validation MSE (6 warm-up steps; 50 in the converged study)",
                  "where": WHERE,
                  "studies": {"ETTh1": {"rho": -0.14, "pick_gap": 0.0, "cost_fraction": 0.16},
                              "ETTm1": {"rho": 0.07, "pick_gap": 0.0, "cost_fraction": 0.17},
                              "ETTh1 converged": {"rho": 0.35, "pick_gap": 0.0, "cost_fraction": 0.029},
-                             "ETTh2 converged": {"rho": 0.30, "pick_gap": 0.0, "cost_fraction": 0.030}}},
+                             "ETTh2 converged": {"rho": 0.30, "pick_gap": 0.0, "cost_fraction": 0.030},
+                  "ETTh1 10%": {"rho": -0.04, "pick_gap": 0.246, "cost_fraction": 0.041},
+                  "ETTh2 10%": {"rho": -0.39, "pick_gap": 0.244, "cost_fraction": 0.027},
+                  "ETTm1 10%": {"rho": -0.64, "pick_gap": 0.200, "cost_fraction": 0.018}}},
     "halving": {"figure": "successive halving from 4 steps", "where": WHERE,
                 "studies": {"ETTh1": {"rho": 0.10, "pick_gap": 0.0, "cost_fraction": 0.14},
                             "ETTm1": {"rho": -0.40, "pick_gap": 0.13, "cost_fraction": 0.14},
                             "ETTh1 converged": {"rho": 0.47, "pick_gap": 0.082, "cost_fraction": 0.039},
-                            "ETTh2 converged": {"rho": 0.60, "pick_gap": 0.065, "cost_fraction": 0.027}}},
+                            "ETTh2 converged": {"rho": 0.60, "pick_gap": 0.065, "cost_fraction": 0.027},
+                  "ETTh1 10%": {"rho": -0.75, "pick_gap": 0.254, "cost_fraction": 0.018},
+                  "ETTh2 10%": {"rho": -0.46, "pick_gap": 0.251, "cost_fraction": 0.019},
+                  "ETTm1 10%": {"rho": -0.82, "pick_gap": 0.200, "cost_fraction": 0.005}}},
 }
 TARGET = "rho >= 0.8 on ETTh1 and ETTm1, a pick within the seed spread of the best, at most 5% of the cost"
 
