@@ -74,3 +74,16 @@ def load_yaml(path: str | Path):
 
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     return yaml.load(Path(path).read_text(), Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def save_figure(figure, path: str | Path, dpi: int = 90) -> None:
+    """A matplotlib figure as a PNG at ``path``, written whole (atomically), and the figure closed."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import statistics
 from pathlib import Path
@@ -12,7 +11,7 @@ import pandas as pd
 from tsreprog.bench.environment import environment, named_a_cpu
 from tsreprog.bench.models import PROFILES
 from tsreprog.bench.published import PUBLISHED
-from tsreprog.io import atomic_write_bytes
+from tsreprog.io import atomic_write_bytes, save_figure
 
 
 PRECISION_NAMES = {"32": "fp32", "bf16-mixed": "bf16-mixed (bf16 autocast, fp32 weights)"}
@@ -160,11 +159,7 @@ def plot_mse_by_horizon(long: pd.DataFrame, folder: Path) -> None:
         ax.set_ylabel("test MSE (scaled)")
         ax.set_title(f"{dataset}: MSE by horizon")
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=90)
-        plt.close(fig)
-        atomic_write_bytes(folder / "plots" / f"mse_by_horizon_{dataset}.png", buffer.getvalue())
+        save_figure(fig, folder / "plots" / f"mse_by_horizon_{dataset}.png")
 
 
 REPORT_FILES = ("table.csv", "table.md", "results.json", "report.md")

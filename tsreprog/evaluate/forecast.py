@@ -12,7 +12,7 @@ import torch
 from tsreprog.data.loading import SeriesTable
 from tsreprog.data.protocol import StandardScaler
 from tsreprog.errors import DataError
-from tsreprog.io import atomic_write_bytes
+from tsreprog.io import atomic_write_bytes, save_figure
 from tsreprog.models.contract import has_quantile_head
 
 
@@ -95,13 +95,7 @@ def plot_forecast(result: Forecast, path: str | Path, columns: list[str] | None 
         ax.plot(result.forecast.index, result.forecast[column].to_numpy(), color="tab:red", lw=1.3, label="forecast")
         ax.set_ylabel(column)
     axes[0, 0].legend(loc="upper left", fontsize=8, ncol=3)
-    fig.tight_layout()
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_figure(fig, path)
 
 
 def forecast_errors(result: Forecast, scaler: StandardScaler) -> dict[str, float] | None:

@@ -190,14 +190,12 @@ def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y:
 
 
 def plot_spectra(scores: list[CandidateScore], path) -> None:
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tsreprog.io import atomic_write_bytes
+    from tsreprog.io import save_figure
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for s in scores:
@@ -210,8 +208,4 @@ def plot_spectra(scores: list[CandidateScore], path) -> None:
     ax.set_ylabel("NTK eigenvalue")
     ax.set_title("NTK spectra on target windows (legend: KRR val MSE)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_figure(fig, path, dpi=100)

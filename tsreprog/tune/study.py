@@ -8,7 +8,6 @@ finished trials (complete or pruned) across all workers, so a resumed or shared 
 
 from __future__ import annotations
 
-import io
 import json
 import warnings
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from tsreprog.data.splits import prepare
 from tsreprog.errors import ConfigError
 from tsreprog.models import ModelConfig
 from tsreprog.train import TrainConfig
-from tsreprog.io import atomic_write_bytes
+from tsreprog.io import atomic_write_bytes, save_figure
 from tsreprog.tune.objective import Objective
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -239,9 +238,5 @@ def write_reports(study: optuna.Study, folder: Path, settings: StudySettings | N
             axes = plot(study)
         figure = axes.figure if hasattr(axes, "figure") else plt.gcf()
         figure.set_size_inches(8, 5)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
-        plt.close(figure)
-        atomic_write_bytes(written[name], buffer.getvalue())
+        save_figure(figure, written[name])
     return written
