@@ -114,7 +114,9 @@ def run(settings: StudySettings, base_model: ModelConfig, base_train: TrainConfi
     check_depths(space, base_model)
     study = open_study(settings, resume)
     check_same_base(study, base_model, base_train, space)
-    optuna.storages.fail_stale_trials(study)  # a dead worker's RUNNING trial → FAIL (and a retry is enqueued)
+    with warnings.catch_warnings():  # marked experimental in Optuna, nothing more
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # a dead worker's RUNNING trial → FAIL (and a retry is enqueued)
     retry_interrupted(study)
     if finished_count(study) < settings.n_trials:
         objective = Objective(data, base_model, base_train, space, settings.n_trials)
