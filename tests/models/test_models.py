@@ -137,3 +137,18 @@ def test_causal_prompt_prefix_cache_matches_the_uncached_sequence(backbone, form
 def test_bidirectional_backbones_run_the_whole_prompt():
     model = build_model(ModelConfig(backbone="random:bert", **TINY))
     assert not model.caches_prompt_prefix()
+
+
+def test_the_fast_settings_are_defined_once_and_the_default_job_takes_them():
+    """configs/quick.yaml and the interfaces depart from ModelConfig's defaults the same way, from one definition."""
+    from pathlib import Path
+
+    import yaml
+
+    from tsreprog.interfaces.core import INTERFACE_MODEL_DEFAULTS
+    from tsreprog.models.config import FAST_SETTINGS
+
+    job = yaml.safe_load((Path(__file__).resolve().parents[2] / "configs" / "quick.yaml").read_text())["model"]
+    assert {k: job[k] for k in FAST_SETTINGS} == FAST_SETTINGS
+    assert INTERFACE_MODEL_DEFAULTS == FAST_SETTINGS
+    assert all(getattr(ModelConfig(), k) != v for k, v in FAST_SETTINGS.items())  # a real departure, stated once

@@ -15,16 +15,17 @@ from tsreprog.data.core import complete_lookback
 from tsreprog.data.collection import CollectionWindows, SeriesCollection
 from tsreprog.errors import ConfigError
 from tsreprog.models import ModelConfig, build_model
+from tsreprog.models.config import FAST_SETTINGS
 from tsreprog.train.checkpoint import load_checkpoint, load_trainable, save_checkpoint
 from tsreprog.train.config import TrainConfig, check_enough_windows
 from tsreprog.train.fit import BestTrainableCheckpoint, train_on_windows
 from tsreprog.models.contract import has_quantile_head
 
 
-# The interfaces' model defaults where they differ from ModelConfig's (which keep Time-LLM's form): the setting
-# measured fastest at no loss of accuracy (configs/quick.yaml; docs/history.md, "Default job"). Only for
-# language backbones known by name: a vision backbone has no vocabulary for a compact prompt.
-INTERFACE_MODEL_DEFAULTS = {"prompt": "compact", "patch_stride": 16}
+# The interfaces differ from ModelConfig's defaults in one way: they take FAST_SETTINGS (tsreprog.models.config), as
+# the default job does. Only for language backbones known by name: a vision backbone has no vocabulary for a compact
+# prompt.
+INTERFACE_MODEL_DEFAULTS = FAST_SETTINGS
 
 
 def split_options(options: dict, backbone: str = "minilm-l6") -> tuple[dict, dict]:
