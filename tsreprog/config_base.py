@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import asdict, fields
+from dataclasses import MISSING, asdict, field, fields
 
 from tsreprog.errors import ConfigError
 
@@ -100,3 +100,10 @@ class ConfigMixin:
         hints = typing.get_type_hints(cls)
         prefix = f"{section}." if section else ""
         return cls(**{name: coerce(hints[name], prefix + name, value) for name, value in values.items()})
+
+
+def setting(default=MISSING, help: str = "", factory=None):  # noqa: A002 - the flag's help, by its usual name
+    """A config field with its help text beside it: the flag's ``--help`` line and the docs read it from here."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={"help": help})
+    return field(default=default, metadata={"help": help})

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tsreprog.bench.models import MODELS, PROFILES
-from tsreprog.config_base import ConfigMixin
+from tsreprog.config_base import ConfigMixin, setting
 from tsreprog.train.precision import PRECISIONS
 
 
@@ -13,21 +13,32 @@ from tsreprog.train.precision import PRECISIONS
 class BenchConfig(ConfigMixin):
     _kind = "bench setting"
 
-    datasets: list[str] = field(default_factory=lambda: ["ETTh1"])
-    models: list[str] = field(default_factory=lambda: ["reprog-minilm", "reprog-smollm2", "no-backbone",
-                                                       "random-backbone", "no-prompt", "dlinear", "patchtst", "naive"])
-    horizons: list[int] | None = None  # None: each dataset's standard four
-    lookback: int | None = None  # None: the dataset's standard one
-    profile: str = "quick"
-    seeds: list[int] = field(default_factory=lambda: [0])
-    seed_horizons: list[int] | None = None  # None: each dataset's shortest horizon
-    data_dir: str | None = None
-    precision: str = "auto"
-    transfer_to: list[str] | None = None  # datasets every trained model is also scored on (zero-shot transfer)
+    datasets: list[str] = setting(factory=lambda: ["ETTh1"], help="comma-separated datasets")
+    models: list[str] = setting(factory=lambda: ["reprog-minilm", "reprog-smollm2", "no-backbone", "random-backbone",
+                                                 "no-prompt", "dlinear", "patchtst", "naive"],
+                                help="comma-separated benchmark models")
+    horizons: list[int] | None = setting(None, "comma-separated horizons (none: each dataset's standard four)")
+    lookback: int | None = setting(None, "one look-back for every model (none: the dataset's standard one, 512; ILI "
+                                         "104)")
+    profile: str = setting("quick", "budget: quick (smoke test, minutes), standard (early stopping, converged on a "
+                                    "CPU), full (the published budget, for a GPU), fewshot10 / fewshot5 (standard's, "
+                                    "on the first 10%% / 5%% of the training windows at stride 1)")
+    seeds: list[int] = setting(factory=lambda: [0],
+                               help="comma-separated seeds; seeds other than 0 run at seed_horizons")
+    seed_horizons: list[int] | None = setting(None, "horizons the extra seeds run at (none: each dataset's shortest)")
+    data_dir: str | None = setting(None, "folder holding the benchmark CSVs (default: $TSREPROG_DATA_DIR; ETTh1 is "
+                                         "embedded)")
+    precision: str = setting("auto", "numeric precision of every cell (auto: per model, what runs faster here); an "
+                                     "explicit one is kept for the whole table")
+    transfer_to: list[str] | None = setting(None, "comma-separated datasets each trained model is also scored on "
+                                                  "(every test window, the target's own scaler): zero-shot transfer")
     # How a user's CSV in `datasets` is read, as `tsreprog train` reads it (registered datasets ignore them).
-    date_column: str | None = "date"
-    columns: list[str] | None = None
-    drop_duplicate_rows: bool = False
+    date_column: str | None = setting("date", "time column of a user CSV (none: no time column)")
+    columns: list[str] | None = setting(None, "comma-separated value columns of a user CSV (default: all but the time "
+                                              "column)")
+    drop_duplicate_rows: bool = setting(False, "drop exact duplicate rows of a user CSV with a warning (default: an "
+                                               "error naming the line; registered benchmark files keep them as "
+                                               "published)")
 
     def csv_options(self) -> dict:
         return {"date_column": self.date_column, "columns": self.columns,

@@ -183,7 +183,8 @@ def cmd_evaluate(args) -> int:
     import torch
 
     precision = restored.precision if args.precision == "auto" else args.precision
-    metrics = evaluate(restored.model, windows, args.batch_size, "cpu", restored.scaler if args.original_scale else None,
+    metrics = evaluate(restored.model, windows, args.batch_size, "cpu",
+                       restored.scaler if args.original_scale else None,
                        torch.bfloat16 if precision == "bf16-mixed" else None)
     metrics["precision"] = precision
     metrics = {"dataset": data.name, "split": args.split, **metrics}
@@ -211,7 +212,8 @@ def cmd_forecast(args) -> int:
     train = restored.train_config
     output = check_writable(args.output, args.overwrite)
     plot = check_writable(args.plot, args.overwrite) if args.plot else None
-    table, _, _, _ = load_table(args.dataset or restored.dataset_path, args.data_dir or train.data_dir, train.date_column,
+    table, _, _, _ = load_table(args.dataset or restored.dataset_path, args.data_dir or train.data_dir,
+                                train.date_column,
                                 train.columns)
     _check_columns(table.columns, restored.dataset["columns"], table.source)
     table.values = table.values[:, [table.columns.index(c) for c in restored.dataset["columns"]]]

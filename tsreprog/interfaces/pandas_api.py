@@ -173,8 +173,8 @@ class Forecaster:
             keep = {"lookback": min(len(s.values), self.model_config.lookback), "all": len(s.values),
                     "none": 0}[history]
             start = self.collection.timestamps(s)[len(s.values) - keep] if keep else s.start
-            series.append({"item_id": s.item_id, "start": str(start), "values": s.values[len(s.values) - keep:].tolist(),
-                           "mean": s.mean, "std": s.std})
+            series.append({"item_id": s.item_id, "start": str(start),
+                           "values": s.values[len(s.values) - keep:].tolist(), "mean": s.mean, "std": s.std})
         save_state(folder / STATE_FILE, self.model, self.model_config, self.train_config, {
             "kind": "pandas", "freq": self.freq, "id_col": self.id_col, "time_col": self.time_col,
             "target_col": self.target_col, "alias": self.alias, "val_size": self.val_size, "series": series,

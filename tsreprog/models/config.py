@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from tsreprog.config_base import ConfigMixin
+from tsreprog.config_base import ConfigMixin, setting
 from tsreprog.errors import ConfigError
 from tsreprog.reprogram.prompt import PROMPT_FORMS, STATISTICS
 
@@ -31,41 +31,50 @@ FAST_SETTINGS = {"prompt": "compact", "patch_stride": 16}
 class ModelConfig(ConfigMixin):
     _kind = "model setting"
 
-    model: str = "reprogrammed"  # reprogrammed | vision-image | vision-mae | dlinear | patchtst | naive
-    backbone: str = "minilm-l6"
-    n_layers: int | None = None  # None keeps every block
-    backbone_dtype: str = "float32"
-    lookback: int = 512
-    horizon: int = 96
-    patch_len: int = 16
-    patch_stride: int = 8
-    d_model: int = 32
-    n_heads: int = 8
-    d_keys: int | None = None
-    n_prototypes: int = 1000
-    prototype_vocab: int | None = None  # None: mix the whole vocabulary
-    attention_scoring: str = "cosine"  # reprogramming attention: cosine (learned temperature) | dot (Time-LLM's)
+    model: str = setting("reprogrammed", "forecaster: reprogrammed (frozen backbone), dlinear, patchtst or naive")
+    backbone: str = setting("minilm-l6", "backbone name (tsreprog backbones list), local folder or cached HF id")
+    n_layers: int | None = setting(None, "keep the first N backbone blocks (none: all)")
+    backbone_dtype: str = setting("float32", "backbone weights dtype: float32, bfloat16 or float16")
+    lookback: int = setting(512, "look-back window length L")
+    horizon: int = setting(96, "forecast horizon H")
+    patch_len: int = setting(16, "patch length")
+    patch_stride: int = setting(8, "patch stride")
+    d_model: int = setting(32, "patch embedding width")
+    n_heads: int = setting(8, "heads of the reprogramming attention")
+    d_keys: int | None = setting(None, "key width per head (none: d_model / n_heads)")
+    n_prototypes: int = setting(1000, "number of text prototypes")
+    prototype_vocab: int | None = setting(None, "mix a seeded subset of this many vocabulary rows (none: whole "
+                                                "vocabulary)")
+    attention_scoring: str = setting("cosine", "reprogramming attention scoring: cosine (learned temperature) or dot "
+                                               "(Time-LLM's)")
     # Scale of the reprogrammed tokens: embedding (pinned to the backbone's word-embedding RMS) | free (Time-LLM's) |
     # auto (embedding for language backbones without an embedding norm, e.g. SmolLM2/GPT-2; free otherwise).
-    token_scale: str = "auto"
-    head_dim: int | None = None
-    dropout: float = 0.1
-    encoder_style: str = "compact"  # patchtst: compact (pre-norm LayerNorm, ReLU) | paper (Nie et al.'s layer)
-    d_ff: int | None = None  # patchtst: feed-forward width (None: 2 x d_model compact, 4 x d_model paper)
-    prompt: str = "full"  # full (Time-LLM's) | compact (<= 32 tokens) | none; true/false read as full/none
-    description: str = ""
-    statistics: list[str] = field(default_factory=lambda: list(STATISTICS))
-    n_lags: int = 5
-    period: int | None = None  # vision paths: folding period (None: from the data frequency, else 24)
-    image_size: int | None = None  # vision-image: input size in pixels (None: the model's, at most 224)
-    visual_prompt: str = "full"  # vision-image: full | border | none
+    token_scale: str = setting("auto", "reprogrammed token scale: auto, embedding (pinned to the word-embedding RMS) "
+                                       "or free (Time-LLM's)")
+    head_dim: int | None = setting(None, "reduce backbone width to this before the flatten head (none: keep)")
+    dropout: float = setting(0.1, "dropout rate")
+    encoder_style: str = setting("compact", "patchtst: encoder layer: compact (pre-norm LayerNorm, ReLU) or paper (Nie"
+                                            " et al.: post-norm BatchNorm, GELU, residual attention)")
+    d_ff: int | None = setting(None, "patchtst: feed-forward width (default 2 x d_model compact, 4 x d_model paper)")
+    prompt: str = setting("full", "prompt prefix: full (Time-LLM's), compact (<= 32 tokens) or none (true/false: "
+                                  "full/none)")
+    description: str = setting("", "domain description in the prompt (default: the dataset's own)")
+    statistics: list[str] = setting(factory=lambda: list(STATISTICS),
+                                    help="comma-separated prompt statistics: min,max,median,trend,lags")
+    n_lags: int = setting(5, "number of top autocorrelation lags in the prompt")
+    period: int | None = setting(None, "vision paths: the period the series is folded by into an image (none: from the"
+                                       " data frequency)")
+    image_size: int | None = setting(None, "vision-image: input size in pixels (none: the model's, at most 224)")
+    visual_prompt: str = setting("full", "vision-image: trainable visual prompt: full, border or none")
     # Backbone adaptation: none (frozen) | layernorm (its norm layers and learned position embeddings) | lora
     # (peft low-rank adapters on the attention projections, rank lora_rank, scale lora_alpha / lora_rank).
-    adapt: str = "none"
-    lora_rank: int = 8
-    lora_alpha: float = 16.0
-    quantiles: list[float] | None = None  # e.g. [0.1, 0.5, 0.9]: a quantile head trained with the pinball loss
-    seed: int = 0
+    adapt: str = setting("none", "backbone adaptation: none (frozen), layernorm (its norm layers and learned position "
+                                 "embeddings train) or lora (peft low-rank adapters on the attention projections)")
+    lora_rank: int = setting(8, "adapt lora: rank of the adapters")
+    lora_alpha: float = setting(16.0, "adapt lora: scale of the adapters (alpha / rank)")
+    quantiles: list[float] | None = setting(None, "comma-separated quantile levels in (0, 1) for a quantile head "
+                                                  "(pinball loss; reprogrammed model only; none: point forecasts)")
+    seed: int = setting(0, "random seed")
 
     @classmethod
     def from_saved(cls, values: dict) -> "ModelConfig":

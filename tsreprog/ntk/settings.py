@@ -3,9 +3,9 @@ train and tune commands' come from ModelConfig and TrainConfig."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from tsreprog.config_base import ConfigMixin
+from tsreprog.config_base import ConfigMixin, setting
 
 KERNEL_MODES = ("exact", "sketch")
 METHODS = ("kernel", "warm", "warm-val", "halving")
@@ -22,30 +22,36 @@ METHOD_SCORES = {
 class SelectConfig(ConfigMixin):
     _kind = "select setting"
 
-    dataset: str = "ETTh1"
-    data_dir: str | None = None
+    dataset: str = setting("ETTh1", "dataset name or CSV")
+    data_dir: str | None = setting(None, "folder holding the benchmark CSVs (default: $TSREPROG_DATA_DIR; ETTh1 is "
+                                         "embedded)")
     # "none" (the no-backbone ablation) is a candidate by default: in every converged study it was the one to beat
-    backbones: list[str] = field(default_factory=lambda: ["none", "minilm-l6", "random:minilm-l6"])
-    layers: list[str] = field(default_factory=lambda: ["1", "2", "4", "6"])  # block counts, or "all"
-    lookback: int = 512
-    horizon: int = 96
-    n_train: int = 64
-    n_val: int = 32
-    mode: str = "sketch"
-    probes: int = 8
-    ridge: float = 1e-3
-    n_prototypes: int = 1000
-    prompt: str = "full"
-    seed: int = 0
+    backbones: list[str] = setting(factory=lambda: ["none", "minilm-l6", "random:minilm-l6"],
+                                   help="comma-separated backbones to score; none is the no-backbone ablation, the "
+                                        "candidate to beat")
+    layers: list[str] = setting(factory=lambda: ["1", "2", "4", "6"], help="comma-separated block counts, or all")
+    lookback: int = setting(512, "look-back window length L")
+    horizon: int = setting(96, "forecast horizon H")
+    n_train: int = setting(64, "training windows in the kernel")
+    n_val: int = setting(32, "validation windows in the kernel")
+    mode: str = setting("sketch", "exact traced kernel or Rademacher-probe sketch")
+    probes: int = setting(8, "output probes in sketch mode")
+    ridge: float = setting(1e-3, "relative ridge of the kernel regression")
+    n_prototypes: int = setting(1000, "number of text prototypes")
+    prompt: str = setting("full", "prompt prefix: full (Time-LLM's), compact (<= 32 tokens) or none (true/false: "
+                                  "full/none)")
+    seed: int = setting(0, "seed for windows, probes and initialisation")
     # warm-val: its pick was the best in all four full-data studies; with 10% of the data no method picks within the
     # spread (warm-val picks the worst on ETTm1), so there bench trains the candidates instead (benchmarks/README.md)
-    method: str = "warm-val"
-    budget_steps: int = 120  # the training budget the figures model and the halving rival divides
-    warmup_steps: int = 6  # methods warm, warm-val: real training steps first (5% of the budget)
-    first_rung_steps: int = 8  # method halving: steps of the first rung, doubled at every rung
-    learning_rate: float = 1e-3
-    batch_size: int = 32
-    n_pool: int = 512  # training windows the warm-up and the halving rival draw their batches from
+    method: str = setting("warm-val", "how to rank: kernel (NTK at initialisation), warm (NTK after warmup_steps of "
+                                      "real training), warm-val (the warmed model's own validation MSE) or halving "
+                                      "(successive halving: train all briefly, keep the better half, continue)")
+    budget_steps: int = setting(120, "the training budget (steps) the figures model and halving divides")
+    warmup_steps: int = setting(6, "methods warm and warm-val: real training steps before the candidate is scored")
+    first_rung_steps: int = setting(8, "method halving: training steps of the first rung (doubled at every rung)")
+    learning_rate: float = setting(1e-3, "learning rate of the warm-up and halving steps and of the modelled budget")
+    batch_size: int = setting(32, "windows per warm-up or halving step")
+    n_pool: int = setting(512, "training windows the warm-up and halving draw their batches from")
 
     def __post_init__(self) -> None:
         self._require([

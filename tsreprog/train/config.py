@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tsreprog.config_base import ConfigMixin
+from tsreprog.config_base import ConfigMixin, setting
 from tsreprog.errors import ConfigError
 from tsreprog.train.distributed import STRATEGIES
 
@@ -15,34 +15,44 @@ SCHEDULES = ("onecycle", "cosine", "constant", "halving")
 class TrainConfig(ConfigMixin):
     _kind = "training setting"
 
-    dataset: str = "ETTh1"
-    data_dir: str | None = None
-    date_column: str | None = "date"
-    columns: list[str] | None = None
-    drop_duplicate_rows: bool = False  # a user CSV's exact duplicate rows: dropped with a warning (else an error)
-    batch_size: int = 32
-    eval_batch_size: int = 256
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.0
-    schedule: str = "onecycle"  # onecycle | cosine | constant | halving (half the rate after every epoch)
-    gradient_clip: float | None = None  # clip the gradient's global norm to this (None: no clipping)
-    epochs: int = 10
-    patience: int = 3
-    train_stride: int = 1
+    dataset: str = setting("ETTh1", "registered dataset name (ETTh1, ...) or a CSV path")
+    data_dir: str | None = setting(None, "folder holding the benchmark CSVs (default: $TSREPROG_DATA_DIR; ETTh1 is "
+                                         "embedded)")
+    date_column: str | None = setting("date", "time column of a user CSV (none: no time column)")
+    columns: list[str] | None = setting(None, "comma-separated value columns of a user CSV (default: all but the time "
+                                              "column)")
+    drop_duplicate_rows: bool = setting(False, "drop exact duplicate rows of a user CSV with a warning (default: an "
+                                               "error naming the line; registered benchmark files keep them as "
+                                               "published)")
+    batch_size: int = setting(32, "training batch size (channel-independent series)")
+    eval_batch_size: int = setting(256, "batch size for validation and test")
+    learning_rate: float = setting(1e-3, "peak learning rate")
+    weight_decay: float = setting(0.0, "AdamW weight decay")
+    schedule: str = setting("onecycle", "learning-rate schedule: onecycle, cosine, constant or halving (half the rate "
+                                        "after each epoch)")
+    gradient_clip: float | None = setting(None, "clip the gradient's global norm to this (none: no clipping)")
+    epochs: int = setting(10, "maximum epochs")
+    patience: int = setting(3, "early-stopping patience in epochs (validation MSE)")
+    train_stride: int = setting(1, "stride between training windows (1: every window)")
     # Few-shot training: keep the first share of the training windows (0.1 = Time-LLM's and GPT4TS's 10%); the
     # scaler, validation and test splits stay the standard protocol's.
-    train_fraction: float = 1.0
-    val_stride: int = 1
-    max_steps_per_epoch: int | None = None
-    state_every_steps: int | None = 200  # resumable state every N steps inside an epoch too (None: epoch ends only)
-    accelerator: str = "auto"  # auto | cpu | gpu
-    devices: int = 1  # processes (CPU) or GPUs; more than one trains with DDP (see train.distributed)
-    strategy: str = "auto"  # auto (one process; ddp when devices > 1) | ddp
-    precision: str = "auto"  # auto (per model, whatever runs faster here; see train.precision) | 32 | bf16-mixed
-    compile: bool = False  # torch.compile the forward pass (falls back to eager with a warning if it fails)
-    num_workers: int = 0
-    seed: int = 0
-    progress: bool = True
+    train_fraction: float = setting(1.0, "few-shot: train on the first share of the training windows (0.1: Time-LLM's "
+                                         "10%%; scaler, validation and test unchanged)")
+    val_stride: int = setting(1, "stride between validation windows (1: every window)")
+    max_steps_per_epoch: int | None = setting(None, "cap on training batches per epoch (none: all)")
+    state_every_steps: int | None = setting(200, "save the resumable training state every N steps inside an epoch too "
+                                                 "(none: at epoch ends only; one process only)")
+    accelerator: str = setting("auto", "auto, cpu or gpu")
+    devices: int = setting(1, "processes (CPU) or GPUs to train on; more than 1 trains with DDP, each taking a share "
+                              "of every batch")
+    strategy: str = setting("auto", "auto (one process; ddp when devices > 1) or ddp")
+    precision: str = setting("auto", "auto (per model: bf16-mixed where it runs faster here - a GPU, or a CPU with "
+                                     "bf16 instructions when a timed step says so - else fp32), 32 or bf16-mixed")
+    compile: bool = setting(False, "torch.compile the forward pass (true/false; off by default: measure it on your "
+                                   "machine, a compile failure falls back to eager with a warning)")
+    num_workers: int = setting(0, "data-loader workers")
+    seed: int = setting(0, "random seed")
+    progress: bool = setting(True, "show progress bars (true/false)")
 
     def __post_init__(self) -> None:
         checks = [
