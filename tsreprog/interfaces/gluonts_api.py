@@ -58,13 +58,25 @@ class ReprogrammedPredictor(Predictor):
     """Forecasts the ``prediction_length`` steps after each entry's target."""
 
     def __init__(self, model: torch.nn.Module, model_config: ModelConfig, train_config: TrainConfig, freq: str,
-                 prediction_length: int, precision: str = "32") -> None:
+                 prediction_length: int, precision: str = "32", scalers: dict | None = None) -> None:
         super().__init__(prediction_length=prediction_length)
         self.model, self.model_config, self.train_config, self.freq = model, model_config, train_config, freq
         self.precision = precision  # what training ran in; forecasts use it
+        # each training series' scaler by item id, as the model was trained on scaled series (the pandas path keeps
+        # the same); an unseen series is scaled by its own statistics
+        self.scalers = dict(scalers or {})
 
-    def _lookback(self, target: np.ndarray, item: str) -> np.ndarray:
-        return complete_lookback(target, self.model_config.lookback, f"series {item!r}")
+    def _scaler(self, target: np.ndarray, item) -> tuple[float, float]:
+        if str(item) in self.scalers:
+            return tuple(self.scalers[str(item)])
+        observed = np.asarray(target, dtype=np.float64)
+        observed = observed[np.isfinite(observed)]
+        return float(observed.mean()), float(observed.std() or 1.0)
+
+    def _lookback(self, target: np.ndarray, item) -> np.ndarray:
+        mean, std = self._scaler(target, item)
+        scaled = (np.asarray(target, dtype=np.float64) - mean) / std
+        return complete_lookback(scaled, self.model_config.lookback, f"series {item!r}")
 
     def predict(self, dataset: Dataset, num_samples: int | None = None, **kwargs) -> Iterator[QuantileForecast]:
         entries = list(dataset)
@@ -78,7 +90,9 @@ class ReprogrammedPredictor(Predictor):
                                             for i, e in enumerate(entries)]), dtype=torch.float32)[:, :, None]
         out = forecast_windows(self.model, windows, precision=self.precision)[:, : self.prediction_length]
         quantiles = self.model_config.quantiles
-        for entry, values in zip(entries, out):
+        for i, (entry, values) in enumerate(zip(entries, out)):
+            mean, std = self._scaler(entry["target"], entry.get("item_id", i))
+            values = values * std + mean
             start = entry["start"]
             start = start if isinstance(start, pd.Period) else pd.Period(start, freq=self.freq)
             first = start + len(entry["target"])
@@ -99,7 +113,7 @@ class ReprogrammedPredictor(Predictor):
         super().serialize(path)
         save_state(path / STATE_FILE, self.model, self.model_config, self.train_config,
                    {"kind": "gluonts", "freq": self.freq, "prediction_length": self.prediction_length,
-                    "precision": self.precision})
+                    "precision": self.precision, "scalers": self.scalers})
 
     @classmethod
     def deserialize(cls, path: Path, **kwargs) -> "ReprogrammedPredictor":
@@ -107,7 +121,7 @@ class ReprogrammedPredictor(Predictor):
         if extra.get("kind") != "gluonts":
             raise ConfigError(f"{path}: not a serialised tsreprog GluonTS predictor")
         return cls(model, model_config, train_config, extra["freq"], extra["prediction_length"],
-                   extra.get("precision", "32"))
+                   extra.get("precision", "32"), extra.get("scalers"))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ReprogrammedPredictor):
@@ -143,5 +157,6 @@ class ReprogrammedEstimator(Estimator):
             train_lengths = [len(np.asarray(e["target"])) for e in training_data]
             holdout = max(len(s.values) - n for s, n in zip(collection.series, train_lengths)) or holdout
         model, precision = train_collection(self.model_config, self.train_config, collection, holdout)
+        scalers = {str(s.item_id): (float(s.mean), float(s.std)) for s in collection.series}
         return ReprogrammedPredictor(model, self.model_config, self.train_config, collection.freq,
-                                     self.prediction_length, precision)
+                                     self.prediction_length, precision, scalers)
