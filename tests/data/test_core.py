@@ -86,6 +86,6 @@ def test_gaps_in_the_lookback_are_interpolated_with_a_warning_both_ways():
     with pytest.warns(UserWarning, match="2 missing value"):
         window = last_windows(collection, 24)[0, :, 0].numpy()
     assert np.allclose(window, np.arange(6.0, 30.0))
-    predictor = ReprogrammedPredictor(None, ModelConfig(lookback=24, horizon=4), None, "h", 4)
+    predictor = ReprogrammedPredictor(None, ModelConfig(lookback=24, horizon=4), None, "h", 4, scalers={"s": (0.0, 1.0)})
     with pytest.warns(UserWarning, match="2 missing value"):
         assert np.allclose(predictor._lookback(values, "s"), np.arange(6.0, 30.0))
