@@ -43,3 +43,13 @@ def test_select_with_one_candidate_is_one_line(tmp_path, synthetic_csv, capsys):
     assert main(["select", "--dataset", str(synthetic_csv), "--backbones", "none", "--lookback", "48",
                  "--horizon", "12", "--output-dir", str(tmp_path / "s")]) == 2
     assert "give at least two" in capsys.readouterr().err
+
+
+def test_select_ranks_adapted_candidates_and_refuses_an_unknown_adaptation(tmp_path, synthetic_csv, capsys):
+    common = ["select", "--dataset", str(synthetic_csv), "--backbones", "none,random:bert", "--layers", "1",
+              "--lookback", "48", "--horizon", "12", "--n-train", "8", "--n-val", "4", "--warmup-steps", "2",
+              "--batch-size", "8", "--n-pool", "24"]
+    assert main([*common, "--adapt", "layernorm", "--output-dir", str(tmp_path / "ln")]) == 0
+    assert len(json.loads((tmp_path / "ln" / "select.json").read_text())["ranking"]) == 2
+    assert main([*common, "--adapt", "full", "--output-dir", str(tmp_path / "bad")]) == 2
+    assert "unknown adapt 'full'" in capsys.readouterr().err

@@ -18,7 +18,8 @@ def run_selection(settings, plot_path: Path | None, log: Callable[[str], None] =
 
     data = prepare(settings.dataset, settings.lookback, settings.horizon, settings.data_dir)
     base = ModelConfig(lookback=settings.lookback, horizon=settings.horizon, prompt=settings.prompt,
-                       description=data.description, n_prototypes=settings.n_prototypes, seed=settings.seed)
+                       description=data.description, n_prototypes=settings.n_prototypes, seed=settings.seed,
+                       adapt=settings.adapt)
     # the no-backbone ablation has no depth to vary: one candidate, whatever the layer counts
     backbones = [b.strip() for b in settings.backbones]
     candidates = [Candidate(b, n) for b in backbones if b != NO_BACKBONE for n in settings.layer_counts()]

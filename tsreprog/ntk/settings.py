@@ -40,6 +40,8 @@ class SelectConfig(ConfigMixin):
     n_prototypes: int = setting(1000, "number of text prototypes")
     prompt: str = setting("full", "prompt prefix: full (Time-LLM's), compact (<= 32 tokens) or none (true/false: "
                                   "full/none)")
+    adapt: str = setting("none", "adaptation of every backbone candidate: none (frozen), layernorm or lora (the "
+                                 "kernel then covers the adapted weights too)")
     seed: int = setting(0, "seed for windows, probes and initialisation")
     # warm-val: its pick was the best in all four full-data studies; with 10% of the data no method picks within the
     # spread (warm-val picks the worst on ETTm1), so there bench trains the candidates instead (benchmarks/README.md)
