@@ -53,3 +53,17 @@ def test_report_names_the_tie_group():
              for m, v in (("no-backbone", 0.30), ("dlinear", 0.301), ("naive", 0.9)) for s in (0, 1, 2)]
     text = verdict_markdown(cells, "quick")
     assert "**Winner:** no-backbone. **Tied with it:** dlinear." in text
+
+
+@pytest.mark.parametrize("text, message", [
+    ("date,x\n2020-01-01,1\n", "1 rows; bench needs at least 120"),
+    ("date,x\n2020-01-01,a\n2020-01-02,b\n", "column 'x' line 2: non-numeric value 'a'"),
+])
+def test_a_csv_bench_cannot_use_is_one_line_and_leaves_no_folder(tmp_path, capsys, text, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    out = tmp_path / "bench"
+    assert main(["bench", "--datasets", str(path), "--models", "dlinear", "--output-dir", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+    assert not out.exists()

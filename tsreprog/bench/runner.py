@@ -143,12 +143,17 @@ CSV_HORIZONS = (96, 48, 24, 14, 12, 7, 6)
 CSV_LOOKBACKS = (512, 336, 168, 96, 48, 24)
 
 
-def csv_defaults(n_rows: int) -> tuple[int, int]:
+def csv_defaults(n_rows: int, source: str = "the CSV") -> tuple[int, int]:
     """A look-back and horizon a short user series can carry under the 70/10/20 split: the longest standard
     horizon within 5% of the rows, and the longest standard look-back that leaves half the training split for
-    windows (flags override both)."""
-    horizon = next((h for h in CSV_HORIZONS if h <= 0.05 * n_rows), 1)
-    lookback = next((lb for lb in CSV_LOOKBACKS if lb + horizon <= 0.35 * n_rows), max(2, int(0.35 * n_rows) - horizon))
+    windows (flags override both). Too few rows for the shortest of each is a one-line error."""
+    horizon = next((h for h in CSV_HORIZONS if h <= 0.05 * n_rows), None)
+    lookback = next((lb for lb in CSV_LOOKBACKS if horizon and lb + horizon <= 0.35 * n_rows), None)
+    if horizon is None or lookback is None:
+        least = int(-(-max(CSV_HORIZONS[-1] / 0.05, (CSV_LOOKBACKS[-1] + CSV_HORIZONS[-1]) / 0.35) // 1))
+        raise DataError(f"{source}: {n_rows} rows; bench needs at least {least} for its shortest look-back "
+                        f"({CSV_LOOKBACKS[-1]}) and horizon ({CSV_HORIZONS[-1]}) under the 70/10/20 split (or give "
+                        f"--lookback and --horizons)")
     return lookback, horizon
 
 
@@ -205,7 +210,7 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
             from tsreprog.data.splits import load_table
 
             table = load_table(dataset, data_dir, **(csv or {}))[0]
-            default_lookback, default_horizon = csv_defaults(len(table))
+            default_lookback, default_horizon = csv_defaults(len(table), table.source)
             table_lookback = lookback or default_lookback
             dataset_horizons = list(horizons) if horizons else [default_horizon]
         check_one_precision(out, dataset, precision)

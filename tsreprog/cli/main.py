@@ -305,14 +305,18 @@ def cmd_tune(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from tsreprog.bench.report import write_report
-    from tsreprog.bench.runner import run_bench
     from tsreprog.bench.settings import BenchConfig
-
-    from tsreprog.bench.report import check_report_files
 
     (settings,) = build_configs(args, {"bench": BenchConfig})
     out = Path(args.output_dir)
+    with removed_if_failed(out):
+        return _bench_into(args, settings, out)
+
+
+def _bench_into(args, settings, out: Path) -> int:
+    from tsreprog.bench.report import check_report_files, write_report
+    from tsreprog.bench.runner import run_bench
+
     check_report_files(out, args.overwrite)
     if args.report_only:
         from tsreprog.bench.runner import collect
