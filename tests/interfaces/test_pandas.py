@@ -94,3 +94,26 @@ def test_save_keeps_only_the_history_asked_for(fitted, pedestrian, tmp_path):
         bare.predict()
     pd.testing.assert_frame_equal(bare.predict(df=pedestrian.drop(columns="Date")), fitted.predict(
         df=pedestrian.drop(columns="Date")))
+
+
+def test_a_forecaster_saved_by_an_earlier_version_loads_with_a_warning(fitted, tmp_path):
+    import shutil
+    import warnings
+
+    import torch
+
+    from tsreprog.interfaces.pandas_api import Forecaster
+    from tsreprog.train.checkpoint import load_checkpoint
+
+    fitted.save(tmp_path / "new", history="all")
+    payload = load_checkpoint(tmp_path / "new" / "model")
+    payload["format"] = 1
+    payload.pop("precision", None)
+    (tmp_path / "old").mkdir()
+    torch.save(payload, tmp_path / "old" / "tsreprog.pt")  # the single file earlier versions wrote
+    shutil.rmtree(tmp_path / "new")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = Forecaster.load(tmp_path / "old")
+    assert any("earlier tsreprog" in str(w.message) for w in caught)
+    pd.testing.assert_frame_equal(old.predict(), fitted.predict())

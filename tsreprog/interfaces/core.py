@@ -98,7 +98,9 @@ def save_state(path: str | Path, model: torch.nn.Module, model_config: ModelConf
 
 
 def load_state(path: str | Path) -> tuple[torch.nn.Module, ModelConfig, TrainConfig, dict]:
-    payload = load_checkpoint(path)
+    path = Path(path)
+    earlier = path.with_name("tsreprog.pt")  # what savers before the folder format wrote beside it
+    payload = load_checkpoint(earlier if not path.exists() and earlier.is_file() else path)
     model_config = ModelConfig.from_saved(payload["model_config"])
     model = build_model(model_config)
     load_trainable(model, payload["trainable_state"], str(path))
