@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from tsreprog.bench.models import MODELS, PROFILES
 from tsreprog.config_base import ConfigMixin, setting
+from tsreprog.data.loading import CsvReading
 from tsreprog.train.precision import PRECISIONS
 
 
 @dataclass
-class BenchConfig(ConfigMixin):
+class BenchConfig(CsvReading, ConfigMixin):
     _kind = "bench setting"
 
     datasets: list[str] = setting(factory=lambda: ["ETTh1"], help="comma-separated datasets")
@@ -32,17 +33,6 @@ class BenchConfig(ConfigMixin):
                                      "explicit one is kept for the whole table")
     transfer_to: list[str] | None = setting(None, "comma-separated datasets each trained model is also scored on "
                                                   "(every test window, the target's own scaler): zero-shot transfer")
-    # How a user's CSV in `datasets` is read, as `tsreprog train` reads it (registered datasets ignore them).
-    date_column: str | None = setting("date", "time column of a user CSV (none: no time column)")
-    columns: list[str] | None = setting(None, "comma-separated value columns of a user CSV (default: all but the time "
-                                              "column)")
-    drop_duplicate_rows: bool = setting(False, "drop exact duplicate rows of a user CSV with a warning (default: an "
-                                               "error naming the line; registered benchmark files keep them as "
-                                               "published)")
-
-    def csv_options(self) -> dict:
-        return {"date_column": self.date_column, "columns": self.columns,
-                "drop_duplicate_rows": self.drop_duplicate_rows}
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.models if m not in MODELS]

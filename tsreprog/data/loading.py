@@ -15,6 +15,7 @@ import pandas as pd
 
 from tsreprog.data.core import (check_increasing, check_one_spacing, infer_frequency, numeric_values,
                                 parse_timestamps)
+from tsreprog.config_base import setting
 from tsreprog.errors import DataError
 
 
@@ -118,3 +119,20 @@ def table_from_wide_frame(
 def csv_line(row: int) -> str:
     """A data row's line in its CSV file (the header is line 1)."""
     return f"line {row + 2}"
+
+
+@dataclass
+class CsvReading:
+    """How a user's CSV is read, one definition for every command that reads one (train, tune, bench); registered
+    benchmark files ignore these settings."""
+
+    date_column: str | None = setting("date", "time column of a user CSV (none: no time column)")
+    columns: list[str] | None = setting(None, "comma-separated value columns of a user CSV (default: all but the time "
+                                              "column)")
+    drop_duplicate_rows: bool = setting(False, "drop exact duplicate rows of a user CSV with a warning (default: an "
+                                               "error naming the line; registered benchmark files keep them as "
+                                               "published)")
+
+    def csv_options(self) -> dict:
+        return {"date_column": self.date_column, "columns": self.columns,
+                "drop_duplicate_rows": self.drop_duplicate_rows}

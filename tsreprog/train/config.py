@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tsreprog.config_base import ConfigMixin, setting
+from tsreprog.data.loading import CsvReading
 from tsreprog.errors import ConfigError
 from tsreprog.train.distributed import STRATEGIES
 
@@ -12,18 +13,12 @@ SCHEDULES = ("onecycle", "cosine", "constant", "halving")
 
 
 @dataclass
-class TrainConfig(ConfigMixin):
+class TrainConfig(CsvReading, ConfigMixin):
     _kind = "training setting"
 
     dataset: str = setting("ETTh1", "registered dataset name (ETTh1, ...) or a CSV path")
     data_dir: str | None = setting(None, "folder holding the benchmark CSVs (default: $TSREPROG_DATA_DIR; ETTh1 is "
                                          "embedded)")
-    date_column: str | None = setting("date", "time column of a user CSV (none: no time column)")
-    columns: list[str] | None = setting(None, "comma-separated value columns of a user CSV (default: all but the time "
-                                              "column)")
-    drop_duplicate_rows: bool = setting(False, "drop exact duplicate rows of a user CSV with a warning (default: an "
-                                               "error naming the line; registered benchmark files keep them as "
-                                               "published)")
     batch_size: int = setting(32, "training batch size (channel-independent series)")
     eval_batch_size: int = setting(256, "batch size for validation and test")
     learning_rate: float = setting(1e-3, "peak learning rate")
