@@ -14,6 +14,8 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from tsreprog.bench.report import within_seed_spread
+
 RESULTS = Path(__file__).parent / "results"
 # Each regime's folders, first wins for a cell both hold: the full-data transfer cells (and the adapted rows at full
 # data) fill in beside the H100 standard table.
@@ -55,13 +57,12 @@ def summary(values: list[float]) -> dict:
 
 
 def verdict(a: dict | None, b: dict | None) -> str:
+    """``a`` against ``b`` by the project's 2-sd rule (tsreprog.bench.report.within_seed_spread)."""
     if not a or not b or a["n"] < 2 or b["n"] < 2:
         return "not measured"
-    bound = 2 * max(a["sd"], b["sd"])
-    gap = b["mean"] - a["mean"]
-    if abs(gap) <= bound:
+    if within_seed_spread(a["mean"], a["sd"], b["mean"], b["sd"]):
         return "tie"
-    return "wins" if gap > 0 else "loses"
+    return "wins" if a["mean"] < b["mean"] else "loses"
 
 
 def regime_tables(cells: list[dict]) -> dict:

@@ -94,6 +94,11 @@ def seed_table(cells: list[dict]) -> pd.DataFrame:
     return stats[stats["count"] > 1].reset_index(drop=True)
 
 
+def within_seed_spread(mean_a: float, sd_a: float, mean_b: float, sd_b: float) -> bool:
+    """The project's one rule for calling a difference real: it must exceed twice the larger seed sd."""
+    return abs(mean_a - mean_b) <= 2 * max(sd_a, sd_b)
+
+
 def beats(stats: pd.DataFrame) -> list[str]:
     """Which rows beat which: a lower mean MSE by more than twice the larger of the two seed standard deviations.
     Anything closer is a tie within the seed spread, and the table says so rather than ranking it."""
@@ -104,7 +109,7 @@ def beats(stats: pd.DataFrame) -> list[str]:
             for worse in rows[i + 1:]:
                 gap = worse["mean"] - better["mean"]
                 bar = 2 * max(better["std"], worse["std"])
-                if gap > bar:
+                if not within_seed_spread(better["mean"], better["std"], worse["mean"], worse["std"]):
                     verdicts.append(f"{dataset} H={horizon}: {better['model']} beats {worse['model']} "
                                     f"({better['mean']:.3f} vs {worse['mean']:.3f}, gap {gap:.3f} > 2 sd {bar:.3f})")
                 else:
@@ -195,7 +200,7 @@ def ties_with(a: dict, b: dict) -> bool | None:
     """Whether two rows tie by the 2-sd rule; None when either has a single seed (no spread to judge by)."""
     if a["sd"] is None or b["sd"] is None:
         return None
-    return abs(a["mean"] - b["mean"]) <= 2 * max(a["sd"], b["sd"])
+    return within_seed_spread(a["mean"], a["sd"], b["mean"], b["sd"])
 
 
 def answer(summary: dict[str, dict]) -> str:
@@ -258,9 +263,10 @@ def check_report_files(out: Path, overwrite: bool = False) -> None:
         text = path.read_text(errors="replace")
         if path.suffix == ".json":
             try:
-                return "cells" in json.loads(text) and "profile" in json.loads(text)
+                written = json.loads(text)
             except ValueError:
                 return False
+            return isinstance(written, dict) and {"cells", "profile"} <= set(written)
         if path.suffix == ".csv":
             return text.startswith("dataset,model,horizon") or text.strip() == ""
         return (text.startswith("Profile `") or text.startswith("no finished cells")

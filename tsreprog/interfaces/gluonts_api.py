@@ -73,8 +73,8 @@ class ReprogrammedPredictor(Predictor):
         observed = observed[np.isfinite(observed)]
         return float(observed.mean()), float(observed.std() or 1.0)
 
-    def _lookback(self, target: np.ndarray, item) -> np.ndarray:
-        mean, std = self._scaler(target, item)
+    def _lookback(self, target: np.ndarray, item, scaler: tuple[float, float] | None = None) -> np.ndarray:
+        mean, std = scaler or self._scaler(target, item)
         scaled = (np.asarray(target, dtype=np.float64) - mean) / std
         return complete_lookback(scaled, self.model_config.lookback, f"series {item!r}")
 
@@ -86,12 +86,13 @@ class ReprogrammedPredictor(Predictor):
                     pd.tseries.frequencies.to_offset(self.freq):
                 raise DataError(f"GluonTS entry {k} (item {entry.get('item_id', k)!r}) has frequency "
                                 f"{start.freqstr}, the model was trained on {self.freq} data")
-        windows = torch.as_tensor(np.stack([self._lookback(e["target"], e.get("item_id", i))
-                                            for i, e in enumerate(entries)]), dtype=torch.float32)[:, :, None]
+        scalers = [self._scaler(e["target"], e.get("item_id", i)) for i, e in enumerate(entries)]
+        windows = torch.as_tensor(np.stack([self._lookback(e["target"], e.get("item_id", i), scaler)
+                                            for i, (e, scaler) in enumerate(zip(entries, scalers))]),
+                                  dtype=torch.float32)[:, :, None]
         out = forecast_windows(self.model, windows, precision=self.precision)[:, : self.prediction_length]
         quantiles = self.model_config.quantiles
-        for i, (entry, values) in enumerate(zip(entries, out)):
-            mean, std = self._scaler(entry["target"], entry.get("item_id", i))
+        for entry, values, (mean, std) in zip(entries, out, scalers):
             values = values * std + mean
             start = entry["start"]
             start = start if isinstance(start, pd.Period) else pd.Period(start, freq=self.freq)
