@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tsreprog.config_base import ConfigMixin, setting
+from tsreprog.backbones.adapt import ADAPTATIONS
 from tsreprog.errors import ConfigError
+from tsreprog.models.registry import MODEL_SETTINGS, settings_not_applying
 from tsreprog.reprogram.prompt import PROMPT_FORMS, STATISTICS
 
 
@@ -15,9 +17,10 @@ TOKEN_SCALES = ("auto", "embedding", "free")
 SETTINGS_BEFORE_THEY_EXISTED = {"attention_scoring": "dot", "token_scale": "free"}
 MODELS = ("reprogrammed", "vision-image", "vision-mae", "dlinear", "patchtst", "naive")
 ENCODER_STYLES = ("compact", "paper")  # PatchTST's encoder layer (tsreprog.models.patchtst)
-QUANTILE_MODELS = ("reprogrammed",)
-ADAPTATIONS = ("none", "layernorm", "lora")  # which part of the backbone trains (tsreprog.backbones.adapt)
-ADAPTABLE_MODELS = ("reprogrammed", "vision-image")  # the models with a backbone that trains around it  # the models with a quantile head (pinball loss); the rest give points only
+# Read off the settings registry: the models with a quantile head (pinball loss; the rest give points only), and
+# those with a backbone that can train around it.
+QUANTILE_MODELS = tuple(m for m in MODELS if "quantiles" in MODEL_SETTINGS[m])
+ADAPTABLE_MODELS = tuple(m for m in MODELS if "adapt" in MODEL_SETTINGS[m])
 
 
 # The settings measured fastest at no loss of accuracy (docs/history.md, "Default job"): the compact prompt and
@@ -83,8 +86,6 @@ class ModelConfig(ConfigMixin):
         before they were settings), so an old file rebuilds the model it was trained as."""
         from dataclasses import fields
 
-        from tsreprog.models.registry import MODEL_SETTINGS
-
         values = {**SETTINGS_BEFORE_THEY_EXISTED, **values}
         own = MODEL_SETTINGS.get(values.get("model", "reprogrammed"), frozenset())
         # settings the model never read (earlier versions stored them all, e.g. a description for DLinear) are
@@ -134,8 +135,6 @@ class ModelConfig(ConfigMixin):
         """One line for a setting the chosen model does not read (tsreprog.models.registry), rather than training
         as if it mattered."""
         from dataclasses import MISSING, fields
-
-        from tsreprog.models.registry import MODEL_SETTINGS, settings_not_applying
 
         defaults = {f.name: (f.default if f.default is not MISSING else f.default_factory())  # type: ignore[misc]
                     for f in fields(self)}
