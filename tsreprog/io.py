@@ -11,10 +11,11 @@ from pathlib import Path
 from tsreprog.errors import TsreprogError
 
 
-def check_writable(path: str | Path, overwrite: bool = False) -> Path:
-    """Refuse to replace a user's file unless ``overwrite``; create the parent folder."""
+def check_writable(path: str | Path, overwrite: bool = False, folder: bool = False) -> Path:
+    """Refuse to replace a user's file (or, with ``folder``, a folder such as a saved model) unless ``overwrite``;
+    create the parent folder."""
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() and not folder:
         raise TsreprogError(f"{path}: is a folder; give a file path")
     if path.exists() and not overwrite:
         raise TsreprogError(f"{path}: already exists; pass --overwrite to replace it or choose another path")

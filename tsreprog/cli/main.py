@@ -95,13 +95,10 @@ def _train_into(args, out: Path, model_config, train_config) -> int:
     if args.resume:
         checkpoint = resumable_run(out, model_config, train_config)
     else:
-        for written in ("config.yaml", "metrics.json", "last_state.ckpt"):  # the user's own config may live there
+        # the user's own config may live there; checkpoint.pt: an earlier version's saved model
+        for written in ("config.yaml", "metrics.json", "last_state.ckpt", "checkpoint.pt"):
             check_writable(out / written, args.overwrite)
-        checkpoint = out / CHECKPOINT_NAME
-        if (checkpoint.exists() or (out / "checkpoint.pt").exists()) and not args.overwrite:
-            raise TsreprogError(f"{checkpoint if checkpoint.exists() else out / 'checkpoint.pt'}: already exists; "
-                                f"pass --overwrite to replace it or choose another --output-dir")
-        check_writable(out / "metrics.json", args.overwrite)
+        checkpoint = check_writable(out / CHECKPOINT_NAME, args.overwrite, folder=True)
         # --overwrite: nothing of an older run may stay beside this one (a kill would leave a mixed folder)
         shutil.rmtree(checkpoint, ignore_errors=True)
         for older in ("checkpoint.pt", "metrics.json", "last_state.ckpt"):
