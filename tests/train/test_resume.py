@@ -20,7 +20,10 @@ def train_args(csv, out, *extra):
     return ["train", "--dataset", str(csv), "--backbone", "random:bert", "--lookback", "48", "--horizon", "12",
             "--patch-len", "8", "--patch-stride", "4", "--d-model", "16", "--n-heads", "4", "--n-prototypes", "20",
             "--epochs", "5", "--patience", "5", "--train-stride", "1", "--val-stride", "4", "--batch-size", "8",
-            "--output-dir", str(out), "--quiet", *extra]
+            "--output-dir", str(out), "--quiet", "--precision", "32", *extra]
+# One explicit precision: the uninterrupted and the killed run are separate starts, and under auto a CPU with bf16
+# instructions times a probe at each start that may decide either way. That a resumed run keeps what its own run
+# chose under auto is tests/train/test_recorded_precision.py's (the probe faked both ways).
 
 
 def test_sigkill_then_resume_matches_the_uninterrupted_run(synthetic_csv, tmp_path):
