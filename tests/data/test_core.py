@@ -8,8 +8,6 @@ from tsreprog.data.collection import Series, SeriesCollection, collection_from_l
 from tsreprog.data.loading import table_from_wide_frame
 from tsreprog.data.protocol import StandardScaler
 from tsreprog.errors import DataError
-from tsreprog.interfaces.core import last_windows
-from tsreprog.interfaces.gluonts_api import ReprogrammedPredictor
 from tsreprog.models import ModelConfig
 
 
@@ -59,33 +57,35 @@ def test_scaling_judges_a_column_and_a_series_alike(scale, constant):
         with pytest.raises(DataError, match="column 'a' is constant"):
             StandardScaler.fit(values[:, None], ["a"])
         with pytest.raises(DataError, match="series 'a' is constant"):
-            collection.fit_scalers()
+            StandardScaler.fit_each(collection.values, [50], collection.names)
     else:
         StandardScaler.fit(values[:, None], ["a"])
-        collection.fit_scalers()
-        assert np.isclose(np.nanstd(collection.series[0].scaled()), 1.0)
+        scaler = StandardScaler.fit_each(collection.values, [50], collection.names)
+        assert np.isclose(np.nanstd(scaler.transform(values[:, None])), 1.0)
 
 
 def test_a_series_shorter_than_the_lookback_is_the_same_error_in_pandas_and_gluonts():
     """Before, the GluonTS predictor padded it on the left with a warning while pandas refused it."""
     short = np.arange(10.0)
-    collection = SeriesCollection([Series("s", pd.Timestamp("2021-01-01"), short)], "h")
-    collection.fit_scalers()
     message = r"series 's': 10 rows, fewer than the 24 look-back before the forecast origin needs"
     with pytest.raises(DataError, match=message):
-        last_windows(collection, 24)
-    predictor = ReprogrammedPredictor(None, ModelConfig(lookback=24, horizon=4), None, "h", 4)
-    with pytest.raises(DataError, match=message):
-        predictor._lookback(short, "s")
+        unscaled_pipeline(24).forecast([short], ["s"])
 
 
 def test_gaps_in_the_lookback_are_interpolated_with_a_warning_both_ways():
     values = np.arange(30.0)
     values[[20, 21]] = np.nan
-    collection = SeriesCollection([Series("s", pd.Timestamp("2021-01-01"), values)], "h")
+    pipeline = unscaled_pipeline(24)
+    seen = []
+    pipeline.forecast_scaled = lambda windows, batch_size=256: seen.append(windows) or np.zeros((len(windows), 4))
     with pytest.warns(UserWarning, match="2 missing value"):
-        window = last_windows(collection, 24)[0, :, 0].numpy()
-    assert np.allclose(window, np.arange(6.0, 30.0))
-    predictor = ReprogrammedPredictor(None, ModelConfig(lookback=24, horizon=4), None, "h", 4, scalers={"s": (0.0, 1.0)})
-    with pytest.warns(UserWarning, match="2 missing value"):
-        assert np.allclose(predictor._lookback(values, "s"), np.arange(6.0, 30.0))
+        pipeline.forecast([values], ["s"])
+    assert np.allclose(seen[0][0, :, 0].numpy(), np.arange(6.0, 30.0))
+
+
+def unscaled_pipeline(lookback: int):
+    """A pipeline whose scaler leaves series 's' as it is (mean 0, std 1); the network is never called."""
+    from tsreprog.train.pipeline import ForecastPipeline
+
+    return ForecastPipeline(ModelConfig(lookback=lookback, horizon=4), None, None,
+                            StandardScaler(np.zeros(1), np.ones(1), ["s"]), "h")

@@ -1,9 +1,11 @@
 import numpy as np
 import pytest
+import torch
 
 from tsreprog.data import count_windows, prepare, split_borders
-from tsreprog.data.protocol import WindowDataset
 from tsreprog.data.registry import find_dataset_file
+from tsreprog.data.windows import SeriesWindows
+from tsreprog.errors import DataError
 
 
 def test_etth1_protocol_numbers():
@@ -31,13 +33,14 @@ def test_scaler_fitted_on_training_rows_only():
 
 def test_every_test_target_is_scored():
     data = prepare("ETTh1", 512, 96)
-    test = data.windows("test", 512, 96, channel_independent=False)
+    test = data.windows("test", 512, 96)
+    assert len(test) == test.n_windows * 7 and set(test.series_index) == set(range(7))
     covered = np.zeros(14400 - 11008, dtype=bool)
-    for i in range(test.n_windows):
-        covered[512 + i:512 + i + 96] = True
+    for start in test.starts[test.series_index == 0] - 11008:
+        covered[start + 512:start + 512 + 96] = True
     assert covered[512:].all() and not covered[:512].any()
-    x, y = test[test.n_windows - 1]
-    np.testing.assert_allclose(y[-1].numpy(), data.scaled[14399], rtol=1e-6)
+    x, y = test[len(test) - 1]  # the last window of the last column
+    np.testing.assert_allclose(y[-1, 0].numpy(), data.scaled[14399, 6], rtol=1e-6)
 
 
 def test_ettm1_and_ratio_protocols(shared_data):
@@ -63,11 +66,28 @@ def test_csv_gz_and_plain_csv_found(tmp_path, shared_data):
 
 
 @pytest.mark.parametrize("stride", [1, 5])
-def test_window_dataset_channel_independent(stride):
+def test_windows_of_a_table_interleave_its_columns(stride):
     values = np.arange(60, dtype=float).reshape(20, 3)
-    ds = WindowDataset(values, lookback=6, horizon=2, stride=stride)
+    ds = SeriesWindows(list(values.T), lookback=6, horizon=2, stride=stride)
     assert ds.n_windows == count_windows(20, 6, 2, stride)
     x, y = ds[4]  # window 1, channel 1
     start = stride
     np.testing.assert_array_equal(x[:, 0].numpy(), values[start:start + 6, 1])
     np.testing.assert_array_equal(y[:, 0].numpy(), values[start + 6:start + 8, 1])
+
+
+def test_windows_skip_gaps_and_honour_each_series_region():
+    """Series of different lengths, a gap, a validation region whose look-back reaches back before it."""
+    a = np.arange(30.0)
+    a[10] = np.nan
+    b = np.arange(20.0)
+    train = SeriesWindows([a, b], 4, 2, stop=[24, 14])
+    for i in range(len(train)):
+        x, y = train[i]
+        assert not torch.isnan(x).any() and not torch.isnan(y).any()
+    assert sorted(train.starts[train.series_index == 0]) == list(range(0, 5)) + list(range(11, 19))  # row 10 is a gap
+    assert sorted(train.starts[train.series_index == 1]) == list(range(0, 9))
+    val = SeriesWindows([a, b], 4, 2, target_from=[24, 14], stop=[30, 20])
+    assert sorted(val.starts[val.series_index == 0]) == [20, 21, 22, 23, 24]  # targets inside rows 24-29
+    with pytest.raises(DataError, match="fully observed look-back \\+ horizon"):
+        SeriesWindows([a], 12, 2, stop=20)

@@ -42,7 +42,7 @@ def test_quantile_coverage_on_held_out_days(fitted, pedestrian):
 
 
 def test_save_load_round_trip(fitted, tmp_path):
-    fitted.save(tmp_path / "model")
+    fitted.save(tmp_path / "model", history="lookback")
     loaded = Forecaster.load(tmp_path / "model")
     pd.testing.assert_frame_equal(loaded.predict(), fitted.predict())
 
@@ -81,14 +81,16 @@ def test_save_keeps_only_the_history_asked_for(fitted, pedestrian, tmp_path):
     from tsreprog.interfaces.pandas_api import Forecaster
 
     before = fitted.predict()
-    fitted.save(tmp_path / "tail")  # default: each series' last look-back
+    fitted.save(tmp_path / "tail", history="lookback")  # each series' last look-back
     stored = json.loads((tmp_path / "tail" / "model" / "model.json").read_text())["interface"]["series"]
     assert all(len(s["values"]) == fitted.model_config.lookback for s in stored)
     tail = Forecaster.load(tmp_path / "tail")
     pd.testing.assert_frame_equal(tail.predict(), before)  # the same forecast from the look-back alone
     with pytest.raises(ConfigError, match="pass df="):
         tail.cross_validation(n_windows=2)
-    fitted.save(tmp_path / "none", history="none")
+    fitted.save(tmp_path / "none")  # the default: no training data at all
+    stored = json.loads((tmp_path / "none" / "model" / "model.json").read_text())["interface"]["series"]
+    assert all(s["values"] == [] for s in stored)
     bare = Forecaster.load(tmp_path / "none")
     with pytest.raises(ConfigError, match="saved without its history"):
         bare.predict()
@@ -109,6 +111,11 @@ def test_a_forecaster_saved_by_an_earlier_version_loads_with_a_warning(fitted, t
     payload = load_checkpoint(tmp_path / "new" / "model")
     payload["format"] = 1
     payload.pop("precision", None)
+    # as the pandas route wrote it then: each series' statistics beside its values, no scaler of its own
+    scaler = payload.pop("scaler")
+    for entry, mean, std in zip(payload["interface"]["series"], scaler["mean"], scaler["std"]):
+        entry.update(mean=mean, std=std)
+    payload.pop("freq")
     (tmp_path / "old").mkdir()
     torch.save(payload, tmp_path / "old" / "tsreprog.pt")  # the single file earlier versions wrote
     shutil.rmtree(tmp_path / "new")

@@ -66,7 +66,7 @@ def test_bad_adaptation_settings_are_one_line_errors(values, message):
 @pytest.mark.parametrize("adapt", ["layernorm", "lora"])
 def test_checkpoint_holds_what_trained_and_restores_the_same_forecast(tmp_path, synthetic_csv, adapt):
     from tsreprog.train import TrainConfig, fit
-    from tsreprog.train.restore import restore
+    from tsreprog.train.pipeline import ForecastPipeline
 
     config = ModelConfig(backbone="random:bert", adapt=adapt, lora_rank=2, **TINY)
     result = fit(config, TrainConfig(dataset=str(synthetic_csv), epochs=1, batch_size=8, max_steps_per_epoch=4,
@@ -79,7 +79,7 @@ def test_checkpoint_holds_what_trained_and_restores_the_same_forecast(tmp_path, 
     moved = [n for n in saved if n.startswith("backbone.")
              and not torch.equal(saved[n], build_model(config).state_dict()[n])]
     assert moved, "training moved no backbone weight"
-    restored = restore(tmp_path / "model").model
+    restored = ForecastPipeline.load(tmp_path / "model").model
     x = torch.randn(3, 48, 3)
     with torch.no_grad():
         torch.testing.assert_close(restored.eval()(x), result.model.eval()(x), rtol=0, atol=0)

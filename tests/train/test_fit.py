@@ -6,7 +6,7 @@ from tsreprog.io import check_writable
 from tsreprog.models import ModelConfig
 from tsreprog.train import TrainConfig, fit
 from tsreprog.train.checkpoint import load_checkpoint, save_checkpoint
-from tsreprog.train.restore import restore
+from tsreprog.train.pipeline import ForecastPipeline
 
 MODEL = dict(backbone="random:bert", lookback=48, horizon=12, patch_len=8, patch_stride=4, d_model=16, n_heads=4,
              n_prototypes=20)
@@ -44,12 +44,12 @@ def test_backbone_bit_identical_and_checkpoint_small(synthetic_csv, tmp_path):
 def test_best_checkpoint_restores_same_predictions(synthetic_csv, tmp_path):
     path = tmp_path / "ck.pt"
     result = fit(ModelConfig(**MODEL), train_config(synthetic_csv, epochs=3), path)
-    restored = restore(path)
+    restored = ForecastPipeline.load(path)
     x = torch.randn(2, 48, 3)
     result.model.eval()
     torch.testing.assert_close(restored.model(x), result.model(x))
     with pytest.raises(ConfigError, match="trained with backbone 'random:bert', not 'random:gpt2'"):
-        restore(path, expect_backbone="random:gpt2")
+        ForecastPipeline.load(path, expect_backbone="random:gpt2")
 
 
 def test_the_model_scored_after_training_holds_the_best_epochs_weights(synthetic_csv, tmp_path):
@@ -74,10 +74,10 @@ def test_checkpoint_from_other_config_is_refused(synthetic_csv, tmp_path):
     other = tmp_path / "other.pt"
     save_checkpoint(other, payload)
     with pytest.raises(ConfigError, match="trained with another backbone or config"):
-        restore(other)
+        ForecastPipeline.load(other)
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ConfigError, match="not a tsreprog checkpoint"):
-        restore(tmp_path / "junk.pt")
+        ForecastPipeline.load(tmp_path / "junk.pt")
 
 
 def test_atomic_write_never_leaves_partial_files(tmp_path):
@@ -106,8 +106,8 @@ def test_checkpoint_from_before_attention_scoring_restores_as_dot(synthetic_csv,
     payload.pop("format")
     old = tmp_path / "old.pt"
     save_checkpoint(old, payload)
-    assert restore(old).model_config.attention_scoring == "dot"
-    assert "reprogramming.log_temperature" in restore(
+    assert ForecastPipeline.load(old).model_config.attention_scoring == "dot"
+    assert "reprogramming.log_temperature" in ForecastPipeline.load(
         _trained_with_default_scoring(synthetic_csv, tmp_path)).model.state_dict()
 
 
@@ -140,7 +140,7 @@ def test_a_paper_patchtst_checkpoint_restores_its_batchnorm_and_forecasts_as_tra
                          d_model=16, n_heads=4)
     result = fit(config, train_config(synthetic_csv, epochs=2), path)
     assert "encoder.layers.0.norm_attention.norm.num_batches_tracked" in load_checkpoint(path)["trainable_state"]
-    restored = restore(path)
+    restored = ForecastPipeline.load(path)
     x = torch.randn(2, 48, 3)
     result.model.eval()
     torch.testing.assert_close(restored.model(x), result.model(x))

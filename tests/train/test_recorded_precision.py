@@ -96,7 +96,7 @@ def test_pandas_forecaster_forecasts_and_saves_in_its_training_precision(monkeyp
                     n_heads=4, n_prototypes=20, epochs=1, batch_size=8, max_steps_per_epoch=3).fit(frame)
     assert fc.precision == "bf16-mixed"
     before = fc.predict()
-    fc.save(tmp_path / "fc")
+    fc.save(tmp_path / "fc", history="lookback")
     fake_cpu(monkeypatch, "32")  # another machine
     again = Forecaster.load(tmp_path / "fc")
     assert again.precision == "bf16-mixed"

@@ -134,7 +134,7 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     example = out / "plots" / f"forecast_{data.name}_H{horizon}_{row}.png"
     if not example.exists():
         test_end = data.borders.test[1]
-        shown = forecast_at(result.model, data.table, data.scaler, lookback, horizon, origin=test_end - horizon)
+        shown = forecast_at(result.pipeline, data.table, origin=test_end - horizon)
         plot_forecast(shown, example, columns=data.table.columns[-1:], context=2 * horizon)
     return cell
 

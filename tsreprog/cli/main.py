@@ -164,27 +164,11 @@ def positive_int(text: str) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from tsreprog.data.splits import prepare
-    from tsreprog.evaluate import evaluate
-    from tsreprog.train.restore import restore
+    from tsreprog.evaluate.saved import score_saved
+    from tsreprog.train.pipeline import ForecastPipeline
 
-    restored = restore(args.checkpoint, args.backbone)
-    config, train = restored.model_config, restored.train_config
-    dataset = args.dataset or restored.dataset_path
-    data = prepare(dataset, config.lookback, config.horizon, args.data_dir or train.data_dir, train.date_column,
-                   train.columns)
-    _check_columns(data.table.columns, restored.dataset["columns"], data.table.source)
-    data.scaler = restored.scaler
-    data.scaled = restored.scaler.transform(data.table.values)
-    windows = data.windows(args.split, config.lookback, config.horizon, args.stride)
-    import torch
-
-    precision = restored.precision if args.precision == "auto" else args.precision
-    metrics = evaluate(restored.model, windows, args.batch_size, "cpu",
-                       restored.scaler if args.original_scale else None,
-                       torch.bfloat16 if precision == "bf16-mixed" else None)
-    metrics["precision"] = precision
-    metrics = {"dataset": data.name, "split": args.split, **metrics}
+    metrics = score_saved(ForecastPipeline.load(args.checkpoint, args.backbone), args.dataset, args.data_dir,
+                          args.split, args.stride, args.batch_size, args.precision, args.original_scale)
     if args.output:
         from tsreprog.io import check_writable
 
@@ -193,36 +177,22 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _check_columns(have: list[str], trained: list[str], source: str) -> None:
-    missing = [c for c in trained if c not in have]
-    if missing:
-        raise TsreprogError(f"{source}: column '{missing[0]}' the model was trained on is missing")
-
-
 def cmd_forecast(args) -> int:
-    from tsreprog.data.splits import load_table
-    from tsreprog.evaluate.forecast import forecast_at, forecast_errors, plot_forecast, write_forecast
+    from tsreprog.evaluate.forecast import forecast_errors, plot_forecast, write_forecast
+    from tsreprog.evaluate.saved import forecast_saved
     from tsreprog.io import check_writable
-    from tsreprog.train.restore import restore
+    from tsreprog.train.pipeline import ForecastPipeline
 
-    restored = restore(args.checkpoint, args.backbone)
-    train = restored.train_config
+    pipeline = ForecastPipeline.load(args.checkpoint, args.backbone)
     output = check_writable(args.output, args.overwrite)
     plot = check_writable(args.plot, args.overwrite) if args.plot else None
-    table, _, _, _ = load_table(args.dataset or restored.dataset_path, args.data_dir or train.data_dir,
-                                train.date_column,
-                                train.columns)
-    _check_columns(table.columns, restored.dataset["columns"], table.source)
-    table.values = table.values[:, [table.columns.index(c) for c in restored.dataset["columns"]]]
-    table.columns = list(restored.dataset["columns"])
-    result = forecast_at(restored.model, table, restored.scaler, restored.model_config.lookback,
-                         restored.model_config.horizon, args.origin, restored.autocast_dtype)
+    result = forecast_saved(pipeline, args.dataset, args.data_dir, args.origin)
     write_forecast(result, output)
     if plot is not None:
         plot_forecast(result, plot)
     summary = {"forecast": str(output), "plot": str(plot) if plot else None,
                "start": str(result.forecast.index[0]), "rows": len(result.forecast)}
-    errors = forecast_errors(result, restored.scaler)
+    errors = forecast_errors(result, pipeline.scaler)
     if errors:
         summary["errors_against_truth"] = errors
     print(json.dumps(summary, indent=2))

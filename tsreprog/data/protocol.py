@@ -1,4 +1,4 @@
-"""The standard long-term forecasting protocol: split borders, train-only scaling, sliding windows.
+"""The standard long-term forecasting protocol: split borders, train-only scaling, the few-shot cut.
 
 Borders follow the published convention exactly (see shared/data/ltsf/README.md): ETT data uses 12/4/4 months,
 everything else 70/10/20 by time; validation and test ranges start ``lookback`` rows early so that every target
@@ -8,13 +8,13 @@ lies inside its split and every test target is scored.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from tsreprog.data.core import scale_statistics, too_short
+from tsreprog.data.core import scale_statistics
 from tsreprog.errors import DataError
 
 SPLITS = ("train", "val", "test")
@@ -61,16 +61,30 @@ def split_borders(n_rows: int, lookback: int, rule: str = "ratio") -> SplitBorde
 
 @dataclass
 class StandardScaler:
-    """Per-channel standardisation fitted on training rows only (never on validation or test data)."""
+    """The one scaler: a mean and std per series (a file's column, a frame's or GluonTS dataset's series), fitted on
+    its training rows only (never on validation or test data); ``names`` say which series each row belongs to."""
 
     mean: np.ndarray
     std: np.ndarray
+    names: list[str] = field(default_factory=list)
+
+    @classmethod
+    def fit_each(cls, series: Sequence[np.ndarray], ends: Sequence[int], names: Sequence[str],
+                 source: str = "data", label: str = "series") -> "StandardScaler":
+        """Each series' statistics over its rows before ``ends[k]`` (NaN gaps left out)."""
+        means, stds = [], []
+        for values, end, name in zip(series, ends, names):
+            mean, std = scale_statistics(np.asarray(values[:end], dtype=np.float64)[:, None],
+                                         [f"{label} {name!r}"], source)
+            means.append(mean[0])
+            stds.append(std[0])
+        return cls(np.asarray(means, dtype=np.float64), np.asarray(stds, dtype=np.float64), [str(n) for n in names])
 
     @classmethod
     def fit(cls, values: np.ndarray, columns: list[str] | None = None, source: str = "data") -> "StandardScaler":
-        names = [f"column '{c}'" for c in columns] if columns else [f"column #{j}" for j in range(values.shape[1])]
-        mean, std = scale_statistics(values, names, source)
-        return cls(mean=mean, std=std)
+        """Per column of a (T, C) table, every row given."""
+        columns = list(columns) if columns else [f"#{j}" for j in range(values.shape[1])]
+        return cls.fit_each(list(values.T), [len(values)] * values.shape[1], columns, source, "column")
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         return (values - self.mean) / self.std
@@ -83,11 +97,12 @@ class StandardScaler:
         return values * self.std + self.mean
 
     def state_dict(self) -> dict:
-        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+        return {"mean": self.mean.tolist(), "std": self.std.tolist(), "names": list(self.names)}
 
     @classmethod
     def from_state_dict(cls, state: dict) -> "StandardScaler":
-        return cls(np.asarray(state["mean"], dtype=np.float64), np.asarray(state["std"], dtype=np.float64))
+        return cls(np.asarray(state["mean"], dtype=np.float64), np.asarray(state["std"], dtype=np.float64),
+                   [str(n) for n in state.get("names", [])])
 
 
 def few_shot_end(start: int, end: int, lookback: int, fraction: float) -> int:
@@ -103,47 +118,3 @@ def count_windows(n_rows: int, lookback: int, horizon: int, stride: int = 1) -> 
     """Number of (look-back, horizon) windows in ``n_rows`` rows at the given stride."""
     span = n_rows - lookback - horizon
     return 0 if span < 0 else span // stride + 1
-
-
-class WindowDataset(Dataset):
-    """Sliding windows over one split.
-
-    ``channel_independent=True`` yields one univariate sample per (window, channel) pair, shapes (L, 1) and (H, 1),
-    so that a batch mixes channels; otherwise each sample is the whole window (L, C) and (H, C). Either way every
-    window start ``0, stride, 2*stride, ...`` is visited, and with stride 1 every target row is scored.
-    """
-
-    def __init__(
-        self,
-        values: np.ndarray,
-        lookback: int,
-        horizon: int,
-        stride: int = 1,
-        channel_independent: bool = True,
-        source: str = "data",
-    ) -> None:
-        if stride < 1:
-            raise DataError(f"window stride must be >= 1, got {stride}")
-        n_rows = values.shape[0]
-        if n_rows < lookback + horizon:
-            raise too_short(source, n_rows, lookback + horizon, "look-back + horizon")
-        self.data = torch.as_tensor(np.ascontiguousarray(values), dtype=torch.float32)
-        self.lookback = lookback
-        self.horizon = horizon
-        self.stride = stride
-        self.channel_independent = channel_independent
-        self.n_windows = count_windows(n_rows, lookback, horizon, stride)
-        self.n_channels = values.shape[1]
-
-    def __len__(self) -> int:
-        return self.n_windows * (self.n_channels if self.channel_independent else 1)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.channel_independent:
-            window, channel = divmod(index, self.n_channels)
-            columns = slice(channel, channel + 1)
-        else:
-            window, columns = index, slice(None)
-        start = window * self.stride
-        mid = start + self.lookback
-        return self.data[start:mid, columns], self.data[mid:mid + self.horizon, columns]

@@ -9,7 +9,8 @@ import numpy as np
 
 from tsreprog.data.loading import SeriesTable, read_csv_table
 from tsreprog.data.core import too_short
-from tsreprog.data.protocol import SplitBorders, StandardScaler, WindowDataset, few_shot_end, split_borders
+from tsreprog.data.protocol import SplitBorders, StandardScaler, few_shot_end, split_borders
+from tsreprog.data.windows import SeriesWindows
 from tsreprog.data.registry import DATASETS, find_dataset_file
 from tsreprog.errors import DataError
 
@@ -26,8 +27,9 @@ class PreparedData:
     description: str
 
     def windows(self, split: str, lookback: int, horizon: int, stride: int = 1,
-                channel_independent: bool = True, fraction: float = 1.0) -> WindowDataset:
-        """Windows of ``split``; ``fraction`` < 1 keeps the first share of the training windows (few-shot)."""
+                fraction: float = 1.0) -> SeriesWindows:
+        """Windows of ``split``, one univariate sample per (window, column); ``fraction`` < 1 keeps the first share
+        of the training windows (few-shot)."""
         start, end = self.borders[split]
         source = f"{self.table.source} ({split} split)"
         if fraction < 1.0:
@@ -35,7 +37,7 @@ class PreparedData:
                 raise DataError(f"a few-shot fraction cuts the training split only, not '{split}'")
             end = few_shot_end(start, end, lookback, fraction)
             source = f"{self.table.source} (first {fraction:g} of the training split)"
-        return WindowDataset(self.scaled[start:end], lookback, horizon, stride, channel_independent, source=source)
+        return SeriesWindows(list(self.scaled.T), lookback, horizon, stride, first=start, stop=end, source=source)
 
 
 def load_table(dataset: str, data_dir: str | Path | None = None, date_column: str | None = "date",

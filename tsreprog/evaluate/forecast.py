@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from tsreprog.data.loading import SeriesTable
 from tsreprog.data.protocol import StandardScaler
 from tsreprog.errors import DataError
 from tsreprog.io import atomic_write_bytes, save_figure
-from tsreprog.models.contract import has_quantile_head
+from tsreprog.train.pipeline import ForecastPipeline
 
 
 @dataclass
@@ -39,30 +38,26 @@ def future_index(table: SeriesTable, origin: int, horizon: int) -> pd.Index:
     return known.append(extra)
 
 
-@torch.no_grad()
-def forecast_at(model: torch.nn.Module, table: SeriesTable, scaler: StandardScaler, lookback: int, horizon: int,
-                origin: int | None = None, autocast_dtype: torch.dtype | None = None) -> Forecast:
-    """Forecast the ``horizon`` rows starting at row ``origin`` (default: just past the data; negative counts
-    from the end), in the precision the model was trained in (``autocast_dtype``: bf16 for a bf16-mixed run)."""
+def forecast_at(pipeline: ForecastPipeline, table: SeriesTable, origin: int | None = None) -> Forecast:
+    """Forecast the model's horizon of rows starting at row ``origin`` (default: just past the data; negative counts
+    from the end), each column through the pipeline (its scaler row, the precision the model trained in)."""
+    lookback, horizon = pipeline.model_config.lookback, pipeline.model_config.horizon
     n_rows = len(table)
     origin = n_rows if origin is None else (origin + n_rows if origin < 0 else origin)
     if not lookback <= origin <= n_rows:
         raise DataError(f"{table.source}: forecast origin {origin} needs {lookback} rows of history inside the "
                         f"{n_rows} rows of the file")
-    window = torch.as_tensor(scaler.transform(table.values[origin - lookback:origin]), dtype=torch.float32)[None]
-    with torch.inference_mode(), torch.autocast("cpu", dtype=autocast_dtype, enabled=autocast_dtype is not None):
-        prediction = model(window)[0].float().numpy()
-        quantiles = model.predict_quantiles(window)[0].float().numpy() if has_quantile_head(model) else None
-    values = scaler.inverse(prediction)
+    history_values = table.values[origin - lookback:origin]
+    points, quantiles = pipeline.forecast(list(history_values.T), table.columns)
     index = future_index(table, origin, horizon)
     bands = {}
-    if quantiles is not None:  # (horizon, channels, levels) → one frame per level, on the original scale
-        for j, level in enumerate(model.quantiles):
-            bands[float(level)] = pd.DataFrame(scaler.inverse(quantiles[:, :, j]), index=index, columns=table.columns)
+    if quantiles is not None:  # (channels, horizon, levels) → one frame per level, on the original scale
+        for j, level in enumerate(pipeline.model.quantiles):
+            bands[float(level)] = pd.DataFrame(quantiles[:, :, j].T, index=index, columns=table.columns)
     history_index = table.timestamps[origin - lookback:origin] if table.timestamps is not None else \
         pd.RangeIndex(origin - lookback, origin)
-    history = pd.DataFrame(table.values[origin - lookback:origin], index=history_index, columns=table.columns)
-    frame = pd.DataFrame(values, index=index, columns=table.columns)
+    history = pd.DataFrame(history_values, index=history_index, columns=table.columns)
+    frame = pd.DataFrame(points.T, index=index, columns=table.columns)
     observed = table.values[origin:origin + horizon]
     truth = pd.DataFrame(observed, index=index[:len(observed)], columns=table.columns) if len(observed) else None
     return Forecast(history, frame, truth, bands)

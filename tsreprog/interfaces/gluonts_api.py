@@ -1,9 +1,8 @@
 """GluonTS Estimator and Predictor: train on any GluonTS ``Dataset``, predict ``QuantileForecast`` objects that
 ``gluonts.evaluation`` scores (MASE, sMAPE, weighted quantile loss), serialise and deserialise.
 
-The reprogrammed model is scale- and shift-equivariant (RevIN normalises every look-back window), so prediction
-needs no per-series scaler; training scales each series by its own statistics only to balance the loss across
-series of very different magnitudes.
+Training, scaling and forecasting are the one pipeline's (:class:`tsreprog.train.pipeline.ForecastPipeline`), as
+on the CLI and pandas routes; this module only translates GluonTS entries and forecasts.
 """
 
 from __future__ import annotations
@@ -19,12 +18,12 @@ from gluonts.model.estimator import Estimator
 from gluonts.model.forecast import QuantileForecast
 from gluonts.model.predictor import Predictor
 
-from tsreprog.data.core import complete_lookback
 from tsreprog.data.collection import Series, SeriesCollection
 from tsreprog.errors import ConfigError, DataError
-from tsreprog.interfaces.core import forecast_windows, load_state, save_state, split_options, train_collection
+from tsreprog.interfaces.core import split_options, train_collection
 from tsreprog.models import ModelConfig
 from tsreprog.train.config import TrainConfig
+from tsreprog.train.pipeline import ForecastPipeline
 
 STATE_FILE = "model"  # the saved model folder (tsreprog.train.checkpoint)
 
@@ -55,28 +54,28 @@ def collection_from_gluonts(dataset: Dataset, freq: str | None = None) -> Series
 
 
 class ReprogrammedPredictor(Predictor):
-    """Forecasts the ``prediction_length`` steps after each entry's target."""
+    """Forecasts the ``prediction_length`` steps after each entry's target, through the one pipeline (series seen
+    in training are scaled as then, unseen ones by their own history)."""
 
-    def __init__(self, model: torch.nn.Module, model_config: ModelConfig, train_config: TrainConfig, freq: str,
-                 prediction_length: int, precision: str = "32", scalers: dict | None = None) -> None:
+    def __init__(self, pipeline: ForecastPipeline, prediction_length: int) -> None:
         super().__init__(prediction_length=prediction_length)
-        self.model, self.model_config, self.train_config, self.freq = model, model_config, train_config, freq
-        self.precision = precision  # what training ran in; forecasts use it
-        # each training series' scaler by item id, as the model was trained on scaled series (the pandas path keeps
-        # the same); an unseen series is scaled by its own statistics
-        self.scalers = dict(scalers or {})
+        self.pipeline = pipeline
 
-    def _scaler(self, target: np.ndarray, item) -> tuple[float, float]:
-        if str(item) in self.scalers:
-            return tuple(self.scalers[str(item)])
-        observed = np.asarray(target, dtype=np.float64)
-        observed = observed[np.isfinite(observed)]
-        return float(observed.mean()), float(observed.std() or 1.0)
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.pipeline.model
 
-    def _lookback(self, target: np.ndarray, item, scaler: tuple[float, float] | None = None) -> np.ndarray:
-        mean, std = scaler or self._scaler(target, item)
-        scaled = (np.asarray(target, dtype=np.float64) - mean) / std
-        return complete_lookback(scaled, self.model_config.lookback, f"series {item!r}")
+    @property
+    def model_config(self) -> ModelConfig:
+        return self.pipeline.model_config
+
+    @property
+    def freq(self) -> str:
+        return self.pipeline.freq
+
+    @property
+    def precision(self) -> str:
+        return self.pipeline.precision
 
     def predict(self, dataset: Dataset, num_samples: int | None = None, **kwargs) -> Iterator[QuantileForecast]:
         entries = list(dataset)
@@ -86,24 +85,20 @@ class ReprogrammedPredictor(Predictor):
                     pd.tseries.frequencies.to_offset(self.freq):
                 raise DataError(f"GluonTS entry {k} (item {entry.get('item_id', k)!r}) has frequency "
                                 f"{start.freqstr}, the model was trained on {self.freq} data")
-        scalers = [self._scaler(e["target"], e.get("item_id", i)) for i, e in enumerate(entries)]
-        windows = torch.as_tensor(np.stack([self._lookback(e["target"], e.get("item_id", i), scaler)
-                                            for i, (e, scaler) in enumerate(zip(entries, scalers))]),
-                                  dtype=torch.float32)[:, :, None]
-        out = forecast_windows(self.model, windows, precision=self.precision)[:, : self.prediction_length]
+        points, bands = self.pipeline.forecast([np.asarray(e["target"], dtype=np.float64) for e in entries],
+                                               [str(e.get("item_id", i)) for i, e in enumerate(entries)])
         quantiles = self.model_config.quantiles
-        for entry, values, (mean, std) in zip(entries, out, scalers):
-            values = values * std + mean
+        for k, entry in enumerate(entries):
             start = entry["start"]
             start = start if isinstance(start, pd.Period) else pd.Period(start, freq=self.freq)
             first = start + len(entry["target"])
+            values = points[k, : self.prediction_length]
             if quantiles:
-                arrays = values.T  # (Q, H)
+                arrays = bands[k, : self.prediction_length].T  # (Q, H)
                 keys = [str(q) for q in quantiles]
-                point = arrays[[self.model.point_index]]
                 if "0.5" not in keys:
-                    arrays, keys = np.concatenate([arrays, point]), keys + ["0.5"]
-                arrays, keys = np.concatenate([arrays, point]), keys + ["mean"]
+                    arrays, keys = np.concatenate([arrays, values[None]]), keys + ["0.5"]
+                arrays, keys = np.concatenate([arrays, values[None]]), keys + ["mean"]
             else:
                 arrays, keys = np.stack([values, values]), ["mean", "0.5"]
             yield QuantileForecast(arrays, first, keys, item_id=entry.get("item_id"))
@@ -112,17 +107,19 @@ class ReprogrammedPredictor(Predictor):
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         super().serialize(path)
-        save_state(path / STATE_FILE, self.model, self.model_config, self.train_config,
-                   {"kind": "gluonts", "freq": self.freq, "prediction_length": self.prediction_length,
-                    "precision": self.precision, "scalers": self.scalers})
+        self.pipeline.extra = {"kind": "gluonts", "freq": self.freq, "prediction_length": self.prediction_length}
+        self.pipeline.save(path / STATE_FILE)
 
     @classmethod
     def deserialize(cls, path: Path, **kwargs) -> "ReprogrammedPredictor":
-        model, model_config, train_config, extra = load_state(Path(path) / STATE_FILE)
-        if extra.get("kind") != "gluonts":
+        folder = Path(path)
+        earlier = folder / "tsreprog.pt"  # what savers before the folder format wrote
+        pipeline = ForecastPipeline.load(earlier if not (folder / STATE_FILE).exists() and earlier.is_file()
+                                         else folder / STATE_FILE)
+        if pipeline.extra.get("kind") != "gluonts":
             raise ConfigError(f"{path}: not a serialised tsreprog GluonTS predictor")
-        return cls(model, model_config, train_config, extra["freq"], extra["prediction_length"],
-                   extra.get("precision", "32"), extra.get("scalers"))
+        pipeline.freq = pipeline.freq or pipeline.extra["freq"]
+        return cls(pipeline, pipeline.extra["prediction_length"])
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ReprogrammedPredictor):
@@ -157,7 +154,5 @@ class ReprogrammedEstimator(Estimator):
         if validation_data is not None:
             train_lengths = [len(np.asarray(e["target"])) for e in training_data]
             holdout = max(len(s.values) - n for s, n in zip(collection.series, train_lengths)) or holdout
-        model, precision = train_collection(self.model_config, self.train_config, collection, holdout)
-        scalers = {str(s.item_id): (float(s.mean), float(s.std)) for s in collection.series}
-        return ReprogrammedPredictor(model, self.model_config, self.train_config, collection.freq,
-                                     self.prediction_length, precision, scalers)
+        pipeline = train_collection(self.model_config, self.train_config, collection, holdout, "the GluonTS dataset")
+        return ReprogrammedPredictor(pipeline, self.prediction_length)

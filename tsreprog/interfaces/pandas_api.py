@@ -13,10 +13,10 @@ import pandas as pd
 
 from tsreprog.data.collection import SeriesCollection, collection_from_long
 from tsreprog.errors import ConfigError, DataError
-from tsreprog.interfaces.core import (forecast_windows, last_windows, load_state, save_state, split_options,
-                                      train_collection)
+from tsreprog.interfaces.core import split_options, train_collection
 from tsreprog.models import ModelConfig
 from tsreprog.train.config import TrainConfig
+from tsreprog.train.pipeline import ForecastPipeline
 
 STATE_FILE = "model"  # the saved model folder (tsreprog.train.checkpoint)
 
@@ -41,8 +41,17 @@ class Forecaster:
         self.alias = alias
         self.history = "all"  # what save() keeps of the series is chosen there
         self.val_size = val_size or horizon
-        self.model = None
+        self.pipeline: ForecastPipeline | None = None
         self.collection: SeriesCollection | None = None
+
+    @property
+    def model(self):
+        """The trained network (``None`` before ``fit``)."""
+        return self.pipeline.model if self.pipeline is not None else None
+
+    @property
+    def precision(self) -> str:
+        return self.pipeline.precision if self.pipeline is not None else self.train_config.precision
 
     # -- fitting -------------------------------------------------------------------------------------------------
     def _collect(self, df: pd.DataFrame) -> SeriesCollection:
@@ -60,16 +69,17 @@ class Forecaster:
         return self._collect(df)
 
     def fit(self, df: pd.DataFrame) -> "Forecaster":
-        """Train on every series of ``df``; the last ``val_size`` rows of each series steer early stopping."""
+        """Train on every series of ``df``; the last ``val_size`` rows of each series are held out to steer early
+        stopping (validation windows forecast them), the rows before them fit the scaler and train."""
         self.collection = self._collect(df)
         self.freq = self.collection.freq
         self.history = "all"  # in memory, every value fitted on
-        self.model, self.precision = train_collection(self.model_config, self.train_config, self.collection,
-                                                      self.val_size)
+        self.pipeline = train_collection(self.model_config, self.train_config, self.collection, self.val_size,
+                                         "frame")
         return self
 
     def _require_fitted(self) -> None:
-        if self.model is None or self.collection is None:
+        if self.pipeline is None or self.collection is None:
             raise ConfigError("call fit(df) (or Forecaster.load(path)) before predicting")
 
     # -- forecasting ---------------------------------------------------------------------------------------------
@@ -79,23 +89,20 @@ class Forecaster:
             columns += [f"{self.alias}-q-{q:g}" for q in self.model_config.quantiles]
         return columns
 
-    def _frame(self, collection: SeriesCollection, out: np.ndarray, h: int, ends: list[int],
-               cutoffs: bool = False) -> pd.DataFrame:
-        scale = np.array([s.std for s in collection.series])
-        shift = np.array([s.mean for s in collection.series])
+    def _forecast(self, collection: SeriesCollection, ends: list[int], h: int, cutoffs: bool = False
+                  ) -> pd.DataFrame:
+        """The pipeline's forecast from each series' rows before ``ends[k]``, as a frame of ``h`` rows per series."""
+        points, quantiles = self.pipeline.forecast([s.values[:end] for s, end in zip(collection.series, ends)],
+                                                   collection.names)
         parts = []
         for k, s in enumerate(collection.series):
             stamps = collection.timestamps(s)
             start = stamps[0] + ends[k] * pd.tseries.frequencies.to_offset(collection.freq)
-            future = pd.date_range(start, periods=h, freq=collection.freq)
-            frame = {self.id_col: s.item_id, self.time_col: future}
-            values = out[k, :h] * scale[k] + shift[k]
-            if self.model_config.quantiles:
-                frame[self.alias] = values[:, self.model.point_index]
+            frame = {self.id_col: s.item_id, self.time_col: pd.date_range(start, periods=h, freq=collection.freq),
+                     self.alias: points[k, :h]}
+            if quantiles is not None:
                 for j, column in enumerate(self._columns()[1:]):
-                    frame[column] = values[:, j]
-            else:
-                frame[self.alias] = values
+                    frame[column] = quantiles[k, :h, j]
             if cutoffs:
                 frame["cutoff"] = stamps[ends[k] - 1]
                 truth = s.values[ends[k]:ends[k] + h]
@@ -104,17 +111,14 @@ class Forecaster:
         return pd.concat(parts, ignore_index=True)
 
     def predict(self, h: int | None = None, df: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Forecast ``h`` (≤ horizon) steps past the end of each series (of ``df`` if given, with the scalers
-        learned at fit time for series seen then)."""
+        """Forecast ``h`` (≤ horizon) steps past the end of each series (of ``df`` if given: series seen at fit
+        time are scaled as then, unseen ones by their own history)."""
         self._require_fitted()
         h = self._check_h(h)
         if df is None and self.history == "none":
             raise ConfigError("this Forecaster was saved without its history (history='none'): pass df=")
-        collection = self._with_scalers(self._collect_like_fitted(df)) if df is not None else self.collection
-        ends = [len(s.values) for s in collection.series]
-        out = forecast_windows(self.model, last_windows(collection, self.model_config.lookback, ends),
-                               precision=self.precision)
-        return self._frame(collection, out, h, ends)
+        collection = self._collect_like_fitted(df) if df is not None else self.collection
+        return self._forecast(collection, [len(s.values) for s in collection.series], h)
 
     def cross_validation(self, n_windows: int = 1, step: int | None = None, h: int | None = None,
                          df: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -127,14 +131,11 @@ class Forecaster:
             raise ConfigError("n_windows and step must be >= 1")
         if df is None and self.history != "all":
             raise ConfigError(f"this Forecaster was saved with history='{self.history}', not every value: pass df=")
-        collection = self._with_scalers(self._collect_like_fitted(df)) if df is not None else self.collection
+        collection = self._collect_like_fitted(df) if df is not None else self.collection
         frames = []
         for w in range(n_windows):
             back = h + (n_windows - 1 - w) * step
-            ends = [len(s.values) - back for s in collection.series]
-            out = forecast_windows(self.model, last_windows(collection, self.model_config.lookback, ends),
-                               precision=self.precision)
-            frames.append(self._frame(collection, out, h, ends, cutoffs=True))
+            frames.append(self._forecast(collection, [len(s.values) - back for s in collection.series], h, True))
         result = pd.concat(frames, ignore_index=True)
         return result[[self.id_col, self.time_col, "cutoff", self.target_col, *self._columns()]]
 
@@ -144,57 +145,48 @@ class Forecaster:
             raise ConfigError(f"h={h}: the model was trained for a horizon of {self.model_config.horizon}")
         return h
 
-    def _with_scalers(self, collection: SeriesCollection) -> SeriesCollection:
-        known = {s.item_id: s for s in self.collection.series}
-        if collection.freq != self.freq:
-            raise DataError(f"frame frequency {collection.freq} differs from the fitted {self.freq}")
-        for s in collection.series:
-            if s.item_id in known:
-                s.mean, s.std = known[s.item_id].mean, known[s.item_id].std
-            else:  # an unseen series: its own statistics, the model is channel independent
-                observed = s.values[np.isfinite(s.values)]
-                s.mean, s.std = float(observed.mean()), float(observed.std() or 1.0)
-        return collection
-
     # -- persistence ---------------------------------------------------------------------------------------------
-    def save(self, path: str | Path, history: str = "lookback") -> Path:
+    def save(self, path: str | Path, history: str = "none") -> Path:
         """Write a folder holding the saved model (``model/``: weights.safetensors + model.json with the configs,
-        per-series scalers and precision). Training data is kept only as far as asked: ``history="lookback"`` (the
-        default) keeps each series' last look-back, what ``predict()`` without a frame forecasts from;
-        ``"all"`` keeps every value (``cross_validation()`` without ``df`` needs it); ``"none"`` keeps none, and
-        ``predict(df)`` then brings the history."""
+        per-series scalers and precision). No training data is kept unless asked: with ``history="none"`` (the
+        default) a loaded forecaster forecasts from the frame given to ``predict(df)``; ``"lookback"`` keeps each
+        series' last look-back, what ``predict()`` without a frame forecasts from; ``"all"`` keeps every value
+        (``cross_validation()`` without ``df`` needs it)."""
         self._require_fitted()
         if history not in ("lookback", "all", "none"):
             raise ConfigError(f"history must be one of lookback, all, none, got {history!r}")
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
         series = []
         for s in self.collection.series:
             keep = {"lookback": min(len(s.values), self.model_config.lookback), "all": len(s.values),
                     "none": 0}[history]
             start = self.collection.timestamps(s)[len(s.values) - keep] if keep else s.start
             series.append({"item_id": s.item_id, "start": str(start),
-                           "values": s.values[len(s.values) - keep:].tolist(), "mean": s.mean, "std": s.std})
-        save_state(folder / STATE_FILE, self.model, self.model_config, self.train_config, {
-            "kind": "pandas", "freq": self.freq, "id_col": self.id_col, "time_col": self.time_col,
-            "target_col": self.target_col, "alias": self.alias, "val_size": self.val_size, "series": series,
-            "precision": self.precision, "history": history})
+                           "values": s.values[len(s.values) - keep:].tolist()})
+        self.pipeline.extra = {"kind": "pandas", "freq": self.freq, "id_col": self.id_col, "time_col": self.time_col,
+                               "target_col": self.target_col, "alias": self.alias, "val_size": self.val_size,
+                               "series": series, "history": history}
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.pipeline.save(folder / STATE_FILE)
         return folder
 
     @classmethod
     def load(cls, path: str | Path) -> "Forecaster":
-        model, model_config, train_config, extra = load_state(Path(path) / STATE_FILE)
+        folder = Path(path)
+        earlier = folder / "tsreprog.pt"  # what savers before the folder format wrote
+        pipeline = ForecastPipeline.load(earlier if not (folder / STATE_FILE).exists() and earlier.is_file()
+                                         else folder / STATE_FILE)
+        extra = pipeline.extra
         if extra.get("kind") != "pandas":
             raise ConfigError(f"{path}: not a saved tsreprog Forecaster")
         from tsreprog.data.collection import Series
 
         self = cls.__new__(cls)
-        self.model_config, self.train_config, self.model = model_config, train_config, model
+        self.model_config, self.train_config, self.pipeline = pipeline.model_config, pipeline.train_config, pipeline
         for key in ("freq", "id_col", "time_col", "target_col", "alias", "val_size"):
             setattr(self, key, extra[key])
-        self.precision = extra.get("precision", "32")  # files written before it was recorded forecast in fp32
         self.history = extra.get("history", "all")
         self.collection = SeriesCollection(
-            [Series(s["item_id"], pd.Timestamp(s["start"]), np.asarray(s["values"], dtype=np.float64), s["mean"],
-                    s["std"]) for s in extra["series"]], extra["freq"])
+            [Series(s["item_id"], pd.Timestamp(s["start"]), np.asarray(s["values"], dtype=np.float64))
+             for s in extra["series"]], extra["freq"])
         return self

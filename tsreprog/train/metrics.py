@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-from tsreprog.data.protocol import StandardScaler, WindowDataset
+from tsreprog.data.protocol import StandardScaler
+from tsreprog.data.windows import SeriesWindows
 
 
 class ErrorSums:
@@ -28,19 +29,11 @@ class ErrorSums:
         return {f"{prefix}mse": self.sse / self.count, f"{prefix}mae": self.sae / self.count}
 
 
-def _channel_scale(dataset: Dataset, scaler: StandardScaler, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Mean and std for each sample of a batch of a channel-independent dataset."""
-    channels = torch.as_tensor(index) % dataset.n_channels
-    mean = torch.as_tensor(scaler.mean, dtype=torch.float32)[channels]
-    std = torch.as_tensor(scaler.std, dtype=torch.float32)[channels]
-    return mean[:, None, None], std[:, None, None]
-
-
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, dataset: WindowDataset, batch_size: int = 256, device: str | torch.device = "cpu",
+def evaluate(model: torch.nn.Module, dataset: SeriesWindows, batch_size: int = 256, device: str | torch.device = "cpu",
              scaler: StandardScaler | None = None, autocast_dtype: torch.dtype | None = None) -> dict[str, float]:
     """MSE and MAE on the scaled data (the LTSF convention) over every window; with ``scaler`` also on the
-    original scale (``mse_original``, ``mae_original``)."""
+    original scale (``original_mse``, ``original_mae``), each sample by its own series' statistics."""
     model.eval()
     scaled, original = ErrorSums(), ErrorSums()
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False)
@@ -51,11 +44,10 @@ def evaluate(model: torch.nn.Module, dataset: WindowDataset, batch_size: int = 2
             prediction = model(x.to(device)).float().cpu()
         scaled.update(prediction, y)
         if scaler is not None:
-            if dataset.channel_independent:
-                mean, std = _channel_scale(dataset, scaler, torch.arange(position, position + len(x)))
-                original.update(prediction * std + mean, y * std + mean)
-            else:
-                original.update(scaler.inverse(prediction), scaler.inverse(y))
+            series = torch.as_tensor(dataset.series_index[position:position + len(x)])
+            mean = torch.as_tensor(scaler.mean, dtype=torch.float32)[series][:, None, None]
+            std = torch.as_tensor(scaler.std, dtype=torch.float32)[series][:, None, None]
+            original.update(prediction * std + mean, y * std + mean)
         position += len(x)
     metrics = scaled.result()
     if scaler is not None:

@@ -88,7 +88,7 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         from tsreprog.errors import BackboneError
         from tsreprog.models import build_model
-        from tsreprog.train.fit import BestTrainableCheckpoint, train_on_windows
+        from tsreprog.train.loop import BestTrainableCheckpoint, train_on_windows
 
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # which process ran it
         if self.n_trials is not None and budget_taken(trial, self.n_trials):  # FAIL, not evaluated, not counted
