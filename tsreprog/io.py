@@ -4,6 +4,8 @@ half-written (a file is written whole beside its target, then renamed over it)."
 from __future__ import annotations
 
 import errno
+import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -88,3 +90,26 @@ def save_figure(figure, path: str | Path, dpi: int = 90) -> None:
     figure.savefig(buffer, format="png", dpi=dpi)
     plt.close(figure)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def json_ready(value):
+    """``value`` with every non-finite float as ``None`` (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
+
+
+def write_json(path: str | Path, payload: dict) -> None:
+    atomic_write_bytes(path, json.dumps(json_ready(payload), indent=2).encode())
+
+
+def write_config_sections(path: str | Path, **configs) -> None:
+    """The YAML a ``--config`` reads back: one section per config (``model``, ``train``, ...)."""
+    import yaml
+
+    atomic_write_bytes(path, yaml.safe_dump({name: config.to_dict() for name, config in configs.items()},
+                                            sort_keys=False).encode())

@@ -8,7 +8,8 @@ import yaml
 
 from tsreprog.bench.settings import BenchConfig
 from tsreprog.cli.main import build_parser
-from tsreprog.cli.options import build_configs, write_sections
+from tsreprog.cli.options import build_configs
+from tsreprog.io import write_config_sections
 from tsreprog.models.config import ModelConfig
 from tsreprog.ntk.settings import SelectConfig
 from tsreprog.train.config import TrainConfig
@@ -70,7 +71,7 @@ def test_every_flag_round_trips_through_the_yaml(command, tmp_path):
                 if f.name in {a[2:].replace("-", "_") for a in argv[::2]}:
                     assert getattr(config, f.name) != getattr(type(config)(), f.name), f.name
         path = tmp_path / f"{command}.yaml"
-        write_sections(path, **dict(zip(sections, from_flags)))
+        write_config_sections(path, **dict(zip(sections, from_flags)))
         from_yaml = build_configs(build_parser().parse_args([command, "--config", str(path)]), sections)
         assert [c.to_dict() for c in from_yaml] == [c.to_dict() for c in from_flags]
 

@@ -52,6 +52,7 @@ def test_sigkill_then_resume_matches_the_uninterrupted_run(synthetic_csv, tmp_pa
     # another configuration may not continue it; the same one does
     assert main(train_args(synthetic_csv, killed, "--resume", "--learning-rate", "0.01")) == 2
     assert main(train_args(synthetic_csv, killed, "--resume")) == 0
+    assert not (killed / "last_state.ckpt").exists() and not (killed / "last_state.json").exists()
     resumed = json.loads((killed / "metrics.json").read_text())
     assert resumed["metrics"]["epochs_run"] == whole["metrics"]["epochs_run"] == 5
     for key in ("best_val_mse", "test_mse", "test_mae"):
@@ -90,3 +91,13 @@ def test_a_run_killed_inside_an_epoch_resumes_from_its_step_state(synthetic_csv,
 def test_resume_without_a_killed_run_is_named(synthetic_csv, tmp_path, capsys):
     assert main(train_args(synthetic_csv, tmp_path / "none", "--resume")) == 2
     assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_a_resume_reads_the_runs_record_without_loading_its_state(tmp_path):
+    """The record beside the state answers; the state (which Lightning loads to continue) is not read for it."""
+    from tsreprog.train.resume import read_run_record, record_path
+
+    state = tmp_path / "last_state.ckpt"
+    state.write_bytes(b"not a checkpoint")  # loading it would fail
+    record_path(state).write_text(json.dumps({"precision": "bf16-mixed", "threads": 2, "settings": {"a": 1}}))
+    assert read_run_record(state) == {"precision": "bf16-mixed", "threads": 2, "settings": {"a": 1}}

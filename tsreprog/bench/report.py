@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 from pathlib import Path
 
 import pandas as pd
@@ -83,15 +82,26 @@ def lookback_line(group: pd.DataFrame) -> str:
     return f"Look-back: {shared}" + (f" (own look-back: {', '.join(own)})" if own else "") + "."
 
 
+def seed_stats(cells: list[dict]) -> pd.DataFrame:
+    """Every (dataset, horizon, model) over its seeds: mean and sample sd of test MSE, seeds, mean training seconds
+    and trainable parameters. The one grouping the tables, verdicts and report read."""
+    done = pd.DataFrame([c for c in cells if "mse" in c])
+    if done.empty:
+        return pd.DataFrame(columns=["dataset", "horizon", "model", "mean", "std", "count", "seconds", "parameters"])
+    for column, default in (("seed", 0), ("seconds_total", 0.0), ("trainable_parameters", 0)):
+        done[column] = done[column].fillna(default) if column in done else default
+    grouped = done.groupby(["dataset", "horizon", "model"], sort=False)
+    stats = grouped["mse"].agg(["mean", "std", "count"])
+    stats["seconds"] = grouped["seconds_total"].mean()
+    stats["parameters"] = grouped["trainable_parameters"].first()
+    return stats.reset_index()
+
+
 def seed_table(cells: list[dict]) -> pd.DataFrame:
     """Mean and sample standard deviation of test MSE over seeds, for every (dataset, horizon, model) run under
     more than one seed."""
-    done = pd.DataFrame([c for c in cells if "mse" in c])
-    if done.empty or "seed" not in done:
-        return pd.DataFrame()
-    grouped = done.groupby(["dataset", "horizon", "model"], sort=False)["mse"]
-    stats = grouped.agg(["mean", "std", "count"]).reset_index()
-    return stats[stats["count"] > 1].reset_index(drop=True)
+    stats = seed_stats(cells)
+    return stats[stats["count"] > 1][["dataset", "horizon", "model", "mean", "std", "count"]].reset_index(drop=True)
 
 
 def within_seed_spread(mean_a: float, sd_a: float, mean_b: float, sd_b: float) -> bool:
@@ -176,24 +186,18 @@ ABLATION = "no-backbone"
 
 def seed_summary(cells: list[dict], dataset: str) -> tuple[int | None, dict[str, dict]]:
     """The horizon with the most seeds, and each row's mean, sd, seeds, training seconds and parameters there."""
-    mine = [c for c in cells if c.get("dataset") == dataset and "mse" in c]
-    if not mine:
+    stats = seed_stats([c for c in cells if c.get("dataset") == dataset])
+    if stats.empty:
         return None, {}
-    counts = {}
-    for c in mine:
-        counts.setdefault(c["horizon"], set()).add(c.get("seed", 0))
-    horizon = max(sorted(counts), key=lambda h: len(counts[h]))
-    rows = {}
-    for c in mine:
-        if c["horizon"] == horizon:
-            rows.setdefault(c["model"], []).append(c)
-    summary = {}
-    for row, group in rows.items():
-        values = [c["mse"] for c in group]
-        summary[row] = {"mean": statistics.mean(values), "sd": statistics.stdev(values) if len(values) > 1 else None,
-                        "seeds": len(values), "seconds": statistics.mean(c.get("seconds_total", 0) for c in group),
-                        "parameters": group[0].get("trainable_parameters", 0)}
-    return horizon, summary
+    seeds = {}
+    for c in cells:
+        if c.get("dataset") == dataset and "mse" in c:
+            seeds.setdefault(c["horizon"], set()).add(c.get("seed", 0))
+    horizon = max(sorted(seeds), key=lambda h: len(seeds[h]))
+    return horizon, {row["model"]: {"mean": row["mean"], "sd": None if pd.isna(row["std"]) else row["std"],
+                                    "seeds": int(row["count"]), "seconds": row["seconds"],
+                                    "parameters": row["parameters"]}
+                     for row in stats[stats["horizon"] == horizon].to_dict("records")}
 
 
 def ties_with(a: dict, b: dict) -> bool | None:

@@ -9,32 +9,16 @@ import argparse
 import contextlib
 import json
 import logging
-import math
 import shutil
 import sys
 from pathlib import Path
 
-from tsreprog.cli.options import add_config_flags, build_configs, write_yaml
-from tsreprog.errors import ConfigError, TsreprogError
+from tsreprog.cli.options import add_config_flags, build_configs
+from tsreprog.io import json_ready, write_json
+from tsreprog.errors import TsreprogError
 from tsreprog.train.checkpoint import CHECKPOINT_NAME
 
 EXIT_USER_ERROR = 2
-
-
-def _json_ready(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    return value
-
-
-def write_json(path: Path, payload: dict) -> None:
-    from tsreprog.io import atomic_write_bytes
-
-    atomic_write_bytes(path, json.dumps(_json_ready(payload), indent=2).encode())
 
 
 logger = logging.getLogger("tsreprog")
@@ -88,37 +72,21 @@ def cmd_train(args) -> int:
 
 
 def _train_into(args, out: Path, model_config, train_config) -> int:
-    from tsreprog.io import check_writable
-    from tsreprog.models import ModelConfig
-    from tsreprog.train import fit
+    from tsreprog.train.run import train_in_folder
 
-    if args.resume:
-        checkpoint = resumable_run(out, model_config, train_config)
-    else:
-        # the user's own config may live there; checkpoint.pt: an earlier version's saved model
-        for written in ("config.yaml", "metrics.json", "last_state.ckpt", "checkpoint.pt"):
-            check_writable(out / written, args.overwrite)
-        checkpoint = check_writable(out / CHECKPOINT_NAME, args.overwrite, folder=True)
-        # --overwrite: nothing of an older run may stay beside this one (a kill would leave a mixed folder)
-        shutil.rmtree(checkpoint, ignore_errors=True)
-        for older in ("checkpoint.pt", "metrics.json", "last_state.ckpt"):
-            (out / older).unlink(missing_ok=True)
-        write_yaml(out / "config.yaml", model_config, train_config)  # metrics.json comes last: the run finished
-    _say(args, f"training {model_config.model} ({model_config.backbone if model_config.model == 'reprogrammed' else '-'})"
-               f" on {train_config.dataset}, L={model_config.lookback} H={model_config.horizon} → {out}")
+    _say(args, f"training {model_config.model} "
+               f"({model_config.backbone if model_config.model == 'reprogrammed' else '-'}) on {train_config.dataset}, "
+               f"L={model_config.lookback} H={model_config.horizon} → {out}")
     try:
-        result = fit(model_config, train_config, checkpoint, log=None if args.quiet else lambda m: _say(args, m),
-                     resume=args.resume)
+        result = train_in_folder(out, model_config, train_config, args.overwrite, args.resume,
+                                 log=None if args.quiet else lambda m: _say(args, m))
     except KeyboardInterrupt:
         saved = (out / "last_state.ckpt").is_file()
         print("tsreprog: interrupted; " + (f"the last finished epoch is saved in {out / 'last_state.ckpt'}: run the "
               "same command with --resume to continue" if saved else "no epoch had finished, nothing to resume"),
               file=sys.stderr)
         return 130
-    assert isinstance(result.model.config, ModelConfig)
-    write_yaml(out / "config.yaml", result.model.config, train_config)
-    write_json(out / "metrics.json", {"metrics": result.metrics, "history": result.history})
-    print(json.dumps(_json_ready({k: v for k, v in result.metrics.items()}), indent=2))
+    print(json.dumps(json_ready(result.metrics), indent=2))
     return 0
 
 
@@ -129,30 +97,6 @@ def _train_as_helper_rank(args, out: Path, model_config, train_config) -> int:
 
     fit(model_config, train_config, out / CHECKPOINT_NAME, resume=args.resume)
     return 0
-
-
-def resumable_run(out: Path, model_config, train_config) -> Path:
-    """The checkpoint path of a killed run in ``out`` that ``--resume`` may continue, after checking that it was
-    started with the same settings (a resumed run under other settings would mix two experiments)."""
-    from tsreprog.train.checkpoint import load_checkpoint
-    from tsreprog.train.resume import read_run_record
-
-    state, checkpoint = out / "last_state.ckpt", out / CHECKPOINT_NAME
-    if not state.is_file():
-        finished = (out / "metrics.json").is_file()
-        raise ConfigError(f"{out}: nothing to resume (" + ("the run there finished" if finished else
-                          "no last_state.ckpt: no epoch of a run there had finished") + ")")
-    # The settings the run was started with: its checkpoint's, or, killed before its first validation wrote one,
-    # those its resume state recorded.
-    saved = load_checkpoint(checkpoint) if checkpoint.exists() else read_run_record(state).get("settings")
-    if saved:
-        for section, now in (("model", model_config.to_dict()), ("train", train_config.to_dict())):
-            before = saved[f"{section}_config"]
-            for key in sorted(set(before) | set(now)):
-                if key not in ("progress", "description", "state_every_steps") and before.get(key) != now.get(key):
-                    raise ConfigError(f"{out}: --resume with {section}.{key}={now.get(key)!r}, but the run there "
-                                      f"was started with {before.get(key)!r}")
-    return checkpoint
 
 
 def positive_int(text: str) -> int:
@@ -173,7 +117,7 @@ def cmd_evaluate(args) -> int:
         from tsreprog.io import check_writable
 
         write_json(check_writable(args.output, args.overwrite), metrics)
-    print(json.dumps(_json_ready(metrics), indent=2))
+    print(json.dumps(json_ready(metrics), indent=2))
     return 0
 
 

@@ -112,15 +112,3 @@ def build_configs(args: argparse.Namespace, sections: dict[str, type] | None = N
         except TypeError as exc:
             raise ConfigError(f"{where}invalid configuration: {exc}") from None
     return tuple(built)
-
-
-def write_sections(path: Path, **configs) -> None:
-    """The YAML ``--config`` reads back: one section per config."""
-    from tsreprog.io import atomic_write_bytes
-
-    atomic_write_bytes(path, yaml.safe_dump({name: config.to_dict() for name, config in configs.items()},
-                                            sort_keys=False).encode())
-
-
-def write_yaml(path: Path, model: ModelConfig, train: TrainConfig) -> None:
-    write_sections(path, model=model, train=train)

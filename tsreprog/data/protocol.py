@@ -82,9 +82,11 @@ class StandardScaler:
 
     @classmethod
     def fit(cls, values: np.ndarray, columns: list[str] | None = None, source: str = "data") -> "StandardScaler":
-        """Per column of a (T, C) table, every row given."""
+        """Per column of a (T, C) table, every row given: the same statistics as :meth:`fit_each` of its columns,
+        reduced along the table's rows at once (the order every published figure here was computed in)."""
         columns = list(columns) if columns else [f"#{j}" for j in range(values.shape[1])]
-        return cls.fit_each(list(values.T), [len(values)] * values.shape[1], columns, source, "column")
+        mean, std = scale_statistics(values, [f"column {c!r}" for c in columns], source)
+        return cls(mean, std, [str(c) for c in columns])
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         return (values - self.mean) / self.std

@@ -16,6 +16,7 @@ from tsreprog.train.distributed import is_rank_zero, launch_rank
 from tsreprog.train.loop import resolve_accelerator
 from tsreprog.train.metrics import evaluate
 from tsreprog.train.pipeline import ForecastPipeline
+from tsreprog.train.resume import remove_state
 
 
 @dataclass
@@ -64,7 +65,7 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
     if not is_rank_zero():  # a DDP rank other than 0 has trained its share; rank 0 scores and writes
         return FitResult(model, data, {"precision": precision, "rank": launch_rank()}, path, pipeline.history)
     if state is not None:
-        state.unlink(missing_ok=True)
+        remove_state(state)
     metrics = {**pipeline.metrics, "train_seconds": time.perf_counter() - started}
     if test:
         device = "cuda" if resolve_accelerator(train) == "gpu" else "cpu"

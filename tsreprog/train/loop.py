@@ -23,7 +23,7 @@ from tsreprog.train.module import ForecastModule
 from tsreprog.train.compile import compile_forward, uncompile
 from tsreprog.train.precision import choose_precision
 from tsreprog.train.distributed import per_rank_batch, strategy_for
-from tsreprog.train.resume import AtomicCheckpointIO, EpochShuffle, LastState, read_run_record
+from tsreprog.train.resume import AtomicCheckpointIO, EpochShuffle, LastState, read_run_record, record_path
 
 
 class BestTrainableCheckpoint(Callback):
@@ -134,6 +134,8 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
     # auto is decided once per run (a timed probe on CPUs with bf16 instructions can decide either way) and a
     # resumed run continues in what the run recorded; an explicit precision always wins.
     record = read_run_record(resume_from) if resume_from else {}
+    if last_state is not None and not resume_from:  # a record left by an earlier run in this place is not this run's
+        record_path(last_state).unlink(missing_ok=True)
     recorded = record.get("precision")
     if record.get("threads") and record["threads"] != torch.get_num_threads():
         # the thread count sets the order of CPU reductions: the resumed run continues with the run's own

@@ -12,6 +12,7 @@ written there; a killed DDP run repeats its partial epoch.
 from __future__ import annotations
 
 import io
+import json
 import random
 from pathlib import Path
 
@@ -123,17 +124,45 @@ class LastState(Checkpoint):
         if batch_idx + 1 >= trainer.num_training_batches:  # the epoch's end: the epoch state follows
             return
         self.batches_done = batch_idx + 1
-        trainer.save_checkpoint(self.path)
+        self._save(trainer)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self.batches_done = 0
+        self._save(trainer)
+
+    def _save(self, trainer) -> None:
         trainer.save_checkpoint(self.path)
+        record = record_path(self.path)
+        if trainer.is_global_zero and not record.is_file():  # the record does not change during a run
+            state = self.state_dict()
+            atomic_write_bytes(record, json.dumps({k: state[k] for k in RECORD_KEYS}).encode())
+
+
+RECORD_KEYS = ("precision", "settings", "threads")
+
+
+def record_path(state: str | Path) -> Path:
+    """The small JSON beside a resume state that says what it recorded, so a resume reads it without loading the
+    whole state an extra time (Lightning loads it once, to continue)."""
+    return Path(state).with_suffix(".json")
+
+
+def remove_state(state: str | Path) -> None:
+    """A finished run's resume state and its record."""
+    Path(state).unlink(missing_ok=True)
+    record_path(state).unlink(missing_ok=True)
 
 
 def read_run_record(path: str | Path) -> dict:
     """What a resume state recorded about its run: ``precision`` (the one it trained in), ``settings`` (the model
     and training configs it was started with) and ``threads`` (torch's CPU threads, which set the order of
     reductions); empty for states written before they were recorded."""
+    record = record_path(path)
+    if record.is_file():
+        try:
+            return {k: v for k, v in json.loads(record.read_text()).items() if k in RECORD_KEYS and v}
+        except ValueError:
+            pass  # a damaged record: the state itself says the same
     state = AtomicCheckpointIO().load_checkpoint(path)
     for key, value in state.get("callbacks", {}).items():
         if key.startswith("LastState") and isinstance(value, dict):
