@@ -1,20 +1,43 @@
-"""Training and scoring speed of the reprogrammed MiniLM: this checkout against older code and Time-LLM, one run.
+"""Speed of tsreprog, one script with variants; each writes JSON with device, precision and commit to
+benchmarks/results/. Run it on a quiet machine (nothing else heavy on the cores), one variant at a time:
 
-Every variant runs in its own subprocess, one after another on a quiet machine, on the same ETTh1 windows
-(look-back 512, horizon 96, 7 channels; a training step takes ``--train-windows`` windows = 7x as many series):
+    python benchmarks/speed.py step   [--timellm-dir DIR] [--rounds 3] [--floor]   -> step_speed.json
+    python benchmarks/speed.py adapt  [--precision auto|32|bf16-mixed]             -> adapt_step_cost.json
+    python benchmarks/speed.py vision [--device cuda]                              -> vision_throughput.json
+    python benchmarks/speed.py ntk    [--scaling 64,256,1024]                      -> ntk_speed.json
 
-- ``new``: this checkout (full and compact prompt; scoring under inference mode);
-- ``old``: the code at ``--baseline-ref`` (a temporary git worktree), full prompt, scored as it scored then;
-- ``timellm``: Time-LLM's own model class (``models/TimeLLM.py`` of KimMeen/Time-LLM, a checkout given by
-  ``--timellm-dir`` and never committed here) with its BERT path pointed at the same MiniLM weights.
-- ``floor`` (``--floor``): the frozen blocks alone at each setting's sequence length, the work no reprogramming
-  step can skip, so Time-LLM's step over it is the largest ratio this CPU allows; with it, scoring without a prompt
-  and with stride-16 patches (the default job's), the settings that cut the backbone's tokens.
+step: training and scoring speed of the reprogrammed MiniLM against older code and Time-LLM.
 
-Targets (issue 17): training series/s of ``new`` full at least 4x ``timellm``, compact at least 6x; scoring all of
-ETTm1's test windows (11,425 x 7 series) through MiniLM x2 in at most 180 s. Writes
-benchmarks/results/step_speed.json with device, precision (fp32 throughout: the CPU decides, see train.precision)
-and commit.
+    Every variant runs in its own subprocess, one after another on a quiet machine, on the same ETTh1 windows
+    (look-back 512, horizon 96, 7 channels; a training step takes ``--train-windows`` windows = 7x as many series):
+
+    - ``new``: this checkout (full and compact prompt; scoring under inference mode);
+    - ``old``: the code at ``--baseline-ref`` (a temporary git worktree), full prompt, scored as it scored then;
+    - ``timellm``: Time-LLM's own model class (``models/TimeLLM.py`` of KimMeen/Time-LLM, a checkout given by
+      ``--timellm-dir`` and never committed here) with its BERT path pointed at the same MiniLM weights.
+    - ``floor`` (``--floor``): the frozen blocks alone at each setting's sequence length, the work no reprogramming
+      step can skip, so Time-LLM's step over it is the largest ratio this CPU allows; with it, scoring without a prompt
+      and with stride-16 patches (the default job's), the settings that cut the backbone's tokens.
+
+    Targets (issue 17): training series/s of ``new`` full at least 4x ``timellm``, compact at least 6x; scoring all of
+    ETTm1's test windows (11,425 x 7 series) through MiniLM x2 in at most 180 s. Writes
+    benchmarks/results/step_speed.json with device, precision (fp32 throughout: the CPU decides, see train.precision)
+    and commit.
+
+adapt: the training step of the few-shot profiles' model (MiniLM x2, compact prompt, 1,000-word vocabulary, 32-feature
+    head) with adapt none / layernorm / lora on the same ETTh1 series, alternating round by round. Target (issue 30):
+    an adapted step at most 1.3x the frozen one.
+
+vision: windows per second of a full training step of each vision path (forward only for the zero-shot MAE path),
+    batch 32, ETTh1 look-back 512, horizon 96.
+
+ntk: NTK speed: tsreprog's exact traced kernel against the plain torch.func recipe, and a sketch-mode scaling curve.
+    Plain recipe (PyTorch's NTK tutorial): per-sample Jacobians vmap(jacrev(f)) over every trainable parameter, then
+    an einsum over parameters, traced over outputs. Ours: the structured path (prototype map through its Gram
+    matrix, head in closed form). Same reprogrammed model, same N, float64, one run. Writes
+    benchmarks/results/ntk_speed.json.
+
+tsreprog is imported inside each variant, never at the top: `step` runs older checkouts of it in child processes.
 """
 
 from __future__ import annotations
@@ -28,13 +51,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
 ROOT = Path(__file__).resolve().parent.parent
 ETTM1_TEST_SERIES = 11425 * 7
 
 
-def windows(n: int, offset: int = 0):
-    import torch
-
+def step_windows(n: int, offset: int = 0):
     from tsreprog.data import prepare
 
     data = prepare("ETTh1", 512, 96)
@@ -67,8 +92,6 @@ def frozen_blocks_only(model, series: int, train: bool):
     """The ``floor`` variant: only the frozen blocks' work on inputs of the model's sequence length (the last block
     pruned to the patch positions, as the model runs it), forward and in training the gradient back to the inputs.
     No reprogramming model can take a step in less time, so Time-LLM's step time over this bounds every ratio."""
-    import torch
-
     inputs = torch.randn(series, model.sequence_length(), model.backbone.embed_dim)
 
     def step() -> None:
@@ -110,11 +133,9 @@ def timellm_model(timellm_dir: str, layers: int):
 
 
 def child(args) -> dict:
-    import torch
-
     torch.manual_seed(0)
     torch.set_num_threads(torch.get_num_threads())
-    x, y, description = windows(args.train_windows)
+    x, y, description = step_windows(args.train_windows)
     if args.variant == "timellm":
         model = timellm_model(args.timellm_dir, args.layers)
         forward = lambda batch: model(batch, None, None, None)  # noqa: E731
@@ -146,7 +167,7 @@ def child(args) -> dict:
         result.update(train_seconds_per_step=seconds, train_series_per_s=result["series_per_step"] / seconds)
         return result
     model.eval()
-    xs, _, _ = windows(args.score_windows)
+    xs, _, _ = step_windows(args.score_windows)
     guard = torch.inference_mode if args.variant == "new" else torch.no_grad  # old code scored under no_grad
 
     def score() -> None:
@@ -162,7 +183,7 @@ def child(args) -> dict:
 
 
 def run_child(python_path: Path, **options) -> dict:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child"]
+    command = [sys.executable, str(Path(__file__).resolve()), "step", "--child"]
     for key, value in options.items():
         command += [f"--{key.replace('_', '-')}", str(value)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=python_path,
@@ -172,8 +193,8 @@ def run_child(python_path: Path, **options) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def step_main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="speed.py step", )
     parser.add_argument("--child", action="store_true")
     parser.add_argument("--variant", default="new")
     parser.add_argument("--prompt", default="full")
@@ -193,7 +214,7 @@ def main() -> None:
     parser.add_argument("--timellm-dir", default="")
     parser.add_argument("--baseline-ref", default="")
     parser.add_argument("--output", default="benchmarks/results/step_speed.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args)))
         return
@@ -320,6 +341,217 @@ def main() -> None:
     tmp.write_text(json.dumps(result, indent=2))
     tmp.replace(out)
     print(json.dumps({"ratios": ratios, "ettm1_test_seconds": ettm1_seconds}, indent=2))
+
+
+# -- adapt ------------------------------------------------------------------------------------------------------------
+ADAPTATIONS = ("none", "layernorm", "lora")
+
+
+def adapt_model(adapt: str, description: str):
+    from tsreprog.models import ModelConfig, build_model
+
+    config = ModelConfig(backbone="minilm-l6", n_layers=2, prompt="compact", prototype_vocab=1000, head_dim=32,
+                         lookback=512, horizon=96, description=description, adapt=adapt)
+    return build_model(config).train()
+
+
+def adapt_main(argv: list[str]) -> None:
+    from tsreprog.bench.environment import environment
+    from tsreprog.data import prepare
+    from tsreprog.io import atomic_write_bytes
+    from tsreprog.train.precision import choose_precision
+
+    parser = argparse.ArgumentParser(prog="speed.py adapt")
+    parser.add_argument("--batch", type=int, default=32, help="series per training step")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per setting and round")
+    parser.add_argument("--precision", default="auto", help="auto (what train would pick here), 32 or bf16-mixed")
+    parser.add_argument("--output", type=Path, default=RESULTS / "adapt_step_cost.json")
+    args = parser.parse_args(argv)
+    data = prepare("ETTh1", 512, 96)
+    pairs = data.windows("train", 512, 96)
+    x = torch.stack([pairs[i][0] for i in range(args.batch)])
+    y = torch.stack([pairs[i][1] for i in range(args.batch)])
+    models = {adapt: adapt_model(adapt, data.description) for adapt in ADAPTATIONS}
+    precision = choose_precision(args.precision, "cpu", models["none"], (x, y))
+    autocast = torch.bfloat16 if precision == "bf16-mixed" else None
+    optimizers = {a: torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-4)
+                  for a, m in models.items()}
+
+    def step(adapt: str) -> None:
+        with torch.autocast("cpu", dtype=autocast, enabled=autocast is not None):
+            loss = torch.nn.functional.mse_loss(models[adapt](x).float(), y)
+        optimizers[adapt].zero_grad(set_to_none=True)
+        loss.backward()
+        optimizers[adapt].step()
+
+    for adapt in ADAPTATIONS:  # warm-up
+        step(adapt)
+    times = {adapt: [] for adapt in ADAPTATIONS}
+    for _ in range(args.rounds):
+        for adapt in ADAPTATIONS:
+            started = time.perf_counter()
+            for _ in range(args.steps):
+                step(adapt)
+            times[adapt].append((time.perf_counter() - started) / args.steps)
+    median = {a: statistics.median(t) for a, t in times.items()}
+    result = {
+        "what": "training step (forward, backward, AdamW) of the few-shot profiles' reprogrammed MiniLM x2",
+        "batch_series": args.batch, "rounds": args.rounds, "steps_per_round": args.steps, "precision": precision,
+        "threads": torch.get_num_threads(), "seconds_per_step": median, "per_round": times,
+        "trainable_parameters": {a: sum(p.numel() for p in m.parameters() if p.requires_grad)
+                                 for a, m in models.items()},
+        "ratio_to_frozen": {a: median[a] / median["none"] for a in ADAPTATIONS},
+        "target": "adapted step <= 1.3x frozen", **environment("cpu"),
+    }
+    result["met"] = all(result["ratio_to_frozen"][a] <= 1.3 for a in ("layernorm", "lora"))
+    atomic_write_bytes(args.output, json.dumps(result, indent=2).encode())
+    print(json.dumps({k: result[k] for k in ("seconds_per_step", "ratio_to_frozen", "met", "precision")}, indent=1))
+
+
+# -- vision -----------------------------------------------------------------------------------------------------------
+def vision_main(argv: list[str]) -> None:
+    from tsreprog.bench.environment import current_peak_rss_mb, environment, reset_peak_rss
+    from tsreprog.data import prepare
+    from tsreprog.models import ModelConfig, build_model
+
+    parser = argparse.ArgumentParser(prog="speed.py vision")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--output", default="benchmarks/results/vision_throughput.json")
+    args = parser.parse_args(argv)
+    windows = prepare("ETTh1", 512, 96).windows("train", 512, 96)
+    x = torch.stack([windows[i][0] for i in range(args.batch_size)]).to(args.device)
+    y = torch.stack([windows[i][1] for i in range(args.batch_size)]).to(args.device)
+    paths = {
+        "image path, dinov2-small 12 blocks, 224px": ModelConfig(model="vision-image", backbone="dinov2-small",
+                                                                 image_size=224, period=24),
+        "image path, dinov2-small 4 blocks, 112px": ModelConfig(model="vision-image", backbone="dinov2-small",
+                                                                n_layers=4, image_size=112, period=24),
+        "patch path, dinov2-small 12 blocks": ModelConfig(backbone="dinov2-small"),
+        "MAE path (zero-shot), random:vit-mae tiny": ModelConfig(model="vision-mae", backbone="random:vit-mae",
+                                                                 period=24),
+    }
+    rows = {}
+    for name, config in paths.items():
+        model = build_model(ModelConfig.from_dict({**config.to_dict(), "lookback": 512, "horizon": 96}))
+        model = model.to(args.device).train()
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=1e-3) if params else None
+
+        def step() -> None:
+            with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.device == "cuda"):
+                loss = torch.nn.functional.mse_loss(model(x).float(), y)
+            if optimizer:
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+        step()
+        reset_peak_rss()
+        times = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            step()
+            if args.device == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - started)
+        rows[name] = {"windows_per_second": args.batch_size / statistics.median(times),
+                      "step": "train" if optimizer else "forward only (zero-shot)",
+                      "trainable_parameters": sum(p.numel() for p in params),
+                      "peak_rss_mb": current_peak_rss_mb()}
+        print(name, rows[name], flush=True)
+    payload = {"benchmark": "vision_throughput", "batch_size": args.batch_size, "lookback": 512, "horizon": 96,
+               "results": rows, **environment(args.device)}
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(payload, indent=2))
+
+
+# -- ntk --------------------------------------------------------------------------------------------------------------
+def plain_recipe(model, x: torch.Tensor) -> torch.Tensor:
+    from torch.func import functional_call, jacrev, vmap
+
+    params = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
+    rest = {k: v.detach() for k, v in model.state_dict(keep_vars=True).items() if k not in params}
+
+    def f(p, sample):
+        return functional_call(model, {**p, **rest}, (sample[None],)).reshape(-1)
+
+    jac = vmap(jacrev(f), (None, 0))(params, x)
+    return sum(torch.einsum("Naf,Maf->NM", j.flatten(2), j2.flatten(2))
+               for j, j2 in zip(jac.values(), jac.values()))
+
+
+def measure(fn):
+    """Seconds and peak resident memory (MiB, process high-water mark reset before the call)."""
+    from tsreprog.bench.environment import current_peak_rss_mb, reset_peak_rss
+
+    reset_peak_rss()
+    started = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - started, current_peak_rss_mb()
+
+
+def ntk_main(argv: list[str]) -> None:
+    from tsreprog.bench.environment import environment, peak_rss_mb
+    from tsreprog.data import prepare
+    from tsreprog.models import ModelConfig, build_model
+    from tsreprog.ntk import empirical_ntk
+    from tsreprog.ntk.select import sample_windows
+
+    parser = argparse.ArgumentParser(prog="speed.py ntk")
+    parser.add_argument("--n", type=int, default=8)
+    parser.add_argument("--scaling", default="64,256,1024,4096")
+    parser.add_argument("--probes", type=int, default=2)
+    parser.add_argument("--output", default="benchmarks/results/ntk_speed.json")
+    args = parser.parse_args(argv)
+
+    # Comparison model: real MiniLM (1 block), a 4,096-row vocabulary subset so the plain recipe fits in memory.
+    compare = ModelConfig(backbone="minilm-l6", n_layers=1, lookback=128, horizon=24, n_prototypes=1000,
+                          prototype_vocab=4096, dropout=0.0)
+    data = prepare("ETTh1", compare.lookback, compare.horizon)
+    x, _ = sample_windows(data, "train", compare.lookback, compare.horizon, args.n, 0)
+    model = build_model(compare).double().eval()
+    xd = x.double()
+    ours, ours_s, ours_mb = measure(lambda: empirical_ntk(model, xd, dtype=torch.float64).kernel)
+    plain, plain_s, plain_mb = measure(lambda: plain_recipe(model, xd))
+    difference = float((ours - plain).abs().max() / plain.abs().max())
+    comparison = {"model": compare.to_dict(), "n": args.n,
+                  "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+                  "ours_seconds": ours_s, "plain_seconds": plain_s, "speedup": plain_s / ours_s,
+                  "ours_peak_rss_mb": ours_mb, "plain_peak_rss_mb": plain_mb,
+                  "max_relative_difference": difference, "target_speedup": 10, "target_difference": 1e-4}
+    print(json.dumps(comparison, indent=2), flush=True)
+
+    # Scaling curve, sketch mode, the real default model shape (MiniLM 2 blocks, L=512, H=96, full vocabulary).
+    scaling_config = ModelConfig(backbone="minilm-l6", n_layers=2, lookback=512, horizon=96, dropout=0.0)
+    data = prepare("ETTh1", 512, 96)
+    model = build_model(scaling_config).eval()
+    curve = []
+    for n in [int(v) for v in args.scaling.split(",")]:
+        xs, _ = sample_windows(data, "train", 512, 96, n, 0)
+        result, seconds, mb = measure(lambda: empirical_ntk(model, xs, mode="sketch", n_probes=args.probes,
+                                                            chunk=32).kernel)
+        curve.append({"n": n, "seconds": seconds, "peak_rss_mb": mb, "probes": args.probes,
+                      "kernel_mb": result.numel() * 4 / 2**20})
+        print(curve[-1], flush=True)
+    payload = {"benchmark": "ntk_speed", "comparison": comparison,
+               "scaling": {"model": scaling_config.to_dict(), "mode": "sketch", "points": curve},
+               "peak_rss_mb": peak_rss_mb(),
+               "memory_note": "peak_rss_mb per phase: the process high-water mark (VmHWM), reset before each phase",
+               **environment("cpu")}
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(payload, indent=2))
+
+
+VARIANTS = {"step": step_main, "adapt": adapt_main, "vision": vision_main, "ntk": ntk_main}
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in VARIANTS:
+        sys.exit(f"usage: speed.py {{{','.join(VARIANTS)}}} [options]  (speed.py VARIANT --help)")
+    VARIANTS[sys.argv[1]](sys.argv[2:])
 
 
 if __name__ == "__main__":
