@@ -109,7 +109,8 @@ def study(name: str, candidates: list[Candidate], targets: list[float], base: Mo
           budget: int, args, described: dict) -> dict:
     labels = [c.label for c in candidates]
     lookback, horizon = base.lookback, base.horizon
-    windows = selection_windows(data, lookback, horizon, config["n_train"], config["n_val"], args.n_pool)
+    windows = selection_windows(data, lookback, horizon, config["n_train"], config["n_val"], args.n_pool,
+                                train_fraction=config.get("train_fraction", 1.0))
     x, y, n_train, pool = windows.x, windows.y, windows.n_train, windows.pool
     halving_val = sample_windows(data, "val", lookback, horizon, args.n_halving_val, 3)
 
@@ -154,7 +155,8 @@ def study(name: str, candidates: list[Candidate], targets: list[float], base: Mo
 def seed_check(candidates: list[Candidate], base: ModelConfig, data, config: dict, budget: int, args) -> dict:
     """The warmed model's own validation MSE of ``args.seed_check`` candidates over ``args.seed_check_seeds`` model
     seeds, on the study's windows and warm-up: is a pick by one initialisation a pick by the candidate?"""
-    windows = selection_windows(data, base.lookback, base.horizon, config["n_train"], config["n_val"], args.n_pool)
+    windows = selection_windows(data, base.lookback, base.horizon, config["n_train"], config["n_val"], args.n_pool,
+                                train_fraction=config.get("train_fraction", 1.0))
     by_label = {c.label: c for c in candidates}
     figures = {}
     for label in args.seed_check.split(","):
@@ -171,6 +173,71 @@ def seed_check(candidates: list[Candidate], base: ModelConfig, data, config: dic
             figures[label][seed] = score.figures["warm_init_val_mse"]
             print(f"{label} seed {seed}: warm val {figures[label][seed]:.4f}", flush=True)
     return {"figure": "warm_init_val_mse", "seeds": args.seed_check_seeds, "warm_val_by_seed": figures}
+
+
+def noise_check(candidates: list[Candidate], base: ModelConfig, data, config: dict, budget: int, args) -> dict:
+    """How `select` should estimate its own noise at its budget (issue 33): a paired bootstrap over the validation
+    windows of one run (no extra warm-up) against a second seed of the leading candidates (``args.noise_leaders``
+    more warm-ups). Every candidate is warmed up under ``args.noise_check`` seeds (windows and initialisation drawn
+    per seed); the reference is the candidate with the best warm-val averaged over all of them, and each method,
+    replicated once per seed (two seeds: that seed and the next), is judged by whether its tie group holds it."""
+    from tsreprog.ntk.ties import leading_group
+
+    seeds = list(range(args.noise_check))
+    labels = [c.label for c in candidates]
+    scores: dict[str, dict[int, float]] = {label: {} for label in labels}
+    errors: dict[int, dict] = {}
+    seconds: dict[str, list[float]] = {label: [] for label in labels}
+    costs = {}
+    for seed in seeds:
+        windows = selection_windows(data, base.lookback, base.horizon, config["n_train"], config["n_val"],
+                                    args.n_pool, seed, config["train_fraction"])
+        errors[seed] = {}
+        for candidate in candidates:
+            score = score_candidate(candidate, ModelConfig(**{**base.to_dict(), "seed": seed}), windows.x,
+                                    windows.y, windows.n_train, seed=seed, budget_steps=budget,
+                                    learning_rate=args.learning_rate, schedule=args.schedule,
+                                    warmup_steps=args.warmup_steps, warmup_windows=windows.pool, warm_kernel=False,
+                                    init_kernel=False)
+            scores[candidate.label][seed] = score.figures["warm_init_val_mse"]
+            errors[seed][candidate.label] = score.figures["warm_val_errors"]
+            seconds[candidate.label].append(score.seconds)
+            costs[candidate.label] = score.figures["parameters"]  # as select prices a forecast
+            print(f"noise {candidate.label} seed {seed}: warm val {scores[candidate.label][seed]:.4f} "
+                  f"({score.seconds:.0f} s)", flush=True)
+    mean = {label: sum(scores[label].values()) / len(seeds) for label in labels}
+    reference = min(labels, key=mean.__getitem__)
+    bootstrap, two_seeds = [], []
+    for k, seed in enumerate(seeds):
+        ties = leading_group({label: errors[seed][label] for label in labels}, costs)
+        bootstrap.append({"seed": seed, "group": ties["group"], "pick": ties["pick"],
+                          "holds_reference": reference in ties["group"]})
+        other = seeds[(k + 1) % len(seeds)]
+        leaders = sorted(labels, key=lambda label: scores[label][seed])[:args.noise_leaders]
+        pair = {label: (scores[label][seed], scores[label][other]) for label in leaders}
+        sd = math.sqrt(sum((a - b) ** 2 / 2 for a, b in pair.values()) / len(pair))  # pooled over the leaders
+        means = {label: (a + b) / 2 for label, (a, b) in pair.items()}
+        best = min(means, key=means.__getitem__)
+        group = sorted((label for label in leaders if means[label] - means[best] <= 2 * sd), key=means.__getitem__)
+        pick = min(group, key=lambda label: (costs[label], means[label]))
+        two_seeds.append({"seeds": [seed, other], "leaders": leaders, "pooled_sd": sd, "group": group, "pick": pick,
+                          "holds_reference": reference in group})
+    per_warmup = {label: sum(v) / len(v) for label, v in seconds.items()}
+    one_run = sum(per_warmup.values())
+    second = [sum(per_warmup[label] for label in row["leaders"]) for row in two_seeds]
+
+    def summary(rows: list[dict], warmups: int, cost_seconds: float) -> dict:
+        return {"holds_reference": sum(r["holds_reference"] for r in rows), "replications": len(rows),
+                "picks_reference": sum(r["pick"] == reference for r in rows),
+                "mean_group_size": sum(len(r["group"]) for r in rows) / len(rows), "warmups": warmups,
+                "seconds": cost_seconds}
+
+    return {"figure": "warm_init_val_mse", "seeds": seeds, "warm_val_by_seed": scores, "seed_mean": mean,
+            "reference_leader": reference, "seconds_per_warmup": per_warmup,
+            "bootstrap": {"replications": bootstrap, **summary(bootstrap, len(labels), one_run)},
+            "two_seeds": {"replications": two_seeds,
+                          **summary(two_seeds, len(labels) + args.noise_leaders,
+                                    one_run + sum(second) / len(second))}}
 
 
 def ntk_source_study(name: str, source: dict, args) -> dict:
@@ -203,11 +270,15 @@ def bench_source_study(name: str, args) -> dict:
     steps_per_epoch = math.ceil(len(data.windows("train", 512, args.horizon, stride=train.train_stride,
                                                  fraction=train.train_fraction)) / train.batch_size)
     epochs = sum(meta["epochs_run"].values()) / len(meta["epochs_run"])
-    config = {"n_train": args.n_train, "n_val": args.n_val, "probes": args.probes}
+    # a few-shot profile's selection draws its training windows from the share its runs keep
+    config = {"n_train": args.n_train, "n_val": args.n_val, "probes": args.probes,
+              "train_fraction": train.train_fraction}
     # the candidates train (warm-up, halving) at the table's own rate and schedule, whatever --learning-rate says
     args = argparse.Namespace(**{**vars(args), "learning_rate": spec.learning_rate, "schedule": train.schedule})
     if args.seed_check:
         return seed_check(candidates, spec.model, data, config, round(epochs * steps_per_epoch), args)
+    if args.noise_check:
+        return noise_check(candidates, spec.model, data, config, round(epochs * steps_per_epoch), args)
     return study(name, candidates, targets, spec.model, data, config, round(epochs * steps_per_epoch), args,
                  {"targets": f"seed-averaged test MSE at H={args.horizon}, {args.profile} profile",
                   "regime": args.profile,
@@ -233,18 +304,28 @@ def main() -> None:
     parser.add_argument("--n-val", type=int, default=32, help="with --bench-targets")
     parser.add_argument("--probes", type=int, default=4, help="with --bench-targets")
     parser.add_argument("--prototype-vocab", type=int, default=1000, help="with --bench-targets")
-    parser.add_argument("--learning-rate", type=float, default=1e-3, help="with --source (--bench-targets: the table's)")
+    parser.add_argument("--learning-rate", type=float, default=1e-3,
+                        help="with --source (--bench-targets: the table's)")
     parser.add_argument("--schedule", default="onecycle", help="with --source (--bench-targets: the table's)")
     parser.add_argument("--output", default="benchmarks/results/select_validity.json")
     parser.add_argument("--seed-check", default="", metavar="LABELS",
                         help="with --bench-targets: only score these candidates over several model seeds, into "
                              "datasets.<name>.seed_check of --output")
     parser.add_argument("--seed-check-seeds", type=int, default=3)
+    parser.add_argument("--noise-check", type=int, default=0, metavar="SEEDS",
+                        help="with --bench-targets: compare select's two noise estimates (bootstrap, two seeds of the "
+                             "leaders) over this many seeds of every candidate, into datasets.<name>.noise_check")
+    parser.add_argument("--noise-leaders", type=int, default=3, help="with --noise-check: leaders given a second seed")
     args = parser.parse_args()
     source = None if args.bench_targets else json.loads(Path(args.source).read_text())
     out = Path(args.output)
     result = json.loads(out.read_text()) if out.is_file() else {"datasets": {}}
     for name in args.datasets.split(","):
+        if args.noise_check:
+            result.setdefault("datasets", {}).setdefault(name, {})["noise_check"] = bench_source_study(name, args)
+            result.update({"benchmark": "select_noise", "config": vars(args), **environment("cpu")})
+            write_json_atomically(out, result)
+            continue
         if args.seed_check:
             if name not in result["datasets"]:
                 raise SystemExit(f"{out}: no study of {name} to add a seed check to (run the study first)")

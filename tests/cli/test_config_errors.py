@@ -56,6 +56,7 @@ def test_train_never_replaces_a_users_config_or_metrics(tmp_path, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["select", "--layers", "1,x"], "layers takes block counts >= 1 or 'all', got 'x'"),
     (["select", "--n-train", "0"], "n_train must be at least 1, got 0"),
+    (["select", "--train-fraction", "0"], "train_fraction must lie in (0, 1], got 0.0"),
     (["bench", "--seeds", "0,0"], "seeds takes distinct integers >= 0, got [0, 0]"),
     (["bench", "--profile", "huge"], "profile must be one of quick, standard, full, fewshot10, fewshot5, got 'huge'"),
 ])

@@ -151,3 +151,20 @@ def test_warm_val_without_the_second_kernel_gives_the_same_figure():
     assert abs(full.figures["warm_init_val_mse"] - lean.figures["warm_init_val_mse"]) < 1e-5
     assert full.figures["warm_init_val_mse"] != full.figures["init_val_mse"]
     assert "warm_krr_val_mse" in full.figures and "warm_krr_val_mse" not in lean.figures
+
+
+def test_a_few_shot_selection_draws_its_training_windows_from_the_kept_share_only(synthetic_csv):
+    """Before, select for a 10% run warmed up on windows from the whole training split: ten times the data."""
+    from tsreprog.data import prepare
+    from tsreprog.data.protocol import few_shot_end
+    from tsreprog.ntk.select import selection_windows
+
+    data = prepare(str(synthetic_csv), 48, 12)
+    kept = data.windows("train", 48, 12, fraction=0.25)
+    allowed = {tuple(kept[i][0][:, 0].tolist()) for i in range(len(kept))}
+    windows = selection_windows(data, 48, 12, 8, 4, 32, seed=0, train_fraction=0.25)
+    assert {tuple(row[:, 0].tolist()) for row in windows.x[:8]} <= allowed
+    assert {tuple(row[:, 0].tolist()) for row in windows.pool[0]} <= allowed
+    whole = selection_windows(data, 48, 12, 8, 4, 32, seed=0)
+    assert not {tuple(row[:, 0].tolist()) for row in whole.pool[0]} <= allowed
+    assert few_shot_end(0, data.borders.train[1], 48, 0.25) < data.borders.train[1]

@@ -28,7 +28,7 @@ def run_selection(settings, plot_path: Path | None, log: Callable[[str], None] =
         raise ConfigError(f"select ranks candidates against each other: give at least two (backbones x layers), got "
                           f"only {candidates[0].label if candidates else 'none'} (e.g. --backbones none,minilm-l6)")
     windows = selection_windows(data, settings.lookback, settings.horizon, settings.n_train, settings.n_val,
-                                settings.n_pool, settings.seed)
+                                settings.n_pool, settings.seed, settings.train_fraction)
     report = {"dataset": data.name, "method": settings.method, "settings": settings.to_dict()}
     if settings.method == "halving":
         report.update(rank_by_halving(settings, candidates, base, windows.pool, windows.val, log))

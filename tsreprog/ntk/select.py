@@ -72,10 +72,11 @@ class CandidateScore:
     seconds: float = 0.0
 
 
-def sample_windows(data: PreparedData, split: str, lookback: int, horizon: int, n: int, seed: int
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` univariate windows spread over the split (seeded), as (n, L, 1) inputs and (n, H, 1) targets."""
-    windows = data.windows(split, lookback, horizon)
+def sample_windows(data: PreparedData, split: str, lookback: int, horizon: int, n: int, seed: int,
+                   fraction: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` univariate windows spread over the split (seeded), as (n, L, 1) inputs and (n, H, 1) targets;
+    ``fraction`` < 1: from the first share of the training windows only, as few-shot training sees them."""
+    windows = data.windows(split, lookback, horizon, fraction=fraction)
     generator = torch.Generator().manual_seed(seed)
     index = torch.randperm(len(windows), generator=generator)[:n].sort().values
     xs, ys = zip(*(windows[int(i)] for i in index))
@@ -97,12 +98,14 @@ class SelectionWindows:
 
 
 def selection_windows(data: PreparedData, lookback: int, horizon: int, n_train: int, n_val: int, n_pool: int,
-                      seed: int = 0) -> SelectionWindows:
+                      seed: int = 0, train_fraction: float = 1.0) -> SelectionWindows:
     """Training, validation and pool windows drawn with seeds ``seed``, ``seed + 1`` and ``seed + 2``: `select`, its
-    studies and its benchmarks score on the same windows for the same seed."""
-    x_train, y_train = sample_windows(data, "train", lookback, horizon, n_train, seed)
+    studies and its benchmarks score on the same windows for the same seed. With ``train_fraction`` < 1 the
+    training and pool windows come from the training windows a few-shot run keeps, so a selection for little data
+    sees no more of it than the candidates will."""
+    x_train, y_train = sample_windows(data, "train", lookback, horizon, n_train, seed, train_fraction)
     x_val, y_val = sample_windows(data, "val", lookback, horizon, n_val, seed + 1)
-    pool = sample_windows(data, "train", lookback, horizon, n_pool, seed + 2)
+    pool = sample_windows(data, "train", lookback, horizon, n_pool, seed + 2, train_fraction)
     return SelectionWindows(torch.cat([x_train, x_val]), torch.cat([y_train, y_val]), len(x_train), pool)
 
 
@@ -158,16 +161,20 @@ def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y:
                     chunk: int = 16, budget_steps: int = 120, learning_rate: float = 1e-3,
                     schedule: str = "onecycle", warmup_steps: int = 0,
                     warmup_windows: tuple[torch.Tensor, torch.Tensor] | None = None,
-                    batch_size: int = 32, warm_kernel: bool = True) -> CandidateScore:
+                    batch_size: int = 32, warm_kernel: bool = True, init_kernel: bool = True) -> CandidateScore:
     """The candidate's figures at initialisation and, with ``warmup_steps``, the same figures (``warm_`` names)
     after that many steps of real training on ``warmup_windows``: early training moves the kernel most, and the
     kernel after it has been reported to predict final accuracy far better (Fort et al., NeurIPS 2020).
     ``warm_kernel=False`` skips the second kernel and keeps only the warmed model's own validation MSE
-    (``warm_init_val_mse``, what method warm-val ranks by): the kernel was most of a candidate's cost."""
+    (``warm_init_val_mse``, what method warm-val ranks by): the kernel was most of a candidate's cost;
+    ``init_kernel=False`` skips the kernel at initialisation too (studies of warm-val alone)."""
     started = time.perf_counter()
     model = build_model(candidate_config(candidate, base, dropout=0.0))
     rates = learning_rates(schedule, learning_rate, budget_steps)
-    figures, values = kernel_figures(model, x, y, n_train, mode, n_probes, ridge, seed, chunk, rates)
+    if init_kernel:
+        figures, values = kernel_figures(model, x, y, n_train, mode, n_probes, ridge, seed, chunk, rates)
+    else:
+        figures, values = {"krr_val_mse": float("nan")}, torch.zeros(0)
     figures["init_seconds"] = time.perf_counter() - started  # the kernel at initialisation alone
     figures["parameters"] = sum(p.numel() for p in model.parameters())  # what a forecast costs, roughly
     if warmup_steps > 0:

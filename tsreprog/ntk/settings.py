@@ -43,6 +43,8 @@ class SelectConfig(ConfigMixin):
     adapt: str = setting("none", "adaptation of every backbone candidate: none (frozen), layernorm or lora (the "
                                  "kernel then covers the adapted weights too)")
     seed: int = setting(0, "seed for windows, probes and initialisation")
+    train_fraction: float = setting(1.0, "draw the training windows (kernel rows, warm-up and halving batches) from "
+                                         "this first share of the training windows only, as train_fraction trains")
     # warm-val: its pick was the best in all four full-data studies; with 10% of the data no method picks within the
     # spread (warm-val picks the worst on ETTm1), so there bench trains the candidates instead (benchmarks/README.md)
     method: str = setting("warm-val", "how to rank: kernel (NTK at initialisation), warm (NTK after warmup_steps of "
@@ -71,6 +73,7 @@ class SelectConfig(ConfigMixin):
              f"first_rung_steps must lie in [1, budget_steps], got {self.first_rung_steps}"),
             (self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
             (self.batch_size >= 1 and self.n_pool >= 1, "batch_size and n_pool must be at least 1"),
+            (0 < self.train_fraction <= 1, f"train_fraction must lie in (0, 1], got {self.train_fraction}"),
         ])
         self.layer_counts()
 
