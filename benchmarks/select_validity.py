@@ -227,7 +227,7 @@ def noise_check(candidates: list[Candidate], base: ModelConfig, data, config: di
     second = [sum(per_warmup[label] for label in row["leaders"]) for row in two_seeds]
 
     def summary(rows: list[dict], warmups: int, cost_seconds: float) -> dict:
-        return {"holds_reference": sum(r["holds_reference"] for r in rows), "replications": len(rows),
+        return {"holds_reference": sum(r["holds_reference"] for r in rows), "runs": len(rows),
                 "picks_reference": sum(r["pick"] == reference for r in rows),
                 "mean_group_size": sum(len(r["group"]) for r in rows) / len(rows), "warmups": warmups,
                 "seconds": cost_seconds}

@@ -3,5 +3,6 @@
 from tsreprog.train.checkpoint import load_checkpoint, save_checkpoint
 from tsreprog.train.config import TrainConfig
 from tsreprog.train.fit import FitResult, fit
+from tsreprog.train.pipeline import ForecastPipeline
 
-__all__ = ["FitResult", "TrainConfig", "fit", "load_checkpoint", "save_checkpoint"]
+__all__ = ["FitResult", "ForecastPipeline", "TrainConfig", "fit", "load_checkpoint", "save_checkpoint"]

@@ -55,13 +55,14 @@ class ForecastPipeline:
               names: Sequence[str], train_end: int | Sequence[int], val_end: int | Sequence[int], *,
               scaler: StandardScaler | None = None, freq: str | None = None, dataset: dict | None = None,
               source: str = "data", log: Callable[[str], None] | None = None, checkpoint: str | Path | None = None,
-              last_state: Path | None = None, resume: bool = False) -> "ForecastPipeline":
+              last_state: Path | None = None, resume: bool = False,
+              extra_callbacks: list | None = None) -> "ForecastPipeline":
         """Scale each series on its rows before ``train_end``, train on windows that end there (the first
         ``train_fraction`` of them), early-stop on windows whose targets lie in ``[train_end, val_end)``.
 
         ``scaler``: statistics already fitted the same way (the protocol's); ``checkpoint``: the folder the best
-        weights are saved to as they improve; ``last_state``, ``resume``: see
-        :func:`tsreprog.train.loop.train_on_windows`.
+        weights are saved to as they improve; ``last_state``, ``resume``, ``extra_callbacks`` (a tuning trial's
+        pruning): see :func:`tsreprog.train.loop.train_on_windows`.
         """
         n = len(series)
         train_ends, val_ends = _per_series(train_end, n), _per_series(val_end, n)
@@ -89,8 +90,8 @@ class ForecastPipeline:
             check_enough_windows(train_set, train_config, source)
             val_set = SeriesWindows(scaled, lookback, horizon, train_config.val_stride, target_from=train_ends,
                                     stop=val_ends, source=source + " (validation rows)", names=list(names))
-            train_on_windows(model, train_set, val_set, train_config, keeper, log=log, last_state=last_state,
-                             resume=resume)
+            train_on_windows(model, train_set, val_set, train_config, keeper, extra_callbacks, log=log,
+                             last_state=last_state, resume=resume)
             self.precision = keeper.precision
             self.metrics = {"best_val_mse": keeper.best if keeper.best_state is not None else None,
                             "epochs_run": len(keeper.history), "train_series_windows": len(train_set)}

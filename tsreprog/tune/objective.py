@@ -87,8 +87,7 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         from tsreprog.errors import BackboneError
-        from tsreprog.models import build_model
-        from tsreprog.train.loop import BestTrainableCheckpoint, train_on_windows
+        from tsreprog.train.pipeline import ForecastPipeline
 
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # which process ran it
         if self.n_trials is not None and budget_taken(trial, self.n_trials):  # FAIL, not evaluated, not counted
@@ -103,18 +102,16 @@ class Objective:
         model_config, train_config = trial_configs(params, self.base_model, self.base_train, self.data.description)
         trial.set_user_attr("model_config", model_config.to_dict())
         trial.set_user_attr("train_config", train_config.to_dict())
-        try:
-            model = build_model(model_config)
+        data = self.data
+        try:  # the one training path, on the protocol's training and validation splits, as `tsreprog train`
+            pipeline = ForecastPipeline.train(
+                model_config, train_config, list(data.table.values.T), data.table.columns, data.borders.train[1],
+                data.borders.val[1], scaler=data.scaler, freq=data.table.freq, source=data.table.source,
+                extra_callbacks=[PruneOnValidation(trial)])
         except BackboneError as exc:  # e.g. more layers than this backbone has: an infeasible point
             raise optuna.TrialPruned(str(exc)) from None
-        keeper = BestTrainableCheckpoint({}, None)
-        train_set = self.data.windows("train", model_config.lookback, model_config.horizon, train_config.train_stride,
-                                      fraction=train_config.train_fraction)
-        val_set = self.data.windows("val", model_config.lookback, model_config.horizon, train_config.val_stride)
-        try:
-            train_on_windows(model, train_set, val_set, train_config, keeper,
-                             extra_callbacks=[PruneOnValidation(trial)])
         except KeyboardInterrupt:  # Ctrl-C: the trial fails uncounted; a resumed study runs it again (study.run)
             trial.set_user_attr("interrupted", True)
             raise
-        return keeper.best
+        best = pipeline.metrics["best_val_mse"]
+        return float("inf") if best is None else best  # nothing trainable: nothing to tune
