@@ -175,12 +175,14 @@ def seed_check(candidates: list[Candidate], base: ModelConfig, data, config: dic
     return {"figure": "warm_init_val_mse", "seeds": args.seed_check_seeds, "warm_val_by_seed": figures}
 
 
-def noise_check(candidates: list[Candidate], base: ModelConfig, data, config: dict, budget: int, args) -> dict:
+def noise_check(candidates: list[Candidate], base: ModelConfig, data, config: dict, budget: int, args,
+                targets: list[float]) -> dict:
     """How `select` should estimate its own noise at its budget (issue 33): a paired bootstrap over the validation
     windows of one run (no extra warm-up) against a second seed of the leading candidates (``args.noise_leaders``
     more warm-ups). Every candidate is warmed up under ``args.noise_check`` seeds (windows and initialisation drawn
     per seed); the reference is the candidate with the best warm-val averaged over all of them, and each method,
-    replicated once per seed (two seeds: that seed and the next), is judged by whether its tie group holds it."""
+    replicated once per seed (two seeds: that seed and the next), is judged by whether its tie group holds it.
+    Beside it, warm-val itself against the converged ``targets``: one seed (what select runs) and the seed mean."""
     from tsreprog.ntk.ties import leading_group
 
     seeds = list(range(args.noise_check))
@@ -232,7 +234,14 @@ def noise_check(candidates: list[Candidate], base: ModelConfig, data, config: di
                 "mean_group_size": sum(len(r["group"]) for r in rows) / len(rows), "warmups": warmups,
                 "seconds": cost_seconds}
 
+    one = args.warmup_steps / budget  # cost in training steps against training every candidate for the budget
+    validity = {"warm-val, seed 0": judged([scores[label][0] for label in labels], targets, one),
+                f"warm-val, mean of {len(seeds)} seeds": judged([mean[label] for label in labels], targets,
+                                                              one * len(seeds))}
+    for method in validity.values():
+        method["pick"] = labels[method.pop("pick_index")]
     return {"figure": "warm_init_val_mse", "seeds": seeds, "warm_val_by_seed": scores, "seed_mean": mean,
+            "targets": dict(zip(labels, targets)), "validity": validity,
             "reference_leader": reference, "seconds_per_warmup": per_warmup,
             "bootstrap": {"replications": bootstrap, **summary(bootstrap, len(labels), one_run)},
             "two_seeds": {"replications": two_seeds,
@@ -278,7 +287,7 @@ def bench_source_study(name: str, args) -> dict:
     if args.seed_check:
         return seed_check(candidates, spec.model, data, config, round(epochs * steps_per_epoch), args)
     if args.noise_check:
-        return noise_check(candidates, spec.model, data, config, round(epochs * steps_per_epoch), args)
+        return noise_check(candidates, spec.model, data, config, round(epochs * steps_per_epoch), args, targets)
     return study(name, candidates, targets, spec.model, data, config, round(epochs * steps_per_epoch), args,
                  {"targets": f"seed-averaged test MSE at H={args.horizon}, {args.profile} profile",
                   "regime": args.profile,
