@@ -3,12 +3,14 @@ half-written (a file is written whole beside its target, then renamed over it)."
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import math
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from tsreprog.errors import TsreprogError
 
@@ -113,3 +115,19 @@ def write_config_sections(path: str | Path, **configs) -> None:
 
     atomic_write_bytes(path, yaml.safe_dump({name: config.to_dict() for name, config in configs.items()},
                                             sort_keys=False).encode())
+
+
+@contextlib.contextmanager
+def removed_if_failed(*paths: Path | None, unfinished: Callable[[Path], bool] = lambda path: False):
+    """Folders and files a command is about to create: if it fails, those it created and left empty (a folder) or
+    holding nothing finished (a file ``unfinished`` says so of) are removed, not left behind."""
+    new = [p for p in paths if p is not None and not p.exists()]
+    try:
+        yield
+    except BaseException:
+        for path in new:
+            if path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+            elif path.is_file() and unfinished(path):
+                path.unlink()
+        raise

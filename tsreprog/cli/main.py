@@ -6,7 +6,6 @@ Errors the user can fix print one line (``tsreprog: error: ...``) and exit with 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import shutil
@@ -143,38 +142,8 @@ def cmd_forecast(args) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def removed_if_failed(*paths: Path):
-    """Folders and files a command is about to create: if it fails, those it created and left empty (a folder) or
-    holding nothing finished (a new study database with no complete trial) are removed, not left behind."""
-    new = [p for p in paths if p is not None and not p.exists()]
-    try:
-        yield
-    except BaseException:
-        for path in new:
-            if path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
-            elif path.is_file() and path.suffix == ".db" and not _has_complete_trial(path):
-                path.unlink()
-        raise
-
-
-def _has_complete_trial(database: Path) -> bool:
-    import sqlite3
-
-    try:
-        with contextlib.closing(sqlite3.connect(database)) as connection:
-            return bool(connection.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0])
-    except sqlite3.Error:
-        return False
-
-
-def _sqlite_file(storage: str) -> Path | None:
-    return Path(storage.removeprefix("sqlite:///")) if storage.startswith("sqlite:///") else None
-
-
 def cmd_select(args) -> int:
-    from tsreprog.io import check_writable
+    from tsreprog.io import check_writable, removed_if_failed
     from tsreprog.ntk.run import run_selection
     from tsreprog.ntk.settings import SelectConfig
 
@@ -190,26 +159,16 @@ def cmd_select(args) -> int:
 
 
 def cmd_tune(args) -> int:
-    from tsreprog.tune import StudySettings, load_space, run, summary, write_reports
+    from tsreprog.tune import StudySettings, load_space, summary
+    from tsreprog.tune.study import tune_into
 
     model_config, train_config = build_configs(args)
     train_config.progress = False
     settings = StudySettings(args.storage, args.study_name, args.n_trials, args.pruner, train_config.seed,
                              args.heartbeat)
     _say(args, f"study '{settings.study_name}' in {settings.storage}: {settings.n_trials} finished trials wanted")
-    from tsreprog.io import check_writable
-
-    from tsreprog.tune.study import REPORT_FILES, reports_belong_to
-
-    out = Path(args.output_dir)
-    # --resume rewrites this study's own reports; another study's, or a user's summary.txt, only with --overwrite
-    own = args.resume and reports_belong_to(out, settings)
-    with removed_if_failed(out, _sqlite_file(settings.storage)):
-        for name in REPORT_FILES:
-            check_writable(out / name, args.overwrite or own)
-        study = run(settings, model_config, train_config, load_space(args.space, model_config.model),
-                    resume=args.resume)
-        written = write_reports(study, out, settings)
+    study, written = tune_into(Path(args.output_dir), settings, model_config, train_config,
+                               load_space(args.space, model_config.model), args.resume, args.overwrite)
     print(summary(study))
     _say(args, "wrote " + ", ".join(str(p) for p in written.values()))
     return 0
@@ -217,6 +176,8 @@ def cmd_tune(args) -> int:
 
 def cmd_bench(args) -> int:
     from tsreprog.bench.settings import BenchConfig
+
+    from tsreprog.io import removed_if_failed
 
     (settings,) = build_configs(args, {"bench": BenchConfig})
     out = Path(args.output_dir)

@@ -242,3 +242,36 @@ def write_reports(study: optuna.Study, folder: Path, settings: StudySettings | N
         figure.set_size_inches(8, 5)
         save_figure(figure, written[name])
     return written
+
+
+def _sqlite_file(storage: str) -> Path | None:
+    return Path(storage.removeprefix("sqlite:///")) if storage.startswith("sqlite:///") else None
+
+
+def _no_complete_trial(database: Path) -> bool:
+    """A study database that holds no finished trial: nothing of value to keep after a failed start."""
+    import contextlib
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(database)) as connection:
+            return not connection.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0]
+    except sqlite3.Error:  # not even a study's tables: nothing finished
+        return True
+
+
+def tune_into(out: Path, settings: StudySettings, model_config: ModelConfig, train_config: TrainConfig,
+              space: dict, resume: bool = False, overwrite: bool = False) -> tuple[optuna.Study, dict[str, Path]]:
+    """A study with its reports in ``out``, as `tsreprog tune` runs it: --resume rewrites this study's own reports;
+    another study's, or a user's summary.txt, only with --overwrite. A failed start leaves no empty folder or
+    trial-less database behind."""
+    from tsreprog.io import check_writable, removed_if_failed
+
+    own = resume and reports_belong_to(out, settings)
+    database = _sqlite_file(settings.storage)
+    with removed_if_failed(out, database, unfinished=lambda path: path == database and _no_complete_trial(path)):
+        for name in REPORT_FILES:
+            check_writable(out / name, overwrite or own)
+        study = run(settings, model_config, train_config, space, resume=resume)
+        written = write_reports(study, out, settings)
+    return study, written
