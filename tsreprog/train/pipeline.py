@@ -74,10 +74,9 @@ class ForecastPipeline:
             from tsreprog.models.vision import period_for
 
             model_config.period = period_for(freq)
-        self = cls(model_config, train_config, None, scaler, freq, dataset)  # type: ignore[arg-type]
         L.seed_everything(train_config.seed, workers=True, verbose=False)
         model = build_model(model_config)
-        self.model = model
+        self = cls(model_config, train_config, model, scaler, freq, dataset)
         keeper = BestTrainableCheckpoint(self.payload(), Path(checkpoint) if checkpoint else None)
         lookback, horizon = model_config.lookback, model_config.horizon
         if any(p.requires_grad for p in model.parameters()):
