@@ -101,3 +101,22 @@ def test_a_resume_reads_the_runs_record_without_loading_its_state(tmp_path):
     state.write_bytes(b"not a checkpoint")  # loading it would fail
     record_path(state).write_text(json.dumps({"precision": "bf16-mixed", "threads": 2, "settings": {"a": 1}}))
     assert read_run_record(state) == {"precision": "bf16-mixed", "threads": 2, "settings": {"a": 1}}
+
+
+def test_a_fresh_run_never_keeps_a_stale_record_of_another_run(synthetic_csv, tmp_path, monkeypatch):
+    """A record left beside a finished or abandoned state must not describe the next run's state."""
+    import importlib
+
+    fit_module = importlib.import_module("tsreprog.train.fit")
+    from tsreprog.train.resume import record_path
+
+    out = tmp_path / "run"
+    out.mkdir()
+    stale = {"precision": "bf16-mixed", "threads": 99, "settings": {"model_config": {}, "train_config": {}}}
+    state = out / "last_state.ckpt"
+    record_path(state).write_text(json.dumps(stale))
+    monkeypatch.setattr(fit_module, "remove_state", lambda path: None)  # keep what this run wrote, to read it
+    assert main(train_args(synthetic_csv, out, "--epochs", "1")) == 0
+    written = json.loads(record_path(state).read_text())
+    assert written["precision"] == "32" and written["threads"] != 99
+    assert written["settings"]["train_config"]["epochs"] == 1

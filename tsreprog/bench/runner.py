@@ -21,6 +21,7 @@ from tsreprog.errors import ConfigError, DataError
 from tsreprog.train.metrics import evaluate
 from tsreprog.train import fit
 from tsreprog.train.checkpoint import CHECKPOINT_NAME
+from tsreprog.train.precision import autocast_dtype
 from tsreprog.io import atomic_write_bytes
 
 
@@ -67,7 +68,7 @@ def transfer_scores(model: torch.nn.Module, targets: list[PreparedData], lookbac
     """Zero-shot transfer: the trained ``model`` on every test window of each target. The model is
     channel-independent and normalises each window itself (RevIN), so it reads any target of its look-back."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    autocast = torch.bfloat16 if precision == "bf16-mixed" else None
+    autocast = autocast_dtype(precision)
     scores = {}
     model.to(device)
     for data in targets:

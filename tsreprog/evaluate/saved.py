@@ -3,14 +3,13 @@ pipeline's scaler, columns and precision, never the file's own statistics."""
 
 from __future__ import annotations
 
-import torch
-
 from tsreprog.data.loading import SeriesTable
 from tsreprog.data.splits import load_table, prepare
 from tsreprog.errors import DataError
 from tsreprog.evaluate.forecast import Forecast, forecast_at
 from tsreprog.train.metrics import evaluate
 from tsreprog.train.pipeline import ForecastPipeline
+from tsreprog.train.precision import autocast_dtype
 
 
 def trained_columns(table: SeriesTable, pipeline: ForecastPipeline) -> SeriesTable:
@@ -38,7 +37,7 @@ def score_saved(pipeline: ForecastPipeline, dataset: str | None = None, data_dir
     windows = data.windows(split, config.lookback, config.horizon, stride)
     precision = pipeline.precision if precision == "auto" else precision
     metrics = evaluate(pipeline.model, windows, batch_size, "cpu", pipeline.scaler if original_scale else None,
-                       torch.bfloat16 if precision == "bf16-mixed" else None)
+                       autocast_dtype(precision))
     return {"dataset": data.name, "split": split, **metrics, "precision": precision}
 
 

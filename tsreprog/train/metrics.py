@@ -39,14 +39,16 @@ def evaluate(model: torch.nn.Module, dataset: SeriesWindows, batch_size: int = 2
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False)
     device = torch.device(device)
     position = 0
+    if scaler is not None:  # each sample's series statistics, looked up per batch
+        means = torch.as_tensor(scaler.mean, dtype=torch.float32)
+        stds = torch.as_tensor(scaler.std, dtype=torch.float32)
     for x, y in loader:
         with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             prediction = model(x.to(device)).float().cpu()
         scaled.update(prediction, y)
         if scaler is not None:
             series = torch.as_tensor(dataset.series_index[position:position + len(x)])
-            mean = torch.as_tensor(scaler.mean, dtype=torch.float32)[series][:, None, None]
-            std = torch.as_tensor(scaler.std, dtype=torch.float32)[series][:, None, None]
+            mean, std = means[series][:, None, None], stds[series][:, None, None]
             original.update(prediction * std + mean, y * std + mean)
         position += len(x)
     metrics = scaled.result()

@@ -29,7 +29,7 @@ from tsreprog.models.contract import has_quantile_head
 from tsreprog.train.checkpoint import load_checkpoint, load_trainable, save_checkpoint
 from tsreprog.train.config import TrainConfig, check_enough_windows
 from tsreprog.train.loop import BestTrainableCheckpoint, resolve_accelerator, train_on_windows
-from tsreprog.train.precision import choose_precision
+from tsreprog.train.precision import autocast_dtype, choose_precision
 
 
 def _per_series(value: int | Sequence[int], n: int) -> list[int]:
@@ -121,8 +121,9 @@ class ForecastPipeline:
             else:
                 observed = np.asarray(values, dtype=np.float64)
                 observed = observed[np.isfinite(observed)]
+                spread = float(observed.std()) if observed.size else 0.0
                 means.append(float(observed.mean()) if observed.size else 0.0)
-                stds.append(float(observed.std()) if observed.size and observed.std() > 0 else 1.0)
+                stds.append(spread if spread > 0 else 1.0)
         return np.asarray(means), np.asarray(stds)
 
     def forecast(self, histories: Sequence[np.ndarray], names: Sequence[str] | None = None,
@@ -151,14 +152,14 @@ class ForecastPipeline:
         outputs = []
         for start in range(0, len(windows), batch_size):
             batch = windows[start:start + batch_size]
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16-mixed"):
+            with torch.autocast("cpu", dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
                 out = self.model.predict_quantiles(batch)[:, :, 0, :] if quantiles else self.model(batch)[:, :, 0]
             outputs.append(out.float().numpy())
         return np.concatenate(outputs)
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
-        return torch.bfloat16 if self.precision == "bf16-mixed" else None
+        return autocast_dtype(self.precision)
 
     # -- the saved folder ----------------------------------------------------------------------------------------
     def payload(self) -> dict:

@@ -87,3 +87,8 @@ def choose_precision(requested: str, accelerator: str, model: torch.nn.Module | 
         fp32 = timed_training_step(model, *sample, "cpu", "32")
         bf16 = timed_training_step(model, *sample, "cpu", "bf16-mixed")
     return "bf16-mixed" if fp32 >= BF16_MIN_SPEEDUP * bf16 else "32"
+
+
+def autocast_dtype(precision: str) -> torch.dtype | None:
+    """The autocast dtype a run of ``precision`` forecasts and scores in (None: plain fp32)."""
+    return torch.bfloat16 if precision == "bf16-mixed" else None
