@@ -79,3 +79,13 @@ def test_a_bert_encoder_computes_only_the_read_positions_of_its_last_block():
         assert torch.allclose(outputs[0], full, atol=1e-5) and torch.allclose(outputs[1], full, atol=1e-5), name
         assert torch.allclose(grads[0], grads[1], atol=1e-5, rtol=1e-4), name
         assert grads[0][:, :13].abs().sum() > 0, name  # the unread positions still feed the read ones
+
+
+def test_check_loadable_names_the_problem_without_loading_weights():
+    from tsreprog.backbones.registry import check_loadable
+
+    check_loadable("random:bert")  # a tiny config: nothing to read
+    with pytest.raises(BackboneError, match="unknown random backbone 'random:nope'"):
+        check_loadable("random:nope")
+    with pytest.raises(BackboneError, match="cannot load backbone 'not-a-backbone' offline"):
+        check_loadable("not-a-backbone")

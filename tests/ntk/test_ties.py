@@ -45,6 +45,17 @@ def test_select_with_one_candidate_is_one_line(tmp_path, synthetic_csv, capsys):
     assert "give at least two" in capsys.readouterr().err
 
 
+def test_select_refuses_an_unknown_backbone_before_scoring_any(tmp_path, synthetic_csv, capsys):
+    """The bad name comes last: without the check up front, the two before it would be scored first."""
+    assert main(["select", "--dataset", str(synthetic_csv), "--backbones", "none,random:bert,no-such-backbone",
+                 "--layers", "1", "--lookback", "48", "--horizon", "12",
+                 "--output-dir", str(tmp_path / "s")]) == 2
+    captured = capsys.readouterr()
+    assert "cannot load backbone 'no-such-backbone' offline" in captured.err
+    assert "scoring" not in captured.out and len(captured.err.strip().splitlines()) == 1
+    assert not (tmp_path / "s" / "select.json").exists()
+
+
 def test_select_ranks_adapted_candidates_and_refuses_an_unknown_adaptation(tmp_path, synthetic_csv, capsys):
     common = ["select", "--dataset", str(synthetic_csv), "--backbones", "none,random:bert", "--layers", "1",
               "--lookback", "48", "--horizon", "12", "--n-train", "8", "--n-val", "4", "--warmup-steps", "2",

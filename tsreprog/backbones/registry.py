@@ -91,6 +91,32 @@ def is_language_backbone(name: str) -> bool:
     return name.startswith("random:") and target in TINY_ARCHS and target not in VISION_ARCHS
 
 
+def check_loadable(name: str) -> None:
+    """Raise the one-line :class:`BackboneError` :func:`load_backbone` would, reading a config at most: a command
+    that loads several backbones in turn (select, bench) refuses a bad name before spending minutes on the others."""
+    target = name.removeprefix("random:")
+    if name.startswith("random:") and tiny_config(target) is not None:
+        return
+    if target in REGISTRY:
+        REGISTRY[target].locate()
+        return
+    if name.startswith("random:"):
+        raise BackboneError(f"unknown random backbone '{name}' (use random:{'|'.join(TINY_ARCHS)} or "
+                            f"random:<registered name>)")
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(name, local_files_only=os.environ.get(ALLOW_DOWNLOAD_ENV, "0") != "1")
+    except (OSError, ValueError) as exc:
+        raise BackboneError(_not_loadable(name, exc)) from None
+
+
+def _not_loadable(name: str, exc: Exception) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    return (f"cannot load backbone '{name}' offline: not a registered name ({', '.join(REGISTRY)}), a random:<arch> "
+            f"config, a local folder, nor a cached hub id ({first})")
+
+
 def parse_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
     if dtype is None:
         return torch.float32
@@ -133,10 +159,7 @@ def _load_pretrained(name: str, path: Path | str, dtype: torch.dtype, random_ini
     except BackboneError:
         raise
     except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise BackboneError(f"cannot load backbone '{name}' offline: not a registered name "
-                            f"({', '.join(REGISTRY)}), a random:<arch> config, a local folder, nor a cached hub id "
-                            f"({first})") from None
+        raise BackboneError(_not_loadable(name, exc)) from None
     return Backbone(model, HFPromptTokenizer(tokenizer), name, causal=_is_causal(config))
 
 

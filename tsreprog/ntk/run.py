@@ -11,6 +11,7 @@ from tsreprog.errors import ConfigError, TsreprogError
 
 def run_selection(settings, plot_path: Path | None, log: Callable[[str], None] = print) -> dict:
     """Rank ``settings``' candidates on its dataset; prints the ranking (and the method's measured reliability)."""
+    from tsreprog.backbones.registry import check_loadable
     from tsreprog.data.splits import prepare
     from tsreprog.models import ModelConfig
     from tsreprog.ntk.reliability import reliability_line
@@ -27,6 +28,8 @@ def run_selection(settings, plot_path: Path | None, log: Callable[[str], None] =
     if len(candidates) < 2:
         raise ConfigError(f"select ranks candidates against each other: give at least two (backbones x layers), got "
                           f"only {candidates[0].label if candidates else 'none'} (e.g. --backbones none,minilm-l6)")
+    for name in dict.fromkeys(b for b in backbones if b != NO_BACKBONE):
+        check_loadable(name)  # every name before any candidate is scored
     windows = selection_windows(data, settings.lookback, settings.horizon, settings.n_train, settings.n_val,
                                 settings.n_pool, settings.seed, settings.train_fraction)
     report = {"dataset": data.name, "method": settings.method, "settings": settings.to_dict()}
