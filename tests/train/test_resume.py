@@ -120,3 +120,26 @@ def test_a_fresh_run_never_keeps_a_stale_record_of_another_run(synthetic_csv, tm
     written = json.loads(record_path(state).read_text())
     assert written["precision"] == "32" and written["threads"] != 99
     assert written["settings"]["train_config"]["epochs"] == 1
+
+
+def test_the_training_loop_alone_drops_a_stale_record(synthetic_csv, tmp_path, monkeypatch):
+    """`fit` without the CLI's folder checks: the loop's own guard must remove another run's record on a fresh
+    start (the test above passes on either guard; this one fails without the loop's)."""
+    import importlib
+
+    from tsreprog.models import ModelConfig
+    from tsreprog.train import TrainConfig
+    from tsreprog.train.resume import record_path
+
+    fit_module = importlib.import_module("tsreprog.train.fit")
+    checkpoint = tmp_path / "model"
+    state = fit_module.last_state_path(checkpoint)
+    record_path(state).write_text(json.dumps({"precision": "bf16-mixed", "threads": 99, "settings": {}}))
+    written = []
+    monkeypatch.setattr(fit_module, "remove_state", lambda path: written.append(record_path(path).read_text()))
+    fit_module.fit(ModelConfig(backbone="random:bert", lookback=48, horizon=12, patch_len=8, patch_stride=4,
+                               d_model=16, n_heads=4, n_prototypes=20),
+                   TrainConfig(dataset=str(synthetic_csv), epochs=1, batch_size=16, train_stride=4, val_stride=4,
+                               progress=False, precision="32"), checkpoint, test=False)
+    record = json.loads(written[0])
+    assert record["precision"] == "32" and record["threads"] != 99 and record["settings"]
