@@ -39,6 +39,20 @@ def test_train_evaluate_forecast(trained, synthetic_csv, tmp_path, capsys):
     assert (dates.diff().dropna() == pd.Timedelta("1h")).all()
 
 
+def test_evaluate_uses_the_saved_scaler_even_where_the_file_could_not_be_scaled(trained, synthetic_csv, tmp_path,
+                                                                                 capsys):
+    """A column the model never saw, flat in the file's training rows, must not stop the score: the file's own
+    statistics are not used, so they are not computed either."""
+    metrics = json.loads((trained / "metrics.json").read_text())["metrics"]
+    frame = pd.read_csv(synthetic_csv)
+    frame["flag"] = 1.0  # constant: the file's own scaler would refuse it
+    extra = tmp_path / "with_flag.csv"
+    frame.to_csv(extra, index=False)
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(trained / "model"), "--dataset", str(extra)]) == 0
+    assert json.loads(capsys.readouterr().out)["mse"] == pytest.approx(metrics["test_mse"], rel=1e-5)
+
+
 def test_config_file_and_train_from_written_config(trained, tmp_path):
     again = tmp_path / "again"
     assert main(["train", "--config", str(trained / "config.yaml"), "--output-dir", str(again), "--quiet"]) == 0

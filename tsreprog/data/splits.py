@@ -64,12 +64,20 @@ def prepare(dataset: str, lookback: int, horizon: int, data_dir: str | Path | No
             split_rule: str | None = None, drop_duplicate_rows: bool = False) -> PreparedData:
     """Load, split by the protocol and scale with statistics of the training rows only."""
     table, name, rule, description = load_table(dataset, data_dir, date_column, columns, drop_duplicate_rows)
-    rule = split_rule or rule
+    return prepare_table(table, name, split_rule or rule, description, lookback, horizon)
+
+
+def prepare_table(table: SeriesTable, name: str, rule: str, description: str, lookback: int, horizon: int,
+                  scaler: StandardScaler | None = None) -> PreparedData:
+    """Split a loaded table by the protocol; scale it with ``scaler`` (a saved model's), else with statistics of
+    its own training rows. A saved model's scaler is never second-guessed by the file's: a column that is flat in
+    the file's training rows must not stop a model that learnt its scale elsewhere."""
     borders = split_borders(len(table), lookback, rule)
     for split in ("train", "val", "test"):
         start, end = borders[split]
         if end - start < lookback + horizon:
             raise too_short(f"{table.source} ({split} split)", end - start, lookback + horizon, "look-back + horizon")
-    train_start, train_end = borders.train
-    scaler = StandardScaler.fit(table.values[train_start:train_end], table.columns, table.source)
+    if scaler is None:
+        train_start, train_end = borders.train
+        scaler = StandardScaler.fit(table.values[train_start:train_end], table.columns, table.source)
     return PreparedData(table, borders, scaler, scaler.transform(table.values), name, description)

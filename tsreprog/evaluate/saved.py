@@ -4,7 +4,7 @@ pipeline's scaler, columns and precision, never the file's own statistics."""
 from __future__ import annotations
 
 from tsreprog.data.loading import SeriesTable
-from tsreprog.data.splits import load_table, prepare
+from tsreprog.data.splits import load_table, prepare_table
 from tsreprog.errors import DataError
 from tsreprog.evaluate.forecast import Forecast, forecast_at
 from tsreprog.train.metrics import evaluate
@@ -29,11 +29,10 @@ def score_saved(pipeline: ForecastPipeline, dataset: str | None = None, data_dir
     """MSE/MAE over every window of ``split`` of ``dataset`` (default: the one trained on) under the protocol;
     ``precision`` auto: the one training chose."""
     config, train = pipeline.model_config, pipeline.train_config
-    data = prepare(dataset or pipeline.dataset_path, config.lookback, config.horizon, data_dir or train.data_dir,
-                   train.date_column, train.columns)
-    trained_columns(data.table, pipeline)
-    data.scaler = pipeline.scaler
-    data.scaled = pipeline.scaler.transform(data.table.values)
+    table, name, rule, description = load_table(dataset or pipeline.dataset_path, data_dir or train.data_dir,
+                                                train.date_column, train.columns)
+    data = prepare_table(trained_columns(table, pipeline), name, rule, description, config.lookback, config.horizon,
+                         scaler=pipeline.scaler)
     windows = data.windows(split, config.lookback, config.horizon, stride)
     precision = pipeline.precision if precision == "auto" else precision
     metrics = evaluate(pipeline.model, windows, batch_size, "cpu", pipeline.scaler if original_scale else None,
