@@ -6,7 +6,9 @@
 # fp16-rounded MiniLM) and data/ (the benchmark CSVs). Cells run in fp32 so they compare with the CPU cells.
 set -u
 jobs=$1; limit=${2:-540}; deadline=${3:-330}; workers=${4:-16}
-export PYTHONPATH="$PWD:$PWD/.gpu/site" TSREPROG_DATA_DIR="$PWD/.gpu/data" TSREPROG_CACHE=/tmp/tsreprog-cache
+# .gpu/cache/backbones/<name>: an installed backbone carried instead of MiniLM (DINOv2 in fp16 is about 44 MB)
+cache="$PWD/.gpu/cache"; [ -d "$cache" ] || cache=/tmp/tsreprog-cache
+export PYTHONPATH="$PWD:$PWD/.gpu/site" TSREPROG_DATA_DIR="$PWD/.gpu/data" TSREPROG_CACHE="$cache"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch, transformers, peft, lightning; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__, 'lightning', lightning.__version__)"

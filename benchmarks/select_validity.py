@@ -63,7 +63,8 @@ BENCH_CANDIDATES = {"no-backbone": (NO_BACKBONE, None, ()), "reprog-minilm": ("m
                     "no-prompt": ("minilm-l6", 2, (("prompt", "none"),)),
                     "reprog-minilm-ln": ("minilm-l6", 2, (("adapt", "layernorm"), ("prompt", "compact"))),
                     "reprog-minilm-lora": ("minilm-l6", 2, (("adapt", "lora"), ("prompt", "compact"))),
-                    "random-backbone-ln": ("random:minilm-l6", 2, (("adapt", "layernorm"), ("prompt", "compact")))}
+                    "random-backbone-ln": ("random:minilm-l6", 2, (("adapt", "layernorm"), ("prompt", "compact"))),
+                    "reprog-dinov2": ("dinov2-small", 2, (("prompt", "none"),))}
 # The few-shot profiles give every row with a prompt the compact one (tsreprog.bench.models.PROFILES)
 COMPACT_IN_PROFILE = {"random-backbone": ("random:minilm-l6", 2, (("prompt", "compact"),))}
 

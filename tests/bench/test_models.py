@@ -3,7 +3,8 @@ from tsreprog.bench.models import CONVERGED_HEAD_DIM, CONVERGED_RATES, MODELS, V
 
 def test_converged_profiles_give_every_backbone_row_the_same_narrow_head():
     """Ablations differ from the reprogrammed model in one thing only: the head is the same on every backbone row."""
-    for name in ("reprog-minilm", "reprog-minilm-compact", "no-prompt", "random-backbone", "reprog-smollm2"):
+    for name in ("reprog-minilm", "reprog-minilm-compact", "no-prompt", "random-backbone", "reprog-smollm2",
+                 "reprog-dinov2"):
         assert bench_model(name, "standard", 512, 96, "ETTh1").model.head_dim == CONVERGED_HEAD_DIM
         assert bench_model(name, "quick", 512, 96, "ETTh1").model.head_dim is None  # the old tables stay comparable
     assert bench_model("patchtst", "standard", 512, 96, "ETTh1").model.head_dim is None
@@ -50,3 +51,13 @@ def test_published_dlinear_row_trains_with_its_authors_recipe_and_only_where_one
     assert shared.lookback is None and shared.apply_to_training(train_config("standard", "ETTh1", None, 3e-4),
                                                                 channels=7) == train_config("standard", "ETTh1",
                                                                                             None, 3e-4)
+
+
+def test_the_dinov2_row_is_the_patch_path_and_says_when_it_is_not_installed(tmp_path, monkeypatch):
+    """A vision backbone has no vocabulary: the row runs without a prompt in every profile, the compact-prompt
+    few-shot profiles included, and an empty cache makes it a skipped row with the install command."""
+    monkeypatch.setenv("TSREPROG_CACHE", str(tmp_path))
+    for profile in ("standard", "fewshot10"):
+        spec = bench_model("reprog-dinov2", profile, 512, 96, "ETTh1")
+        assert spec.model.backbone == "dinov2-small" and spec.model.prompt == "none"
+        assert not spec.available and "tsreprog backbones install dinov2-small" in spec.why_not

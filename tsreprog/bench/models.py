@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tsreprog.backbones.registry import smollm2_dir
+from tsreprog.backbones.registry import dinov2_dir, smollm2_dir
 from tsreprog.models import ModelConfig
 from tsreprog.train import TrainConfig
 
@@ -66,6 +66,7 @@ DLINEAR_PUBLISHED = {"ETTh1": dict(learning_rate=5e-3, batch_windows=32),
                      "ETTm1": dict(learning_rate=1e-4, batch_windows=8)}
 
 MODELS = ("reprog-minilm", "reprog-minilm-compact", "reprog-minilm-ln", "reprog-minilm-lora", "reprog-smollm2",
+          "reprog-dinov2",
           "no-backbone", "random-backbone", "random-backbone-ln", "no-prompt", "dlinear", "dlinear-published",
           "patchtst", "naive")
 # The adapted rows (compact prompt): the backbone's norm layers, or LoRA adapters on its attention, train as well.
@@ -104,7 +105,7 @@ def changed(train: TrainConfig, changes: dict) -> TrainConfig:
 # for every backbone row (a tie for no-prompt). See docs/history.md.
 CONVERGED_RATES = {"dlinear": 3e-4, "patchtst": 1e-4, "no-backbone": 1e-4,
                    **{name: 1e-4 for name in ("reprog-minilm", "reprog-minilm-compact", "reprog-smollm2",
-                                              "random-backbone", "no-prompt", *ADAPTED_ROWS)}}
+                                              "reprog-dinov2", "random-backbone", "no-prompt", *ADAPTED_ROWS)}}
 # The backbone rows of the converged profiles reduce the backbone's width to this before the flatten head, as
 # Time-LLM keeps only the first d_ff (32-128) features of the LLM's output. With the full width (384 x 64 patches x
 # 96 steps, 2.4M weights) the head overfit ETTh1 within an epoch (docs/history.md, standard_lr_probe.json).
@@ -172,6 +173,11 @@ def _bench_model(name: str, profile: str, lookback: int, horizon: int, dataset: 
         # H=336: loss 0.8 -> 39 within 20 steps of the peak; 0.8 -> 5.0 with the token-scale pin); at 5e-4 it did not.
         return BenchModel(name, ModelConfig(backbone="smollm2-135m", **reprog), 5e-4, ready,
                           "" if ready else "not installed (tsreprog backbones install smollm2-135m)")
+    if name == "reprog-dinov2":
+        # the patch path: a vision backbone has no vocabulary, so no prompt and patch-projection prototypes
+        ready = (dinov2_dir() / "config.json").is_file()
+        return BenchModel(name, ModelConfig(backbone="dinov2-small", prompt="none", **reprog), 1e-3, ready,
+                          "" if ready else "not installed (tsreprog backbones install dinov2-small)")
     if name == "random-backbone":
         return BenchModel(name, ModelConfig(backbone="random:minilm-l6", **reprog), 1e-3)
     if name == "no-prompt":

@@ -180,7 +180,7 @@ def plot_mse_by_horizon(long: pd.DataFrame, folder: Path) -> None:
 REPORT_FILES = ("table.csv", "table.md", "results.json", "report.md")
 # Rows that run a pretrained backbone, and the ablation the question "does it help?" sets them against.
 PRETRAINED_ROWS = ("reprog-minilm", "reprog-minilm-compact", "reprog-minilm-ln", "reprog-minilm-lora",
-                   "reprog-smollm2", "no-prompt")
+                   "reprog-smollm2", "reprog-dinov2", "no-prompt")
 ABLATION = "no-backbone"
 
 
