@@ -1,6 +1,8 @@
 import json
 import re
 
+import pytest
+
 from tsreprog.cli.main import main
 from tsreprog.models import ModelConfig, build_model
 from tsreprog.ntk.kernel import vmap_friendly_attention
@@ -85,6 +87,21 @@ def test_every_method_states_its_measured_reliability():
         assert ("trust the first place" in line) == right_everywhere
         assert "below the target" in line or "no rho reaches the target" in line
     assert "not measured yet" in reliability_line("something-new")
+
+
+def test_the_few_shot_reliability_figures_are_the_committed_study():
+    """What select prints for the 10% regime must be what results/select_validity_fewshot10.json measured."""
+    from pathlib import Path
+
+    from tsreprog.ntk.reliability import MEASURED
+
+    study = json.loads((Path(__file__).resolve().parents[2] / "benchmarks" / "results" /
+                        "select_validity_fewshot10.json").read_text())
+    for dataset, measured in study["datasets"].items():
+        for method in ("kernel", "warm", "halving"):
+            said = MEASURED[method]["studies"][f"{dataset} 10%"]
+            assert said["rho"] == pytest.approx(measured["methods"][method]["rho"], abs=0.005)
+            assert said["pick_gap"] == pytest.approx(measured["methods"][method]["pick_gap"], abs=0.0005)
 
 
 def test_the_no_backbone_ablation_is_a_candidate_of_every_method(tmp_path, synthetic_csv):
