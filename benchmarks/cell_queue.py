@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tsreprog.bench.models import Variant
 from tsreprog.bench.runner import cell_path, finished, lookback_for, run_cell
-from tsreprog.io import atomic_write_bytes
+from tsreprog.io import write_json
 
 STARTED = time.time()
 
@@ -67,7 +67,7 @@ def _run_cell(job: dict, opts: dict) -> str:
                     opts["precision"], seed, log=lambda line: print(f"  {name}: {line}", flush=True), variant=variant,
                     transfer_to=transfer_to)
     cell["parallel_workers"] = opts["workers"]
-    atomic_write_bytes(path, json.dumps(cell, indent=2, default=float).encode())
+    write_json(path, cell)
     mse, val = (cell.get(key) for key in ("mse", "val_mse"))
     return f"{name}: MSE {mse if mse is not None else float('nan'):.4f} val {val if val is not None else float('nan'):.4f} " \
            f"epochs {cell.get('epochs_run')} ({time.time() - began:.0f} s, at {time.time() - STARTED:.0f} s)"

@@ -15,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from tsreprog.bench.report import within_seed_spread
+from tsreprog.io import atomic_write_bytes, write_json
 
 RESULTS = Path(__file__).parent / "results"
 # Each regime's folders, first wins for a cell both hold: the full-data transfer cells (and the adapted rows at full
@@ -258,13 +259,13 @@ def main() -> None:
               "transfer": {regime: any(p.get(regime) for p in transfer_pairs.values()) for regime in regimes},
               "transfer_pairs": transfer_pairs, "published": PUBLISHED,
               "rule": "a difference is real when it exceeds twice the larger seed sd (3 seeds at H=96)"}
-    args.output.write_text(json.dumps(report, indent=1, default=float))
+    write_json(args.output, report)
     text = markdown(report)
     if args.write:
         begin, end = "<!-- REGIMES -->", "<!-- /REGIMES -->"
         page = args.write.read_text()
         head, rest = page.split(begin, 1)
-        args.write.write_text(f"{head}{begin}\n\n{text}\n\n{end}{rest.split(end, 1)[1]}")
+        atomic_write_bytes(args.write, f"{head}{begin}\n\n{text}\n\n{end}{rest.split(end, 1)[1]}".encode())
     print(text)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from tsreprog.bench.environment import environment
 from tsreprog.bench.models import PATCHTST_DEFAULT_SHAPE, PATCHTST_SHAPES, bench_model, train_config
 from tsreprog.data import prepare
-from tsreprog.io import atomic_write_bytes
+from tsreprog.io import write_json
 from tsreprog.models import ModelConfig
 from tsreprog.ntk.agreement import spearman
 from tsreprog.ntk.halving import successive_halving
@@ -334,13 +334,13 @@ def main() -> None:
         if args.noise_check:
             result.setdefault("datasets", {}).setdefault(name, {})["noise_check"] = bench_source_study(name, args)
             result.update({"benchmark": "select_noise", "config": vars(args), **environment("cpu")})
-            write_json_atomically(out, result)
+            write_json(out, result)
             continue
         if args.seed_check:
             if name not in result["datasets"]:
                 raise SystemExit(f"{out}: no study of {name} to add a seed check to (run the study first)")
             result["datasets"][name]["seed_check"] = bench_source_study(name, args)
-            write_json_atomically(out, result)
+            write_json(out, result)
             continue
         if name in result["datasets"]:
             continue  # finished datasets are kept (the study resumes)
@@ -353,11 +353,7 @@ def main() -> None:
                        "worst_rho": worst, "targets": {"rho": TARGET_RHO, "cost_fraction": TARGET_COST},
                        "default_method": SelectConfig().method,  # what `tsreprog select` ranks by unless told
                        **environment("cpu")})
-        write_json_atomically(out, result)
-
-
-def write_json_atomically(out: Path, result: dict) -> None:
-    atomic_write_bytes(out, (json.dumps(result, indent=2, default=float) + "\n").encode())
+        write_json(out, result)
 
 
 if __name__ == "__main__":

@@ -106,7 +106,8 @@ def json_ready(value):
 
 
 def write_json(path: str | Path, payload: dict) -> None:
-    atomic_write_bytes(path, json.dumps(json_ready(payload), indent=2).encode())
+    """``payload`` as indented JSON, written whole; numpy scalars as numbers, non-finite floats as null."""
+    atomic_write_bytes(path, (json.dumps(json_ready(payload), indent=2, default=float) + "\n").encode())
 
 
 def write_config_sections(path: str | Path, **configs) -> None:
