@@ -100,3 +100,18 @@ def test_every_setting_has_its_own_help_line():
             for f in fields(cls):
                 text = f.metadata.get("help")  # written beside the field
                 assert text and text != f.name, f"{cls.__name__}.{f.name} has no help"
+
+
+def test_none_is_a_value_of_its_own_for_a_required_text_setting():
+    """`--prompt none` (the no-prompt ablation) and `--adapt none` name a choice; only an optional setting reads
+    "none" as no value."""
+    parse = build_parser().parse_args
+    model, _ = build_configs(parse(["train", "--prompt", "none", "--adapt", "none", "--n-layers", "none"]))
+    assert (model.prompt, model.adapt, model.n_layers) == ("none", "none", None)
+    vision, _ = build_configs(parse(["train", "--model", "vision-image", "--visual-prompt", "none"]))
+    assert vision.visual_prompt == "none"
+    (select,) = build_configs(parse(["select", "--prompt", "none", "--backbones", "none,minilm-l6"]),
+                              {"select": SelectConfig})
+    assert select.prompt == "none" and select.backbones == ["none", "minilm-l6"]
+    with pytest.raises(SystemExit):  # a required number: argparse's one-line type error
+        parse(["train", "--lookback", "none"])

@@ -31,9 +31,10 @@ def _base_type(annotation) -> type:
 
 
 def _converter(kind: type, name: str, optional: bool = True):
-    """``optional``: "none" means no value; a required list keeps it as an element (select's backbone ``none``)."""
+    """``optional``: "none" means no value. A required setting keeps "none" as its text: a choice of its own for
+    strings (``--prompt none``, ``--adapt none``) and lists (select's backbone ``none``), a type error otherwise."""
     def convert(text: str):
-        if text.lower() in ("none", "null") and (optional or kind is not list):
+        if text.lower() in ("none", "null") and optional:
             return None
         if kind is bool:
             if text.lower() in ("true", "1", "yes", "on"):
