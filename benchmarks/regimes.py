@@ -150,7 +150,7 @@ def probe_cells(folder: str, renames: dict) -> dict:
 def gap_table(gaps: list[dict]) -> list[str]:
     if not gaps:
         return []
-    columns = [c for c, _, _ in next(iter(GAP_PROBES.values())) if any(c in g["probes"] for g in gaps)]
+    columns = list(dict.fromkeys(c for g in gaps for c in g["probes"]))
     lines = ["**Baselines against their published figures** (10%, seed 0, look-back 512; published: GPT4TS's "
              "per-horizon 10% table, look-back 336; gap = ours / published - 1; beyond "
              f"{GAP:.0%} in bold)", "",
@@ -230,7 +230,9 @@ def main() -> None:
         if cells:
             regimes[regime] = regime_tables(cells)
             folders[regime] = ", ".join(f"results/{f}" for f in names if (RESULTS / f).is_dir())
-            machines[regime] = sorted({f"{c.get('device')}, " + ("fp32" if c.get("precision") == "32" else str(c.get("precision"))) for c in cells})
+            machines[regime] = sorted({f"{c.get('device')}, "
+                                       + ("fp32" if c.get("precision") == "32" else str(c.get("precision")))
+                                       for c in cells})
     verdicts = []
     for regime, tables in regimes.items():
         for dataset, rows in tables.items():
@@ -255,7 +257,8 @@ def main() -> None:
                       for s, t in TRANSFER_PAIRS}
     probes = {regime: {column: probe_cells(folder, renames) for column, folder, renames in columns}
               for regime, columns in GAP_PROBES.items()}
-    report = {"regimes": regimes, "baseline_gaps": baseline_gaps(regimes, probes), "folders": folders, "machines": machines, "verdicts": verdicts,
+    report = {"regimes": regimes, "baseline_gaps": baseline_gaps(regimes, probes), "folders": folders,
+              "machines": machines, "verdicts": verdicts,
               "transfer": {regime: any(p.get(regime) for p in transfer_pairs.values()) for regime in regimes},
               "transfer_pairs": transfer_pairs, "published": PUBLISHED,
               "rule": "a difference is real when it exceeds twice the larger seed sd (3 seeds at H=96)"}

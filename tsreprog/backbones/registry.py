@@ -101,14 +101,17 @@ def check_loadable(name: str) -> None:
         REGISTRY[target].locate()
         return
     if name.startswith("random:"):
-        raise BackboneError(f"unknown random backbone '{name}' (use random:{'|'.join(TINY_ARCHS)} or "
-                            f"random:<registered name>)")
+        raise BackboneError(_unknown_random(name))
     from transformers import AutoConfig
 
     try:
         AutoConfig.from_pretrained(name, local_files_only=os.environ.get(ALLOW_DOWNLOAD_ENV, "0") != "1")
     except (OSError, ValueError) as exc:
         raise BackboneError(_not_loadable(name, exc)) from None
+
+
+def _unknown_random(name: str) -> str:
+    return f"unknown random backbone '{name}' (use random:{'|'.join(TINY_ARCHS)} or random:<registered name>)"
 
 
 def _not_loadable(name: str, exc: Exception) -> str:
@@ -187,8 +190,7 @@ def load_backbone(name: str, n_layers: int | None = None, dtype: str | torch.dty
         elif target in REGISTRY:
             backbone = _load_pretrained(name, REGISTRY[target].locate(), torch_dtype, True, seed)
         else:
-            raise BackboneError(f"unknown random backbone '{name}' (use random:{'|'.join(TINY_ARCHS)} or "
-                                f"random:<registered name>)")
+            raise BackboneError(_unknown_random(name))
     elif name in REGISTRY:
         backbone = _load_pretrained(name, REGISTRY[name].locate(), torch_dtype, False, seed)
     else:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tsreprog.backbones.registry import dinov2_dir, smollm2_dir
+from tsreprog.backbones.registry import REGISTRY
+from tsreprog.errors import BackboneError
 from tsreprog.models import ModelConfig
 from tsreprog.train import TrainConfig
 
@@ -162,22 +163,29 @@ def bench_model(name: str, profile: str, lookback: int, horizon: int, dataset: s
     return spec
 
 
+def _installed(backbone: str) -> tuple[bool, str]:
+    """Whether a registered backbone that needs installing is there, and if not, the command that installs it."""
+    try:
+        REGISTRY[backbone].locate()
+    except BackboneError:
+        return False, f"not installed (tsreprog backbones install {backbone})"
+    return True, ""
+
+
 def _bench_model(name: str, profile: str, lookback: int, horizon: int, dataset: str) -> BenchModel:
     layers = PROFILES[profile]["backbone_layers"]
     reprog = dict(lookback=lookback, horizon=horizon, n_layers=layers)
     if name == "reprog-minilm":
         return BenchModel(name, ModelConfig(backbone="minilm-l6", **reprog), 1e-3)
     if name == "reprog-smollm2":
-        ready = (smollm2_dir() / "config.json").is_file()
+        ready, why_not = _installed("smollm2-135m")
         # Half the rate of the MiniLM rows: at 1e-3 the one-cycle peak drove SmolLM2 training to diverge (ETTh2
         # H=336: loss 0.8 -> 39 within 20 steps of the peak; 0.8 -> 5.0 with the token-scale pin); at 5e-4 it did not.
-        return BenchModel(name, ModelConfig(backbone="smollm2-135m", **reprog), 5e-4, ready,
-                          "" if ready else "not installed (tsreprog backbones install smollm2-135m)")
+        return BenchModel(name, ModelConfig(backbone="smollm2-135m", **reprog), 5e-4, ready, why_not)
     if name == "reprog-dinov2":
         # the patch path: a vision backbone has no vocabulary, so no prompt and patch-projection prototypes
-        ready = (dinov2_dir() / "config.json").is_file()
-        return BenchModel(name, ModelConfig(backbone="dinov2-small", prompt="none", **reprog), 1e-3, ready,
-                          "" if ready else "not installed (tsreprog backbones install dinov2-small)")
+        ready, why_not = _installed("dinov2-small")
+        return BenchModel(name, ModelConfig(backbone="dinov2-small", prompt="none", **reprog), 1e-3, ready, why_not)
     if name == "random-backbone":
         return BenchModel(name, ModelConfig(backbone="random:minilm-l6", **reprog), 1e-3)
     if name == "no-prompt":
