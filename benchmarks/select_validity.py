@@ -69,12 +69,10 @@ BENCH_CANDIDATES = {"no-backbone": (NO_BACKBONE, None, ()), "reprog-minilm": ("m
 COMPACT_IN_PROFILE = {"random-backbone": ("random:minilm-l6", 2, (("prompt", "compact"),))}
 
 
-def bench_targets(folder: Path, dataset: str, horizon: int, profile: str = "standard"
-                  ) -> tuple[list[Candidate], list[float], dict]:
-    """Candidates and seed-averaged test MSE from the cells of a standard-profile bench folder (probe rows for the
-    other depths), with each candidate's mean trained epochs: the targets at the standard budget."""
-    found: dict[str, list[dict]] = {}
-    built: dict[str, Candidate] = {}
+def bench_cells(folder: Path, dataset: str, horizon: int, profile: str = "standard"
+                ) -> dict[str, tuple[Candidate, list[dict]]]:
+    """Each candidate of a bench folder (table rows and their n_layers probes) with its cells, by label."""
+    found: dict[str, tuple[Candidate, list[dict]]] = {}
     paths = [*folder.glob(f"cells/{dataset}/*/H{horizon}*.json"),
              *folder.glob(f"probes/cells/{dataset}/*/H{horizon}*.json")]
     for path in sorted(paths):
@@ -92,8 +90,17 @@ def bench_targets(folder: Path, dataset: str, horizon: int, profile: str = "stan
         if backbone == NO_BACKBONE:
             settings = tuple(sorted(PATCHTST_SHAPES.get(dataset, PATCHTST_DEFAULT_SHAPE).items()))
         candidate = Candidate(backbone, layers, settings)
-        built.setdefault(candidate.label, candidate)
-        found.setdefault(candidate.label, []).append(cell)
+        found.setdefault(candidate.label, (candidate, []))[1].append(cell)
+    return found
+
+
+def bench_targets(folder: Path, dataset: str, horizon: int, profile: str = "standard"
+                  ) -> tuple[list[Candidate], list[float], dict]:
+    """Candidates and seed-averaged test MSE from the cells of a bench folder (probe rows for the other depths),
+    with each candidate's mean trained epochs: the targets at the table's budget."""
+    by_label = bench_cells(folder, dataset, horizon, profile)
+    found = {label: cells for label, (_, cells) in by_label.items()}
+    built = {label: candidate for label, (candidate, _) in by_label.items()}
     labels = sorted(found)
     mean = {label: {key: sum(c[key] for c in found[label]) / len(found[label]) for key in ("mse", "val_mse",
                                                                                            "epochs_run")}

@@ -91,21 +91,40 @@ def is_language_backbone(name: str) -> bool:
     return name.startswith("random:") and target in TINY_ARCHS and target not in VISION_ARCHS
 
 
+@dataclass(frozen=True)
+class _Source:
+    """Where a backbone name points, found without loading weights: a tiny random config, or a folder (or hub id)
+    holding a pretrained config, built with its weights or at random."""
+    target: str
+    tiny: object | None
+    path: Path | str | None
+    random_init: bool
+    located: bool  # the registry's locate() already checked the folder
+
+
+def _resolve(name: str) -> _Source:
+    """The one place that reads a backbone name (random:<arch>, random:<registered>, registered, folder or hub id)."""
+    random_init = name.startswith("random:")
+    target = name.removeprefix("random:")
+    if random_init and (config := tiny_config(target)) is not None:
+        return _Source(target, config, None, True, True)
+    if target in REGISTRY:
+        return _Source(target, None, REGISTRY[target].locate(), random_init, True)
+    if random_init:
+        raise BackboneError(_unknown_random(name))
+    return _Source(target, None, name, False, False)
+
+
 def check_loadable(name: str) -> None:
     """Raise the one-line :class:`BackboneError` :func:`load_backbone` would, reading a config at most: a command
     that loads several backbones in turn (select, bench) refuses a bad name before spending minutes on the others."""
-    target = name.removeprefix("random:")
-    if name.startswith("random:") and tiny_config(target) is not None:
+    source = _resolve(name)
+    if source.located:
         return
-    if target in REGISTRY:
-        REGISTRY[target].locate()
-        return
-    if name.startswith("random:"):
-        raise BackboneError(_unknown_random(name))
     from transformers import AutoConfig
 
     try:
-        AutoConfig.from_pretrained(name, local_files_only=os.environ.get(ALLOW_DOWNLOAD_ENV, "0") != "1")
+        AutoConfig.from_pretrained(source.path, local_files_only=os.environ.get(ALLOW_DOWNLOAD_ENV, "0") != "1")
     except (OSError, ValueError) as exc:
         raise BackboneError(_not_loadable(name, exc)) from None
 
@@ -170,31 +189,23 @@ def load_backbone(name: str, n_layers: int | None = None, dtype: str | torch.dty
                   seed: int = 0) -> Backbone:
     """Build the frozen backbone called ``name``, keeping its first ``n_layers`` blocks (all when None)."""
     torch_dtype = parse_dtype(dtype)
-    if name.startswith("random:"):
-        target = name.split(":", 1)[1]
-        config = tiny_config(target)
-        if config is not None and target in VISION_ARCHS:
-            from transformers import AutoModel, ViTMAEForPreTraining
+    source = _resolve(name)
+    if source.tiny is not None and source.target in VISION_ARCHS:
+        from transformers import AutoModel, ViTMAEForPreTraining
 
-            from tsreprog.backbones.vision import VisionBackbone
+        from tsreprog.backbones.vision import VisionBackbone
 
-            torch.manual_seed(seed)
-            model = ViTMAEForPreTraining(config) if target == "vit-mae" else AutoModel.from_config(config)
-            backbone = VisionBackbone(model.to(torch_dtype), name)
-        elif config is not None:
-            from transformers import AutoModel
+        torch.manual_seed(seed)
+        model = ViTMAEForPreTraining(source.tiny) if source.target == "vit-mae" else AutoModel.from_config(source.tiny)
+        backbone = VisionBackbone(model.to(torch_dtype), name)
+    elif source.tiny is not None:
+        from transformers import AutoModel
 
-            torch.manual_seed(seed)
-            model = AutoModel.from_config(config, attn_implementation="sdpa").to(torch_dtype)
-            backbone = Backbone(model, CharTokenizer(config.vocab_size), name, causal=target != "bert")
-        elif target in REGISTRY:
-            backbone = _load_pretrained(name, REGISTRY[target].locate(), torch_dtype, True, seed)
-        else:
-            raise BackboneError(_unknown_random(name))
-    elif name in REGISTRY:
-        backbone = _load_pretrained(name, REGISTRY[name].locate(), torch_dtype, False, seed)
+        torch.manual_seed(seed)
+        model = AutoModel.from_config(source.tiny, attn_implementation="sdpa").to(torch_dtype)
+        backbone = Backbone(model, CharTokenizer(source.tiny.vocab_size), name, causal=source.target != "bert")
     else:
-        backbone = _load_pretrained(name, name, torch_dtype, False, seed)
+        backbone = _load_pretrained(name, source.path, torch_dtype, source.random_init, seed)
     if n_layers is not None:
         backbone.truncate(n_layers)
     return backbone
