@@ -21,7 +21,7 @@ from pathlib import Path
 
 from select_validity import bench_cells
 from tsreprog.bench.environment import environment
-from tsreprog.io import write_json
+from tsreprog.io import atomic_write_bytes, write_json
 from tsreprog.ntk.agreement import spearman
 from tsreprog.ntk.curves import best_within, epoch_cost, mean_sd, replay_halving, within_spread
 
@@ -125,9 +125,32 @@ def spread_in_sd(means: dict[str, tuple[float, float]]) -> float:
     return (max(values) - min(values)) / sd if sd else float("inf")
 
 
+def first_text(first: dict | None) -> str:
+    return "never" if first is None else f"{first['epochs']} epoch{'s' * (first['epochs'] > 1)} ({first['cost_fraction']:.0%} of the cost)"
+
+
+def markdown(sets: dict) -> str:
+    """The table benchmarks/README.md shows: per set, what validation after 1 and 2 epochs and epoch halving picked."""
+    lines = ["| set | candidates | spread | after 1 epoch: within the spread / rho / cost | after 2 epochs | "
+             "every seed within the spread from | epoch halving |", "| --- | --- | --- | --- | --- | --- | --- |"]
+
+    def cell(row: dict) -> str:
+        return f"{row['picks_within_spread']}/{len(row['runs'])} / {row['rho']:+.2f} / {row['cost_fraction']:.0%}"
+
+    for name, found in sets.items():
+        first = found["first_epochs_within_spread_every_seed"]
+        by_k = {row["epochs"]: row for row in found["by_epochs"]}
+        lines.append(f"| {name} | {len(found['candidates'])} | {found['spread_in_sd']:.1f} sd | {cell(by_k[1])} | "
+                     f"{cell(by_k[2]) if 2 in by_k else '-'} | "
+                     f"{first_text(first)} | {cell(found['halving'])} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=RESULTS / "select_curves.json")
+    parser.add_argument("--write", type=Path, metavar="README",
+                        help="also put the table between the file's SELECT-CURVES markers (benchmarks/README.md)")
     args = parser.parse_args()
     result: dict = {"benchmark": "select_curves", "sets": {}}
     for profile, folder, datasets in SETS:
@@ -138,13 +161,22 @@ def main() -> None:
             result["sets"][f"{profile} {dataset}"] = found
             row = found["first_epochs_within_spread_every_seed"]
             halving = found["halving"]
-            first = "never" if row is None else f"{row['epochs']} epochs ({row['cost_fraction']:.0%} of the cost)"
+            first = first_text(row)
             print(f"{profile} {dataset}: {len(found['candidates'])} candidates, spread {found['spread_in_sd']:.1f} sd;"
                   f" within the spread on every seed from {first};"
                   f" epoch halving {halving['picks_within_spread']}/{len(halving['runs'])} seeds at "
                   f"{halving['cost_fraction']:.0%}, rho {halving['rho']:+.2f}", flush=True)
     result.update(environment("cpu"))
     write_json(args.output, result)
+    text = markdown(result["sets"])
+    if args.write:
+        begin, end = "<!-- SELECT-CURVES -->", "<!-- /SELECT-CURVES -->"
+        page = args.write.read_text()
+        if begin not in page or end not in page:
+            raise SystemExit(f"{args.write}: no '{begin}' ... '{end}' markers to write the table between")
+        head, rest = page.split(begin, 1)
+        atomic_write_bytes(args.write, f"{head}{begin}\n\n{text}\n\n{end}{rest.split(end, 1)[1]}".encode())
+    print(text)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,22 @@ def test_the_few_shot_reliability_figures_are_the_committed_study():
             assert said["pick_gap"] == pytest.approx(measured["methods"][method]["pick_gap"], abs=0.0005)
 
 
+def test_the_budget_line_is_the_committed_learning_curve_replay():
+    """The epochs and cost select quotes for a trustworthy pick must be what results/select_curves.json replayed."""
+    from pathlib import Path
+
+    from tsreprog.ntk.reliability import CURVES, budget_line
+
+    sets = json.loads((Path(__file__).resolve().parents[2] / "benchmarks" / "results" /
+                       "select_curves.json").read_text())["sets"].values()
+    first = [s["first_epochs_within_spread_every_seed"] for s in sets]
+    assert all(row is not None for row in first)  # the line says every set got there
+    assert CURVES["epochs"] == (min(r["epochs"] for r in first), max(r["epochs"] for r in first))
+    low, high = (min(r["cost_fraction"] for r in first), max(r["cost_fraction"] for r in first))
+    assert CURVES["cost_fraction"] == pytest.approx((low, high), abs=0.005)
+    assert "train the candidates" in budget_line()
+
+
 def test_the_no_backbone_ablation_is_a_candidate_of_every_method(tmp_path, synthetic_csv):
     tiny = [a for a in SELECT_TINY]
     tiny[tiny.index("--backbones") + 1] = "none,random:bert"

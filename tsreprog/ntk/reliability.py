@@ -50,6 +50,18 @@ MEASURED = {
                   "ETTm1 10%": {"rho": -0.11, "pick_gap": 0.200, "cost_fraction": 0.005}}},
 }
 TARGET = "rho >= 0.8 on ETTh1 and ETTm1, a pick within the seed spread of the best, at most 5% of the cost"
+# What a ranking by validation needs before its pick holds on every seed: replayed from the bench cells' learning
+# curves (select_curves.json), the fewest whole epochs of every candidate, and what they cost of training them all
+CURVES = {"epochs": (1, 3), "cost_fraction": (0.24, 0.59),
+          "sets": "10% ETTh1/ETTh2/ETTm1, 5% ETTh1, full-data ETTh1/ETTh2"}
+
+
+def budget_line() -> str:
+    """Where a validation ranking became trustworthy: the price of a pick you can rely on."""
+    low, high = CURVES["epochs"]
+    return (f"a ranking by validation picked within the seed spread on every seed only after {low}-{high} full epochs "
+            f"of every candidate ({100 * CURVES['cost_fraction'][0]:.0f}-{100 * CURVES['cost_fraction'][1]:.0f}% of "
+            f"training them all; {CURVES['sets']}): where the pick matters, train the candidates (`tsreprog bench`)")
 
 
 def reliability_line(method: str) -> str:
@@ -66,4 +78,4 @@ def reliability_line(method: str) -> str:
     else:
         verdict = f"below the target ({TARGET}): use the ranking as a hint, not a choice"
     return (f"reliability of '{method}' ({measured['figure']}): " + "; ".join(parts) + f" [{measured['where']}] "
-            f"- {verdict}")
+            f"- {verdict}; {budget_line()}")
