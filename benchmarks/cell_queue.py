@@ -68,8 +68,8 @@ def _run_cell(job: dict, opts: dict) -> str:
                     transfer_to=transfer_to)
     cell["parallel_workers"] = opts["workers"]
     write_json(path, cell)
-    mse, val = (cell.get(key) for key in ("mse", "val_mse"))
-    return f"{name}: MSE {mse if mse is not None else float('nan'):.4f} val {val if val is not None else float('nan'):.4f} " \
+    mse, val = (float("nan") if cell.get(key) is None else cell[key] for key in ("mse", "val_mse"))
+    return f"{name}: MSE {mse:.4f} val {val:.4f} " \
            f"epochs {cell.get('epochs_run')} ({time.time() - began:.0f} s, at {time.time() - STARTED:.0f} s)"
 
 

@@ -224,12 +224,19 @@ def default_job(d: dict) -> list[str]:
             + (f" Head reduced to 32 features (as the standard profile's backbone rows), same default budget: "
                f"{d['head_dim_32_same_budget']['test_mse']:.4f} (commit `{d['head_dim_32_same_budget']['commit']}`): "
                f"{d['head_dim_32_same_budget']['verdict']}." if "head_dim_32_same_budget" in d else "")
-            + (f" A 1,000-word prototype vocabulary, same budget: {d['prototype_vocab_1000_same_budget']['test_mse']:.4f}"
-               f" in {d['prototype_vocab_1000_same_budget']['train_command_seconds']} s: "
-               f"{d['prototype_vocab_1000_same_budget']['verdict']}." if "prototype_vocab_1000_same_budget" in d else "")]
+            + vocab_sentence(d.get("prototype_vocab_1000_same_budget"))]
 
 
-SECTIONS = {"step_speed": step_speed, "step_speed_vocab": step_speed, "step_speed_floor": step_speed, "default_job": default_job, "etth1_quick": etth1_quick, "train_throughput": train_throughput, "ntk_speed": ntk_speed,
+def vocab_sentence(vocab: dict | None) -> str:
+    if vocab is None:
+        return ""
+    return (f" A 1,000-word prototype vocabulary, same budget: {vocab['test_mse']:.4f} in "
+            f"{vocab['train_command_seconds']} s: {vocab['verdict']}.")
+
+
+SECTIONS = {"step_speed": step_speed, "step_speed_vocab": step_speed, "step_speed_floor": step_speed,
+            "default_job": default_job, "etth1_quick": etth1_quick, "train_throughput": train_throughput,
+            "ntk_speed": ntk_speed,
             "ntk_validity": ntk_validity, "ntk_validity_dot": ntk_validity, "tune_etth1": tune_etth1,
             "vision_quick": vision_quick, "vision_throughput": vision_throughput}
 

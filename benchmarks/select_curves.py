@@ -126,7 +126,9 @@ def spread_in_sd(means: dict[str, tuple[float, float]]) -> float:
 
 
 def first_text(first: dict | None) -> str:
-    return "never" if first is None else f"{first['epochs']} epoch{'s' * (first['epochs'] > 1)} ({first['cost_fraction']:.0%} of the cost)"
+    if first is None:
+        return "never"
+    return f"{first['epochs']} epoch{'s' * (first['epochs'] > 1)} ({first['cost_fraction']:.0%} of the cost)"
 
 
 def markdown(sets: dict) -> str:

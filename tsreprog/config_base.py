@@ -96,7 +96,8 @@ class ConfigMixin:
         known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(f"unknown {cls._kind}(s): {', '.join(section + '.' * bool(section) + u for u in unknown)}")
+            named = ", ".join(section + "." * bool(section) + u for u in unknown)
+            raise ConfigError(f"unknown {cls._kind}(s): {named}")
         hints = typing.get_type_hints(cls)
         prefix = f"{section}." if section else ""
         return cls(**{name: coerce(hints[name], prefix + name, value) for name, value in values.items()})

@@ -52,7 +52,8 @@ def test_transfer_target_too_short_is_named(tmp_path):
     source, short = tmp_path / "source.csv", tmp_path / "short.csv"
     synthetic_frame(600, 3).to_csv(source, index=False)
     synthetic_frame(70, 3).to_csv(short, index=False)
-    with pytest.raises(DataError, match=r"transfer target '.*short.csv' cannot be scored at look-back 48 and horizon 8"):
+    with pytest.raises(DataError,
+                       match=r"transfer target '.*short.csv' cannot be scored at look-back 48 and horizon 8"):
         run_cell(str(source), "dlinear", 8, "quick", 48, None, tmp_path / "out", "32", 0, transfer_to=[str(short)])
 
 

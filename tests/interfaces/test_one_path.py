@@ -30,7 +30,8 @@ def test_cli_pandas_and_gluonts_give_the_same_forecast(tmp_path):
     cli = pd.read_csv(tmp_path / "cli.csv", index_col=0)[["c0", "c1", "c2"]].to_numpy().T  # (series, H)
 
     # pandas: the file's first VAL_END rows, the last VAL_END - TRAIN_END held out, as the protocol's validation split
-    long = frame.iloc[:VAL_END].melt(id_vars="date", var_name="unique_id", value_name="y").rename(columns={"date": "ds"})
+    long = frame.iloc[:VAL_END].melt(id_vars="date", var_name="unique_id", value_name="y")
+    long = long.rename(columns={"date": "ds"})
     options = {k: v for k, v in SETTINGS.items() if k not in ("lookback", "horizon", "backbone")}
     forecaster = Forecaster(backbone=SETTINGS["backbone"], lookback=48, horizon=12, val_size=VAL_END - TRAIN_END,
                             **options).fit(long)

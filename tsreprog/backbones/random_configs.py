@@ -12,7 +12,8 @@ def tiny_config(arch: str, width: int = 32, layers: int = 2, heads: int = 4) -> 
         return BertConfig(vocab_size=TINY_VOCAB, hidden_size=width, num_hidden_layers=layers,
                           num_attention_heads=heads, intermediate_size=2 * width, max_position_embeddings=1024)
     if arch == "gpt2":
-        return GPT2Config(vocab_size=TINY_VOCAB, bos_token_id=0, eos_token_id=0, n_embd=width, n_layer=layers, n_head=heads, n_positions=1024)
+        return GPT2Config(vocab_size=TINY_VOCAB, bos_token_id=0, eos_token_id=0, n_embd=width, n_layer=layers,
+                          n_head=heads, n_positions=1024)
     if arch == "llama":
         return LlamaConfig(vocab_size=TINY_VOCAB, hidden_size=width, num_hidden_layers=layers,
                            num_attention_heads=heads, num_key_value_heads=max(1, heads // 2),

@@ -67,7 +67,8 @@ class VisualPromptForecaster(Forecaster):
             mask.zero_()
         self.register_buffer("prompt_mask", mask, persistent=False)
         self.n_tokens = (self.size // patch) ** 2  # patch tokens; a CLS token in front is dropped
-        self.head = FlattenHead(self.n_tokens, self.backbone.embed_dim, config.horizon, config.head_dim or 8, config.dropout)
+        self.head = FlattenHead(self.n_tokens, self.backbone.embed_dim, config.horizon, config.head_dim or 8,
+                                config.dropout)
 
     def images(self, normalised: torch.Tensor) -> torch.Tensor:
         grid = fold(normalised, self.period)[:, None]

@@ -1,7 +1,7 @@
 """How well each selection method has been measured to predict trained accuracy, so `tsreprog select` can say it
-beside its pick. Figures come from benchmarks/select_validity.py (select_validity.json; see benchmarks/README.md): Spearman
-rho of the method's score against trained test MSE (positive: it ranks as training does; 1 is perfect), the pick's
-gap to the best candidate (a fraction), and the candidate set and budget they hold for."""
+beside its pick. Figures come from benchmarks/select_validity.py (select_validity.json; see benchmarks/README.md):
+Spearman rho of the method's score against trained test MSE (positive: it ranks as training does; 1 is perfect), the
+pick's gap to the best candidate (a fraction), and the candidate set and budget they hold for."""
 
 from __future__ import annotations
 
@@ -79,3 +79,18 @@ def reliability_line(method: str) -> str:
         verdict = f"below the target ({TARGET}): use the ranking as a hint, not a choice"
     return (f"reliability of '{method}' ({measured['figure']}): " + "; ".join(parts) + f" [{measured['where']}] "
             f"- {verdict}; {budget_line()}")
+
+
+def reliability_summary(method: str) -> str:
+    """The same in one readable line (what select prints; the full line, study by study, goes to select.json)."""
+    measured = MEASURED.get(method)
+    if measured is None:
+        return reliability_line(method)
+    studies = measured["studies"].values()
+    best = sum(s["pick_gap"] == 0 for s in studies)
+    rhos = [s["rho"] for s in studies]
+    return (f"reliability of '{method}', measured in {len(studies)} studies: its pick was the best candidate in "
+            f"{best}, at worst {100 * max(s['pick_gap'] for s in studies):.0f}% off; rho {min(rhos):+.2f} to "
+            f"{max(rhos):+.2f}, below the target ({TARGET}); {budget_line()} (every study: select.json, "
+            "'reliability')")
+

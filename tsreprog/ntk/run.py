@@ -14,7 +14,7 @@ def run_selection(settings, plot_path: Path | None, log: Callable[[str], None] =
     from tsreprog.backbones.registry import check_loadable
     from tsreprog.data.splits import prepare
     from tsreprog.models import ModelConfig
-    from tsreprog.ntk.reliability import reliability_line
+    from tsreprog.ntk.reliability import reliability_line, reliability_summary
     from tsreprog.ntk.select import NO_BACKBONE, Candidate, selection_windows
 
     data = prepare(settings.dataset, settings.lookback, settings.horizon, settings.data_dir)
@@ -39,7 +39,7 @@ def run_selection(settings, plot_path: Path | None, log: Callable[[str], None] =
         report.update(rank_by_kernel(settings, candidates, base, windows.x, windows.y, windows.n_train,
                                      windows.pool, plot_path, log))
     report["reliability"] = reliability_line(settings.method)
-    print(report["reliability"])
+    print(reliability_summary(settings.method))
     return report
 
 
