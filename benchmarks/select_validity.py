@@ -140,24 +140,49 @@ def study(name: str, candidates: list[Candidate], targets: list[float], base: Mo
                      **{k: v for k, v in figures.items() if isinstance(v, (int, float))}})
         print(f"{name} {candidate.label}: krr {figures['krr_val_mse']:.4f} warm krr {figures['warm_krr_val_mse']:.4f}"
               f" warm val {figures['warm_init_val_mse']:.4f} target {target:.4f}", flush=True)
-    order = {row["candidate"]: i for i, row in enumerate(halving.ranking)}
     kernel_cost = sum(r["kernel_seconds"] for r in rows) / training_seconds
     warm_cost = sum(r["warm_seconds"] - r["kernel_seconds"] for r in rows) / training_seconds
-    methods = {
-        "kernel": judged([r["krr_val_mse"] for r in rows], targets, kernel_cost),
-        "warm": judged([r["warm_krr_val_mse"] for r in rows], targets, warm_cost),
-        # the warmed model's own validation error, the kernel left out: what the warm-up alone says
-        "warm-val": judged([r["warm_init_val_mse"] for r in rows], targets, warm_cost),
-        "halving": judged([order[c.label] for c in candidates], targets, halving_seconds / training_seconds),
-    }
-    for method in methods.values():
-        method["pick"] = candidates[method.pop("pick_index")].label
+    methods = judge_methods(rows, halving.ranking, {"kernel": kernel_cost, "warm": warm_cost, "warm-val": warm_cost,
+                                                    "halving": halving_seconds / training_seconds})
     methods["halving"]["cost_fraction_steps"] = halving.cost_fraction_steps
     return {**described, "budget_steps": budget, "candidates": rows,
             "best": labels[min(range(len(targets)), key=targets.__getitem__)],
             "training_seconds_estimate": training_seconds, "halving": {"rungs": halving.rungs,
                                                                       "ranking": halving.ranking},
             "methods": methods}
+
+
+def judge_methods(rows: list[dict], halving_ranking: list[dict], costs: dict[str, float]) -> dict:
+    """Each method's rho, pick and pick gap against the rows' ``target_test_mse``, at the given costs."""
+    targets = [r["target_test_mse"] for r in rows]
+    order = {row["candidate"]: i for i, row in enumerate(halving_ranking)}
+    methods = {
+        "kernel": judged([r["krr_val_mse"] for r in rows], targets, costs["kernel"]),
+        "warm": judged([r["warm_krr_val_mse"] for r in rows], targets, costs["warm"]),
+        # the warmed model's own validation error, the kernel left out: what the warm-up alone says
+        "warm-val": judged([r["warm_init_val_mse"] for r in rows], targets, costs["warm-val"]),
+        "halving": judged([order[r["candidate"]] for r in rows], targets, costs["halving"]),
+    }
+    for method in methods.values():
+        method["pick"] = rows[method.pop("pick_index")]["candidate"]
+    return methods
+
+
+def rejudge(study: dict, folder: Path, dataset: str, horizon: int, profile: str) -> dict:
+    """A finished study judged again against the bench folder's targets as they stand now (more seeds of a
+    candidate's cells): the scores and costs are the study's own; only the targets, rho and picks change."""
+    candidates, targets, meta = bench_targets(folder, dataset, horizon, profile)
+    by_label = {c.label: target for c, target in zip(candidates, targets)}
+    missing = [r["candidate"] for r in study["candidates"] if r["candidate"] not in by_label]
+    if missing:
+        raise SystemExit(f"{folder}: no cells for {', '.join(missing)} ({dataset} H={horizon})")
+    rows = [{**r, "target_test_mse": by_label[r["candidate"]]} for r in study["candidates"]]
+    costs = {name: m["cost_fraction"] for name, m in study["methods"].items()}
+    methods = judge_methods(rows, study["halving"]["ranking"], costs)
+    methods["halving"]["cost_fraction_steps"] = study["methods"]["halving"].get("cost_fraction_steps")
+    targets_now = [r["target_test_mse"] for r in rows]
+    return {**study, "candidates": rows, "target_details": meta, "methods": methods,
+            "best": rows[min(range(len(rows)), key=targets_now.__getitem__)]["candidate"]}
 
 
 def seed_check(candidates: list[Candidate], base: ModelConfig, data, config: dict, budget: int, args) -> dict:
@@ -333,10 +358,23 @@ def main() -> None:
                         help="with --bench-targets: compare select's two noise estimates (bootstrap, two seeds of the "
                              "leaders) over this many seeds of every candidate, into datasets.<name>.noise_check")
     parser.add_argument("--noise-leaders", type=int, default=3, help="with --noise-check: leaders given a second seed")
+    parser.add_argument("--rejudge", action="store_true",
+                        help="with --bench-targets: judge the finished study in --output again against the folder's "
+                             "cells as they stand now (more seeds), without scoring anything")
     args = parser.parse_args()
     source = None if args.bench_targets else json.loads(Path(args.source).read_text())
     out = Path(args.output)
     result = json.loads(out.read_text()) if out.is_file() else {"datasets": {}}
+    if args.rejudge:
+        if not args.bench_targets or not result["datasets"]:
+            raise SystemExit("--rejudge needs --bench-targets and a finished study in --output")
+        for name in result["datasets"]:
+            result["datasets"][name] = rejudge(result["datasets"][name], Path(args.bench_targets), name,
+                                               args.horizon, args.profile)
+        result.update({**verdicts(result), "rejudged": {"commit": environment("cpu")["commit"],
+                                                       "against": args.bench_targets}})
+        write_json(out, result)
+        return
     for name in args.datasets.split(","):
         if args.noise_check:
             result.setdefault("datasets", {}).setdefault(name, {})["noise_check"] = bench_source_study(name, args)
@@ -353,14 +391,19 @@ def main() -> None:
             continue  # finished datasets are kept (the study resumes)
         result["datasets"][name] = bench_source_study(name, args) if source is None else \
             ntk_source_study(name, source, args)
-        meets = {m: all(d["methods"][m]["rho"] >= TARGET_RHO and d["methods"][m]["cost_fraction"] <= TARGET_COST
-                        for d in result["datasets"].values()) for m in result["datasets"][name]["methods"]}
-        worst = {m: min(d["methods"][m]["rho"] for d in result["datasets"].values()) for m in meets}
-        result.update({"benchmark": "select_validity", "config": vars(args), "meets_targets": meets,
-                       "worst_rho": worst, "targets": {"rho": TARGET_RHO, "cost_fraction": TARGET_COST},
-                       "default_method": SelectConfig().method,  # what `tsreprog select` ranks by unless told
+        result.update({"benchmark": "select_validity", "config": vars(args), **verdicts(result),
                        **environment("cpu")})
         write_json(out, result)
+
+
+def verdicts(result: dict) -> dict:
+    """Which methods meet the targets on every dataset of ``result``, and each method's worst rho."""
+    datasets = list(result["datasets"].values())
+    meets = {m: all(d["methods"][m]["rho"] >= TARGET_RHO and d["methods"][m]["cost_fraction"] <= TARGET_COST
+                    for d in datasets) for m in datasets[0]["methods"]}
+    return {"meets_targets": meets, "worst_rho": {m: min(d["methods"][m]["rho"] for d in datasets) for m in meets},
+            "targets": {"rho": TARGET_RHO, "cost_fraction": TARGET_COST},
+            "default_method": SelectConfig().method}  # what `tsreprog select` ranks by unless told
 
 
 if __name__ == "__main__":
