@@ -10,6 +10,7 @@ import json
 import statistics
 from pathlib import Path
 
+from tsreprog.io import atomic_write_bytes
 from tsreprog.models.config import SETTINGS_BEFORE_THEY_EXISTED
 from tsreprog.ntk.agreement import pick_gaps
 
@@ -275,6 +276,11 @@ def between(text: str, begin: str, end: str, body: str, where: Path) -> str:
     return f"{head}{begin}\n\n{body.strip()}\n\n{end}{tail}"
 
 
+def write_between(path: Path, begin: str, end: str, body: str) -> None:
+    """Replace what lies between one pair of markers of ``path``, written whole (atomically)."""
+    atomic_write_bytes(path, between(path.read_text(), begin, end, body, path).encode())
+
+
 def write_into(files: list[Path]) -> None:
     """Replace what lies between the markers of each file that holds them (the rest is left alone): the H100 and
     CPU standard tables between STANDARD-GPU and STANDARD, everything else between BENCH-TABLES."""
@@ -290,7 +296,7 @@ def write_into(files: list[Path]) -> None:
             if begin in text:
                 text = between(text, begin, end, body(), path)
                 written.add(begin)
-        path.write_text(text)
+        atomic_write_bytes(path, text.encode())
     if BEGIN not in written:
         raise SystemExit(f"no '{BEGIN}' marker in {', '.join(map(str, files))}")
 

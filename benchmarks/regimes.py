@@ -17,7 +17,8 @@ from pathlib import Path
 from tsreprog.bench.report import within_seed_spread
 from tsreprog.data.protocol import few_shot_end, split_borders
 from tsreprog.data.registry import DATASETS as REGISTERED
-from tsreprog.io import atomic_write_bytes, write_json
+from readme_tables import write_between
+from tsreprog.io import write_json
 
 RESULTS = Path(__file__).parent / "results"
 # Each regime's folders, first wins for a cell both hold: the full-data transfer cells (and the adapted rows at full
@@ -308,10 +309,7 @@ def main() -> None:
     write_json(args.output, report)
     text = markdown(report)
     if args.write:
-        begin, end = "<!-- REGIMES -->", "<!-- /REGIMES -->"
-        page = args.write.read_text()
-        head, rest = page.split(begin, 1)
-        atomic_write_bytes(args.write, f"{head}{begin}\n\n{text}\n\n{end}{rest.split(end, 1)[1]}".encode())
+        write_between(args.write, "<!-- REGIMES -->", "<!-- /REGIMES -->", text)
     print(text)
 
 

@@ -19,9 +19,10 @@ import argparse
 import json
 from pathlib import Path
 
+from readme_tables import write_between
 from select_validity import bench_cells
 from tsreprog.bench.environment import environment
-from tsreprog.io import atomic_write_bytes, write_json
+from tsreprog.io import write_json
 from tsreprog.ntk.agreement import spearman
 from tsreprog.ntk.curves import best_within, epoch_cost, mean_sd, replay_halving, within_spread
 
@@ -172,12 +173,7 @@ def main() -> None:
     write_json(args.output, result)
     text = markdown(result["sets"])
     if args.write:
-        begin, end = "<!-- SELECT-CURVES -->", "<!-- /SELECT-CURVES -->"
-        page = args.write.read_text()
-        if begin not in page or end not in page:
-            raise SystemExit(f"{args.write}: no '{begin}' ... '{end}' markers to write the table between")
-        head, rest = page.split(begin, 1)
-        atomic_write_bytes(args.write, f"{head}{begin}\n\n{text}\n\n{end}{rest.split(end, 1)[1]}".encode())
+        write_between(args.write, "<!-- SELECT-CURVES -->", "<!-- /SELECT-CURVES -->", text)
     print(text)
 
 
