@@ -66,14 +66,17 @@ def transfer_targets(targets: list[str] | None, source: str, lookback: int, hori
 def transfer_scores(model: torch.nn.Module, targets: list[PreparedData], lookback: int, horizon: int,
                     precision: str, batch_size: int) -> dict:
     """Zero-shot transfer: the trained ``model`` on every test window of each target. The model is
-    channel-independent and normalises each window itself (RevIN), so it reads any target of its look-back."""
+    channel-independent and normalises each window itself (RevIN), so it reads any target of its look-back. Each
+    score keeps its seconds, so that the transfer table's cost is a figure beside the cell's own."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
     autocast = autocast_dtype(precision)
     scores = {}
     model.to(device)
     for data in targets:
+        started = time.perf_counter()
         result = evaluate(model, data.windows("test", lookback, horizon), batch_size, device, data.scaler, autocast)
-        scores[data.name] = {"mse": result["mse"], "mae": result["mae"], "test_windows": result["n_windows"]}
+        scores[data.name] = {"mse": result["mse"], "mae": result["mae"], "test_windows": result["n_windows"],
+                             "seconds": time.perf_counter() - started}
     model.cpu()
     return scores
 
