@@ -32,6 +32,9 @@ SETS = (("fewshot10", "bench_fewshot10", ("ETTh1", "ETTh2", "ETTm1")),
         ("fewshot5", "bench_fewshot5", ("ETTh1", "ETTh2")),
         ("standard", "bench_standard_gpu", ("ETTh1", "ETTh2")))
 MIN_CANDIDATES = 5
+# Candidates whose converged scores lie closer than this (in seed sd) tie: any pick is within the spread, so such a
+# set says nothing of a method's reliability (issue 33 judges rho only where the spread exceeds 4 sd too).
+DIFFER_SD = 4.0
 TIMED = ("select_validity_fewshot10_candidates.json", "select_validity_fewshot10.json",
          "select_validity_standard.json")
 
@@ -103,7 +106,7 @@ def curves(folder: Path, dataset: str, profile: str, horizon: int = 96) -> dict 
             "short_of_seeds_left_out": short,
             "test_mse": {label: {"mean": m, "sd": s} for label, (m, s) in means.items()},
             "best": min(labels, key=lambda label: means[label][0]),
-            "spread_in_sd": spread_in_sd(means),
+            "spread_in_sd": spread_in_sd(means), "candidates_differ": spread_in_sd(means) >= DIFFER_SD,
             "step_seconds": {label: seconds[label] for label in labels},
             "step_seconds_from": {label: timed_by[label] for label in labels},
             "by_epochs": by_k, "halving": {"runs": halving, **summarise(halving)},
@@ -145,7 +148,8 @@ def markdown(sets: dict) -> str:
         by_k = {row["epochs"]: row for row in found["by_epochs"]}
         lines.append(f"| {name} | {len(found['candidates'])} | {found['spread_in_sd']:.1f} sd | {cell(by_k[1])} | "
                      f"{cell(by_k[2]) if 2 in by_k else '-'} | "
-                     f"{first_text(first)} | {cell(found['halving'])} |")
+                     f"{first_text(first)}{'' if found['candidates_differ'] else ' (the candidates tie)'} | "
+                     f"{cell(found['halving'])} |")
     return "\n".join(lines)
 
 
