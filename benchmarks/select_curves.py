@@ -102,11 +102,12 @@ def curves(folder: Path, dataset: str, profile: str, horizon: int = 96) -> dict 
                                                     {label: len(h) for label, h in histories.items()}, seconds)})
     reliable = next((row for row in by_k if row["picks_within_spread"] == len(seeds)), None)
     means = {label: mean_sd(values) for label, values in tests.items()}
+    spread = spread_in_sd(means)
     return {"regime": profile, "horizon": horizon, "seeds": seeds, "candidates": labels, "untimed_left_out": untimed,
             "short_of_seeds_left_out": short,
             "test_mse": {label: {"mean": m, "sd": s} for label, (m, s) in means.items()},
             "best": min(labels, key=lambda label: means[label][0]),
-            "spread_in_sd": spread_in_sd(means), "candidates_differ": spread_in_sd(means) >= DIFFER_SD,
+            "spread_in_sd": spread, "candidates_differ": spread >= DIFFER_SD,
             "step_seconds": {label: seconds[label] for label in labels},
             "step_seconds_from": {label: timed_by[label] for label in labels},
             "by_epochs": by_k, "halving": {"runs": halving, **summarise(halving)},
