@@ -88,7 +88,7 @@ def sample_row(cell: dict, same_cell_committed: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", default="fewshot10")
+    parser.add_argument("--profile", default="fewshot10", choices=sorted(PROFILES))
     parser.add_argument("--dataset", default="ETTh1")
     parser.add_argument("--table", type=Path, default=RESULTS / "bench_fewshot10", help="the table's committed cells")
     parser.add_argument("--sample", type=Path, default=RESULTS / "bench_fewshot10_cpu",
