@@ -78,6 +78,15 @@ def estimate(table: dict[tuple, dict], sample: dict[str, dict], workers: int) ->
                                                                                  key=lambda x: -x[1][1])}}
 
 
+def verdict(wall_hours: list[float], missing: list[str], target_hours: float) -> str:
+    """'no' once the lower bound passes the target; 'yes' only when every cell is priced and the upper bound is
+    within it (an unpriced cell can only add time, so 'no' still holds without it and 'yes' does not)."""
+    low, high = wall_hours
+    if low > target_hours:
+        return "no"
+    return "yes" if high <= target_hours and not missing else "undecided"
+
+
 def sample_row(cell: dict, same_cell_committed: dict) -> dict:
     """A re-run cell beside the committed one of the same row, horizon and seed (which machine, which MSE)."""
     kept = ("model", "horizon", "seed", "epochs_run", "train_series_windows", "seconds_total", "mse", "precision",
@@ -108,9 +117,7 @@ def main() -> None:
     sample_core = sum(c["seconds_total"] for c in ran_here)
     report = {
         "profile": args.profile, "dataset": args.dataset, "table": args.table.name, "target_hours": args.target_hours,
-        # an unpriced cell can only add time: "no" still holds, "yes" does not
-        **result, "met": "no" if result["wall_hours"][0] > args.target_hours else
-        "yes" if result["wall_hours"][1] <= args.target_hours and not result["missing"] else "undecided",
+        **result, "met": verdict(result["wall_hours"], result["missing"], args.target_hours),
         "sample": {
             "cells": [sample_row(c, committed.get((c["model"], c["horizon"], c["seed"])) or {}) for c in ran_here],
             "core_seconds": sample_core, "wall_seconds": args.sample_wall,
