@@ -106,14 +106,17 @@ def test_the_few_shot_reliability_figures_are_the_committed_study():
             said = MEASURED[method]["studies"][f"{dataset} 10%"]
             assert said["rho"] == pytest.approx(measured["methods"][method]["rho"], abs=0.005)
             assert said["pick_gap"] == pytest.approx(measured["methods"][method]["pick_gap"], abs=0.0005)
-    candidates = json.loads((Path(__file__).resolve().parents[2] / "benchmarks" / "results" /
-                             "select_validity_fewshot10_candidates.json").read_text())["datasets"]["ETTh1"]
-    assert len(candidates["candidates"]) == 10
-    for method, measured in candidates["methods"].items():
-        said = MEASURED[method]["studies"]["ETTh1 10%, 10 candidates"]
-        assert said["rho"] == pytest.approx(measured["rho"], abs=0.005)
-        assert said["pick_gap"] == pytest.approx(measured["pick_gap"], abs=0.0005)
-        assert said["cost_fraction"] == pytest.approx(measured["cost_fraction"], abs=0.0005)
+    wider = json.loads((Path(__file__).resolve().parents[2] / "benchmarks" / "results" /
+                        "select_validity_fewshot10_candidates.json").read_text())["datasets"]
+    assert "ETTh1" in wider
+    for dataset, study in wider.items():
+        count = len(study["candidates"])
+        assert count >= 10  # the floor for a set of candidates that differ in kind
+        for method, measured in study["methods"].items():
+            said = MEASURED[method]["studies"][f"{dataset} 10%, {count} candidates"]
+            assert said["rho"] == pytest.approx(measured["rho"], abs=0.005)
+            assert said["pick_gap"] == pytest.approx(measured["pick_gap"], abs=0.0005)
+            assert said["cost_fraction"] == pytest.approx(measured["cost_fraction"], abs=0.0005)
 
 
 def test_the_budget_line_is_the_committed_learning_curve_replay():
