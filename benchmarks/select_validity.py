@@ -83,15 +83,19 @@ def bench_cells(folder: Path, dataset: str, horizon: int, profile: str = "standa
         if table_row not in BENCH_CANDIDATES or set(changes) - {"n_layers"} or \
                 any(variant.get(key) is not None for key in ("learning_rate", "weight_decay")):
             continue
-        backbone, layers, settings = BENCH_CANDIDATES[table_row]
-        if profile.startswith("fewshot") and table_row in COMPACT_IN_PROFILE:
-            backbone, layers, settings = COMPACT_IN_PROFILE[table_row]
-        layers = changes.get("n_layers", layers)
-        if backbone == NO_BACKBONE:
-            settings = tuple(sorted(PATCHTST_SHAPES.get(dataset, PATCHTST_DEFAULT_SHAPE).items()))
-        candidate = Candidate(backbone, layers, settings)
+        candidate = table_candidate(table_row, dataset, profile, changes.get("n_layers"))
         found.setdefault(candidate.label, (candidate, []))[1].append(cell)
     return found
+
+
+def table_candidate(table_row: str, dataset: str, profile: str, n_layers: int | None = None) -> Candidate:
+    """The selection candidate that stands for a bench table row (at another depth with ``n_layers``)."""
+    backbone, layers, settings = BENCH_CANDIDATES[table_row]
+    if profile.startswith("fewshot") and table_row in COMPACT_IN_PROFILE:
+        backbone, layers, settings = COMPACT_IN_PROFILE[table_row]
+    if backbone == NO_BACKBONE:
+        settings = tuple(sorted(PATCHTST_SHAPES.get(dataset, PATCHTST_DEFAULT_SHAPE).items()))
+    return Candidate(backbone, layers if n_layers is None else n_layers, settings)
 
 
 def bench_targets(folder: Path, dataset: str, horizon: int, profile: str = "standard"
