@@ -17,18 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from select_validity import table_candidate
+from select_validity import table_candidate, table_setup
 from tsreprog.bench.environment import environment
-from tsreprog.bench.models import bench_model, train_config
 from tsreprog.bench.report import within_seed_spread
 from tsreprog.bench.runner import cell_path
-from tsreprog.data import prepare
 from tsreprog.io import write_json
 from tsreprog.ntk.agreement import spearman
 from tsreprog.ntk.select import score_candidate, selection_windows
@@ -58,13 +55,7 @@ def existing_cells(profile: str, dataset: str, horizon: int) -> list[Path]:
 
 def register(profile: str, dataset: str, horizon: int, args) -> dict:
     """Score every row's candidate on the selection windows and record the picks, before any cell exists."""
-    spec = bench_model("reprog-minilm", profile, 512, horizon, dataset)
-    data = prepare(dataset, 512, horizon)
-    spec.model.description = data.description
-    spec.model.prototype_vocab = args.prototype_vocab  # as the selection studies score (select_validity.py)
-    train = train_config(profile, dataset, None, spec.learning_rate)
-    steps_per_epoch = math.ceil(len(data.windows("train", 512, horizon, stride=train.train_stride,
-                                                 fraction=train.train_fraction)) / train.batch_size)
+    spec, data, train, steps_per_epoch = table_setup(dataset, profile, horizon, args.prototype_vocab)
     budget = ASSUMED_EPOCHS * steps_per_epoch
     windows = selection_windows(data, 512, horizon, args.n_train, args.n_val, args.n_pool,
                                 train_fraction=train.train_fraction)

@@ -299,6 +299,21 @@ def ntk_source_study(name: str, source: dict, args) -> dict:
                  {"targets": described, "target_source": args.source})
 
 
+def table_setup(name: str, profile: str, horizon: int, prototype_vocab: int):
+    """The table's model, data, training settings and steps per epoch for a dataset and profile, as selection scores
+    them: (spec, data, train, steps_per_epoch)."""
+    spec = bench_model("reprog-minilm", profile, 512, horizon, name)
+    data = prepare(name, 512, horizon)
+    spec.model.description = data.description
+    # The kernel over the full 30M-weight mixture (30,522 rows) ran out of 24 GB; the vocabulary subset ties the
+    # full vocabulary once trained (ETTh1 H=96, 3 seeds: 0.4060 against 0.4080, benchmarks/README.md).
+    spec.model.prototype_vocab = prototype_vocab
+    train = train_config(profile, name, None, spec.learning_rate)
+    steps_per_epoch = math.ceil(len(data.windows("train", 512, horizon, stride=train.train_stride,
+                                                 fraction=train.train_fraction)) / train.batch_size)
+    return spec, data, train, steps_per_epoch
+
+
 def bench_source_study(name: str, args) -> dict:
     """The standard-budget study: targets from a bench folder's cells, candidates built as the table built them
     (head reduced to 32 features, the table's rate and cosine schedule), the budget the steps they trained."""
@@ -306,15 +321,7 @@ def bench_source_study(name: str, args) -> dict:
     if not candidates:
         raise SystemExit(f"{args.bench_targets}: no candidate cells for {name} H={args.horizon} "
                          f"(rows {', '.join(BENCH_CANDIDATES)} and their n_layers probes)")
-    spec = bench_model("reprog-minilm", args.profile, 512, args.horizon, name)
-    data = prepare(name, 512, args.horizon)
-    spec.model.description = data.description
-    # The kernel over the full 30M-weight mixture (30,522 rows) ran out of 24 GB; the vocabulary subset ties the
-    # full vocabulary once trained (ETTh1 H=96, 3 seeds: 0.4060 against 0.4080, benchmarks/README.md).
-    spec.model.prototype_vocab = args.prototype_vocab
-    train = train_config(args.profile, name, None, spec.learning_rate)
-    steps_per_epoch = math.ceil(len(data.windows("train", 512, args.horizon, stride=train.train_stride,
-                                                 fraction=train.train_fraction)) / train.batch_size)
+    spec, data, train, steps_per_epoch = table_setup(name, args.profile, args.horizon, args.prototype_vocab)
     epochs = sum(meta["epochs_run"].values()) / len(meta["epochs_run"])
     # a few-shot profile's selection draws its training windows from the share its runs keep
     config = {"n_train": args.n_train, "n_val": args.n_val, "probes": args.probes,
