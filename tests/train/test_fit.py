@@ -117,15 +117,18 @@ def _trained_with_default_scoring(csv, tmp_path):
     return path
 
 
-def test_gradient_clip_bounds_every_update(synthetic_csv):
-    """Clipping the global norm to almost nothing leaves Adam's updates below its epsilon: nothing moves."""
+@pytest.mark.parametrize("precision", ["32", "bf16-mixed"])
+def test_gradient_clip_bounds_every_update(synthetic_csv, precision):
+    """Clipping the global norm to almost nothing leaves Adam's updates below its epsilon: nothing moves. In bf16
+    too, which `auto` picks on CPUs with bf16 instructions (Lightning's own clipping refused the fused AdamW there)."""
     from tsreprog.models import build_model
 
     config = ModelConfig(**MODEL, dropout=0.0)
     start = build_model(config).trainable_state_dict()
     moved = {}
     for clip in (None, 1e-12):
-        state = fit(config, train_config(synthetic_csv, epochs=1, gradient_clip=clip)).model.trainable_state_dict()
+        state = fit(config, train_config(synthetic_csv, epochs=1, gradient_clip=clip,
+                                         precision=precision)).model.trainable_state_dict()
         moved[clip] = max((state[k] - start[k]).abs().max().item() for k in start)
     assert moved[1e-12] < 1e-5 < moved[None]
     with pytest.raises(ConfigError, match="gradient_clip"):

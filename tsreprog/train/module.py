@@ -65,6 +65,13 @@ class ForecastModule(L.LightningModule):
         self.log("val_mse", metrics["val_mse"], prog_bar=True)
         self.log("val_mae", metrics["val_mae"])
 
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
+        """Clip the global norm here: bf16 autocast scales no loss, so the gradients are the true ones, while
+        Lightning's mixed-precision plugin refuses to clip for a fused optimizer (it assumes fp16 loss scaling)."""
+        if gradient_clip_val:
+            torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.grad is not None],
+                                           gradient_clip_val)
+
     def configure_optimizers(self):
         params = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=self.learning_rate, weight_decay=self.weight_decay,
