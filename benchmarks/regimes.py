@@ -136,9 +136,12 @@ def regime_tables(cells: list[dict]) -> dict:
 
 
 def fmt(s: dict | None) -> str:
+    """A cell's mean ± sd, naming its seeds where fewer than the 3 the tables' headers promise."""
     if not s:
         return "–"
-    return f"{s['mean']:.3f} ± {s['sd']:.3f}" if s["sd"] is not None else f"{s['mean']:.3f} (1 seed)"
+    if s["sd"] is None:
+        return f"{s['mean']:.3f} (1 seed)"
+    return f"{s['mean']:.3f} ± {s['sd']:.3f}" + (f" ({s['n']} seeds)" if s["n"] < 3 else "")
 
 
 DATASETS = ("ETTh1", "ETTh2", "ETTm1")
