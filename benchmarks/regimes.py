@@ -90,14 +90,18 @@ def machine(cell: dict) -> str:
     return f"{cell.get('device')}, " + ("fp32" if cell.get("precision") == "32" else str(cell.get("precision")))
 
 
+VERDICT_SEEDS = 3
+
+
 def summary(values: list[float]) -> dict:
     return {"mean": statistics.mean(values), "sd": statistics.stdev(values) if len(values) > 1 else None,
             "n": len(values)}
 
 
 def verdict(a: dict | None, b: dict | None) -> str:
-    """``a`` against ``b`` by the project's 2-sd rule (tsreprog.bench.report.within_seed_spread)."""
-    if not a or not b or a["n"] < 2 or b["n"] < 2:
+    """``a`` against ``b`` by the project's 2-sd rule (tsreprog.bench.report.within_seed_spread), once both have the
+    3 seeds the rule and the table's header name: the sd of 2 seeds is too loose to call a gap real."""
+    if not a or not b or a["n"] < VERDICT_SEEDS or b["n"] < VERDICT_SEEDS:
         return "not measured"
     if within_seed_spread(a["mean"], a["sd"], b["mean"], b["sd"]):
         return "tie"

@@ -32,3 +32,5 @@ def test_verdict_needs_a_gap_beyond_twice_the_larger_sd():
     c = regimes.summary([0.300, 0.301, 0.302])
     assert regimes.verdict(c, b) == "wins" and regimes.verdict(b, c) == "loses"
     assert regimes.verdict(regimes.summary([0.3]), b) == "not measured"
+    # 2 seeds give no verdict, however far apart: the header promises 3
+    assert regimes.verdict(regimes.summary([0.300, 0.301]), b) == "not measured"
