@@ -2,6 +2,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,13 @@ def tune_args(csv, storage, out, n_trials=6, extra=()):
 def states(storage, name="tsreprog"):
     study = optuna.load_study(study_name=name, storage=storage)
     return [t.state for t in study.get_trials(deepcopy=False)]
+
+
+def running_with_heartbeat(db: Path) -> bool:
+    """Whether a RUNNING trial has a heartbeat row (Optuna's RDB schema: tables trials, trial_heartbeats)."""
+    with sqlite3.connect(db) as connection:
+        return connection.execute("SELECT COUNT(*) FROM trials JOIN trial_heartbeats USING (trial_id) "
+                                  "WHERE trials.state = 'RUNNING'").fetchone()[0] > 0
 
 
 def finished(storage):
@@ -67,7 +75,10 @@ def test_kill_9_then_resume(synthetic_csv, tmp_path):
             current = states(storage)
         except Exception:  # study not created yet
             continue
-        if sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in current) >= 1 and TrialState.RUNNING in current:
+        # ...and once that trial has written its first heartbeat: killed in the milliseconds before it, a trial
+        # stays RUNNING for good, as Optuna fails only trials with a stale heartbeat (a known gap, docs/history.md)
+        if (sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in current) >= 1
+                and TrialState.RUNNING in current and running_with_heartbeat(tmp_path / "study.db")):
             break
     else:
         pytest.fail(f"worker never caught in a running trial (exit {worker.poll()}): "
