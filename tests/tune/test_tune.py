@@ -75,8 +75,8 @@ def test_kill_9_then_resume(synthetic_csv, tmp_path):
             current = states(storage)
         except Exception:  # study not created yet
             continue
-        # ...and once that trial has written its first heartbeat: killed in the milliseconds before it, a trial
-        # stays RUNNING for good, as Optuna fails only trials with a stale heartbeat (a known gap, docs/history.md)
+        # ...and once that trial has written its first heartbeat, so that the retry below is Optuna's stale-trial
+        # path (a trial killed before its first beat is failed another way, tested below)
         if (sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in current) >= 1
                 and TrialState.RUNNING in current and running_with_heartbeat(tmp_path / "study.db")):
             break
@@ -100,6 +100,25 @@ def test_kill_9_then_resume(synthetic_csv, tmp_path):
     # The retry replays every value the killed trial had already drawn (it may have been killed before drawing
     # them all; the rest are sampled afresh).
     assert failed[0].params.items() <= retried[0].params.items()
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # study.ask() stands in for the killed worker
+def test_trial_orphaned_before_its_first_heartbeat_is_failed_on_resume(synthetic_csv, tmp_path):
+    """A worker killed between creating a trial and its first heartbeat leaves the trial RUNNING with no heartbeat,
+    which Optuna never fails as stale: the resumed study must fail it and still finish its budget."""
+    from tsreprog.tune.study import StudySettings, fail_orphaned_trials, open_study
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    study = open_study(StudySettings(storage=storage, heartbeat=1), resume=False)
+    orphan = study.ask()  # RUNNING, no heartbeat, no objective: what the kill leaves behind
+    assert fail_orphaned_trials(study, grace_seconds=60) == []  # too young to call dead
+    assert not running_with_heartbeat(tmp_path / "study.db")
+    time.sleep(2.5)  # past the grace period of 2 heartbeats
+    assert main(tune_args(synthetic_csv, storage, tmp_path / "out", n_trials=3, extra=["--resume"])) == 0
+    trials = optuna.load_study(study_name="tsreprog", storage=storage).get_trials()
+    assert finished(storage) == 3
+    assert TrialState.RUNNING not in [t.state for t in trials]
+    assert trials[orphan.number].state == TrialState.FAIL and "orphaned" in trials[orphan.number].user_attrs
 
 
 def _two_workers(csv, storage, tmp_path, n_trials=6):

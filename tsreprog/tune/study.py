@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import optuna
@@ -117,6 +118,7 @@ def run(settings: StudySettings, base_model: ModelConfig, base_train: TrainConfi
     with warnings.catch_warnings():  # marked experimental in Optuna, nothing more
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)  # a dead worker's RUNNING trial → FAIL (and a retry is enqueued)
+    fail_orphaned_trials(study, grace_seconds=2 * settings.heartbeat)
     retry_interrupted(study)
     if finished_count(study) < settings.n_trials:
         objective = Objective(data, base_model, base_train, space, settings.n_trials)
@@ -125,6 +127,26 @@ def run(settings: StudySettings, base_model: ModelConfig, base_train: TrainConfi
             study.optimize(objective, callbacks=[MaxTrialsCallback(settings.n_trials, states=FINISHED)],
                            catch=(RuntimeError,), gc_after_trial=True)
     return study
+
+
+def fail_orphaned_trials(study: optuna.Study, grace_seconds: float) -> list[int]:
+    """Fail every RUNNING trial whose worker died before the trial's first heartbeat; return their numbers.
+
+    Optuna fails as stale only trials that have a heartbeat, so a worker killed between creating a trial and its
+    first beat left that trial RUNNING for good, counted by the budget and never finished. Such a trial never
+    reached the objective, which records its worker first thing; one that has not after a grace period (the
+    heartbeat's) is an orphan. It drew no parameters, so there is nothing to retry."""
+    now = datetime.now()  # Optuna stamps datetime_start with the worker's local clock
+    orphans = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        started = trial.datetime_start
+        if "worker" in trial.user_attrs or started is None or (now - started).total_seconds() <= grace_seconds:
+            continue
+        storage = study._storage  # Optuna has no public call to fail another process's trial
+        storage.set_trial_user_attr(trial._trial_id, "orphaned", "its worker died before the first heartbeat")
+        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        orphans.append(trial.number)
+    return orphans
 
 
 def retry_interrupted(study: optuna.Study) -> None:
