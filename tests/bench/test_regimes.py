@@ -48,6 +48,42 @@ def test_transfer_scores_live_in_the_cell_and_equal_a_direct_evaluation(tmp_path
     assert 0 < cell["transfer"]["target"]["mse"] < 2.0 and cell["transfer"]["target"]["seconds"] > 0
 
 
+def test_a_cell_killed_while_scoring_transfer_resumes_at_the_scoring(tmp_path, monkeypatch):
+    """Scoring every transfer window can take as long as training: a cell interrupted there keeps its trained model
+    and scores it on resume, ending with the uninterrupted cell's figures."""
+    import tsreprog.bench.runner as runner
+    from tsreprog.train.pipeline import ForecastPipeline
+
+    source, target = tmp_path / "source.csv", tmp_path / "target.csv"
+    synthetic_frame(600, 3, seed=0).to_csv(source, index=False)
+    synthetic_frame(500, 2, seed=5).to_csv(target, index=False)
+    args = (str(source), "dlinear", 8, "quick", 48, None)
+    whole = run_cell(*args, tmp_path / "whole", "32", 0, transfer_to=[str(target)])
+
+    real_scores = runner.transfer_scores
+
+    def killed(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "transfer_scores", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_cell(*args, tmp_path / "killed", "32", 0, transfer_to=[str(target)])
+    monkeypatch.setattr(runner, "transfer_scores", real_scores)
+
+    def no_training(*a, **k):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(ForecastPipeline, "train", no_training)
+    lines = []
+    cell = run_cell(*args, tmp_path / "killed", "32", 0, transfer_to=[str(target)], log=lines.append)
+    assert cell["resumed"] and any("resuming at the scoring" in line for line in lines)
+    assert cell["history"] == whole["history"] and cell["epochs_run"] == whole["epochs_run"]
+    for key in ("mse", "mae", "val_mse"):
+        assert cell[key] == pytest.approx(whole[key], rel=1e-6)
+    assert cell["transfer"]["target"]["mse"] == pytest.approx(whole["transfer"]["target"]["mse"], rel=1e-6)
+    assert not (tmp_path / "killed" / ".resume").exists() or not any((tmp_path / "killed" / ".resume").rglob("*.*"))
+
+
 def test_transfer_target_too_short_is_named(tmp_path):
     source, short = tmp_path / "source.csv", tmp_path / "short.csv"
     synthetic_frame(600, 3).to_csv(source, index=False)

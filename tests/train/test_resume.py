@@ -88,6 +88,43 @@ def test_a_run_killed_inside_an_epoch_resumes_from_its_step_state(synthetic_csv,
         assert resumed["metrics"][key] == pytest.approx(whole["metrics"][key], rel=1e-6, abs=1e-9)
 
 
+def test_a_run_killed_while_scoring_resumes_at_the_scoring(synthetic_csv, tmp_path, monkeypatch, capsys):
+    """Training had ended when the kill came: --resume scores the saved model and trains nothing again."""
+    import importlib
+
+    from tsreprog.train.pipeline import ForecastPipeline
+
+    fit_module = importlib.import_module("tsreprog.train.fit")  # the package's `fit` attribute is the function
+
+    args = ("--epochs", "2", "--patience", "2")
+    assert main(train_args(synthetic_csv, tmp_path / "whole", *args)) == 0
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    assert not (tmp_path / "whole" / "trained.json").exists()  # the run is whole: nothing left to resume
+
+    real_evaluate = fit_module.evaluate
+
+    def killed(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fit_module, "evaluate", killed)
+    out = tmp_path / "killed"
+    assert main(train_args(synthetic_csv, out, *args)) == 130
+    assert "training had finished" in capsys.readouterr().err
+    assert (out / "trained.json").is_file() and not (out / "last_state.ckpt").exists()
+    monkeypatch.setattr(fit_module, "evaluate", real_evaluate)
+
+    def no_training(*a, **k):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(ForecastPipeline, "train", no_training)
+    assert main(train_args(synthetic_csv, out, *args, "--resume")) == 0
+    resumed = json.loads((out / "metrics.json").read_text())
+    assert resumed["history"] == whole["history"]
+    for key in ("best_val_mse", "epochs_run", "test_mse", "test_mae"):
+        assert resumed["metrics"][key] == pytest.approx(whole["metrics"][key], rel=1e-6, abs=1e-9)
+    assert not (out / "trained.json").exists()
+
+
 def test_resume_without_a_killed_run_is_named(synthetic_csv, tmp_path, capsys):
     assert main(train_args(synthetic_csv, tmp_path / "none", "--resume")) == 2
     assert "nothing to resume" in capsys.readouterr().err

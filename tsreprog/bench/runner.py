@@ -20,6 +20,7 @@ from tsreprog.evaluate.forecast import forecast_at, plot_forecast
 from tsreprog.errors import ConfigError, DataError
 from tsreprog.train.metrics import evaluate
 from tsreprog.train import fit
+from tsreprog.train.fit import last_state_path, trained_record_path
 from tsreprog.train.checkpoint import CHECKPOINT_NAME
 from tsreprog.train.precision import autocast_dtype
 from tsreprog.io import atomic_write_bytes
@@ -110,12 +111,13 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
-    # A killed cell resumes from its last finished epoch: its training state lives here until the cell is written.
+    # A killed cell resumes from its last finished epoch, or at its scoring once training had ended: its state
+    # lives here until every score of the cell is in.
     state = resume_folder(out, dataset, row, horizon, seed)
-    resumed = (state / "last_state.ckpt").is_file()
-    result = fit(spec.model, train, state / CHECKPOINT_NAME, data=data, log=log, resume=True)
+    checkpoint = state / CHECKPOINT_NAME
+    resumed = last_state_path(checkpoint).is_file() or trained_record_path(checkpoint).is_file()
+    result = fit(spec.model, train, checkpoint, data=data, log=log, resume=True)
     seconds = time.perf_counter() - started
-    shutil.rmtree(state, ignore_errors=True)
     epochs = max(result.metrics["epochs_run"], 1)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     cell = {
@@ -140,6 +142,7 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
         test_end = data.borders.test[1]
         shown = forecast_at(result.pipeline, data.table, origin=test_end - horizon)
         plot_forecast(shown, example, columns=data.table.columns[-1:], context=2 * horizon)
+    shutil.rmtree(state, ignore_errors=True)
     return cell
 
 

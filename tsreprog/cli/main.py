@@ -81,8 +81,10 @@ def _train_into(args, out: Path, model_config, train_config) -> int:
                                  log=None if args.quiet else lambda m: _say(args, m))
     except KeyboardInterrupt:
         saved = (out / "last_state.ckpt").is_file()
+        trained = (out / "trained.json").is_file()
         print("tsreprog: interrupted; " + (f"the last finished epoch is saved in {out / 'last_state.ckpt'}: run the "
-              "same command with --resume to continue" if saved else "no epoch had finished, nothing to resume"),
+              "same command with --resume to continue" if saved else "training had finished: run the same command "
+              "with --resume to score it" if trained else "no epoch had finished, nothing to resume"),
               file=sys.stderr)
         return 130
     print(json.dumps(json_ready(result.metrics), indent=2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from tsreprog.train.loop import resolve_accelerator
 from tsreprog.train.metrics import evaluate
 from tsreprog.train.pipeline import ForecastPipeline
 from tsreprog.train.resume import remove_state
+from tsreprog.io import write_json
 
 
 @dataclass
@@ -43,6 +45,12 @@ def last_state_path(checkpoint_path: str | Path) -> Path:
     return Path(checkpoint_path).with_name("last_state.ckpt")
 
 
+def trained_record_path(checkpoint_path: str | Path) -> Path:
+    """Where a run records that its training ended (metrics and history). It stays until the caller has written
+    what it scored, so a run killed while scoring resumes at the scoring instead of at the first epoch."""
+    return Path(checkpoint_path).with_name("trained.json")
+
+
 def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Path | None = None,
         data: PreparedData | None = None, test: bool = True, log: Callable[[str], None] | None = None,
         resume: bool = False) -> FitResult:
@@ -51,22 +59,34 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
     validation/test metrics; ``log`` receives one line per epoch.
 
     With a ``checkpoint_path``, the whole training state is saved beside it after every epoch
-    (:func:`last_state_path`) and removed when training ends; ``resume=True`` continues from it."""
+    (:func:`last_state_path`); when training ends it gives way to the final model and :func:`trained_record_path`,
+    which the caller removes once its outputs are written. ``resume=True`` continues from whichever is there."""
     data = data or prepare(train.dataset, model_config.lookback, model_config.horizon, train.data_dir,
                            train.date_column, train.columns, drop_duplicate_rows=train.drop_duplicate_rows)
     path = Path(checkpoint_path) if checkpoint_path else None
     state = last_state_path(path) if path is not None else None
+    record = trained_record_path(path) if path is not None else None
     started = time.perf_counter()
-    pipeline = ForecastPipeline.train(
-        model_config, train, list(data.table.values.T), data.table.columns, data.borders.train[1],
-        data.borders.val[1], scaler=data.scaler, freq=data.table.freq, dataset=dataset_description(data),
-        source=data.table.source, log=log, checkpoint=path, last_state=state, resume=resume)
+    resumed_after_training = resume and record is not None and record.is_file() and path.exists()
+    if resumed_after_training:  # killed after training, while scoring: score it again, do not train it again
+        pipeline, trained = ForecastPipeline.load(path), json.loads(record.read_text())
+        pipeline.metrics, pipeline.history = dict(trained["metrics"]), list(trained["history"])
+        if log:
+            log(f"training had finished ({len(pipeline.history)} epochs); resuming at the scoring")
+    else:
+        pipeline = ForecastPipeline.train(
+            model_config, train, list(data.table.values.T), data.table.columns, data.borders.train[1],
+            data.borders.val[1], scaler=data.scaler, freq=data.table.freq, dataset=dataset_description(data),
+            source=data.table.source, log=log, checkpoint=path, last_state=state, resume=resume)
+        pipeline.metrics["train_seconds"] = time.perf_counter() - started
     model, precision = pipeline.model, pipeline.precision
     if not is_rank_zero():  # a DDP rank other than 0 has trained its share; rank 0 scores and writes
         return FitResult(model, data, {"precision": precision, "rank": launch_rank()}, path, pipeline.history)
-    if state is not None:
+    if path is not None and not resumed_after_training:
+        pipeline.save(path)  # the best weights with the precision and metrics they were trained under
+        write_json(record, {"metrics": pipeline.metrics, "history": pipeline.history})
         remove_state(state)
-    metrics = {**pipeline.metrics, "train_seconds": time.perf_counter() - started}
+    metrics = dict(pipeline.metrics)
     if test:
         device = "cuda" if resolve_accelerator(train) == "gpu" else "cpu"
         model.to(device)

@@ -13,7 +13,7 @@ from tsreprog.io import check_writable, write_config_sections, write_json
 from tsreprog.models import ModelConfig
 from tsreprog.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from tsreprog.train.config import TrainConfig
-from tsreprog.train.fit import FitResult, fit, last_state_path
+from tsreprog.train.fit import FitResult, fit, last_state_path, trained_record_path
 from tsreprog.train.resume import read_run_record
 
 # Settings a resumed run may change: they do not change what is trained.
@@ -25,7 +25,7 @@ def resumable_run(out: Path, model_config: ModelConfig, train_config: TrainConfi
     started with the same settings (a resumed run under other settings would mix two experiments)."""
     checkpoint = out / CHECKPOINT_NAME
     state = last_state_path(checkpoint)
-    if not state.is_file():
+    if not state.is_file() and not trained_record_path(checkpoint).is_file():
         finished = (out / "metrics.json").is_file()
         raise ConfigError(f"{out}: nothing to resume (" + ("the run there finished" if finished else
                           "no last_state.ckpt: no epoch of a run there had finished") + ")")
@@ -51,7 +51,7 @@ def fresh_run(out: Path, model_config: ModelConfig, train_config: TrainConfig, o
     checkpoint = check_writable(out / CHECKPOINT_NAME, overwrite, folder=True)
     # --overwrite: nothing of an older run may stay beside this one (a kill would leave a mixed folder)
     shutil.rmtree(checkpoint, ignore_errors=True)
-    for older in ("checkpoint.pt", "metrics.json", "last_state.ckpt", "last_state.json"):
+    for older in ("checkpoint.pt", "metrics.json", "last_state.ckpt", "last_state.json", "trained.json"):
         (out / older).unlink(missing_ok=True)
     write_config_sections(out / "config.yaml", model=model_config, train=train_config)
     return checkpoint
@@ -65,4 +65,5 @@ def train_in_folder(out: Path, model_config: ModelConfig, train_config: TrainCon
     result = fit(model_config, train_config, checkpoint, log=log, resume=resume)
     write_config_sections(out / "config.yaml", model=result.model.config, train=train_config)
     write_json(out / "metrics.json", {"metrics": result.metrics, "history": result.history})
+    trained_record_path(checkpoint).unlink(missing_ok=True)  # the run is whole: nothing left to resume
     return result
