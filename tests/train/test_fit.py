@@ -50,6 +50,8 @@ def test_best_checkpoint_restores_same_predictions(synthetic_csv, tmp_path):
     torch.testing.assert_close(restored.model(x), result.model(x))
     with pytest.raises(ConfigError, match="trained with backbone 'random:bert', not 'random:gpt2'"):
         ForecastPipeline.load(path, expect_backbone="random:gpt2")
+    # a finished fit leaves the model only: no resume state, no training record a later resume=True would take up
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.pt", synthetic_csv.name]
 
 
 def test_the_model_scored_after_training_holds_the_best_epochs_weights(synthetic_csv, tmp_path):

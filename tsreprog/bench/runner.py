@@ -116,7 +116,7 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     state = resume_folder(out, dataset, row, horizon, seed)
     checkpoint = state / CHECKPOINT_NAME
     resumed = last_state_path(checkpoint).is_file() or trained_record_path(checkpoint).is_file()
-    result = fit(spec.model, train, checkpoint, data=data, log=log, resume=True)
+    result = fit(spec.model, train, checkpoint, data=data, log=log, resume=True, keep_record=True)
     seconds = time.perf_counter() - started
     epochs = max(result.metrics["epochs_run"], 1)
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -53,14 +53,15 @@ def trained_record_path(checkpoint_path: str | Path) -> Path:
 
 def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Path | None = None,
         data: PreparedData | None = None, test: bool = True, log: Callable[[str], None] | None = None,
-        resume: bool = False) -> FitResult:
+        resume: bool = False, keep_record: bool = False) -> FitResult:
     """Train ``model_config`` on ``train.dataset`` under the protocol (a :class:`ForecastPipeline` over the file's
     columns, the training split to fit, the validation split to stop) and return the best model with its
     validation/test metrics; ``log`` receives one line per epoch.
 
     With a ``checkpoint_path``, the whole training state is saved beside it after every epoch
     (:func:`last_state_path`); when training ends it gives way to the final model and :func:`trained_record_path`,
-    which the caller removes once its outputs are written. ``resume=True`` continues from whichever is there."""
+    removed once the test split is scored, or with ``keep_record`` left for the caller to remove once its own outputs
+    are written (bench's transfer scores). ``resume=True`` continues from whichever is there."""
     data = data or prepare(train.dataset, model_config.lookback, model_config.horizon, train.data_dir,
                            train.date_column, train.columns, drop_duplicate_rows=train.drop_duplicate_rows)
     path = Path(checkpoint_path) if checkpoint_path else None
@@ -94,4 +95,6 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
         metrics.update({f"test_{k}": v for k, v in evaluate(model, test_set, train.eval_batch_size, device,
                                                             data.scaler, pipeline.autocast_dtype).items()})
         model.cpu()
+    if record is not None and not keep_record:
+        record.unlink(missing_ok=True)
     return FitResult(model, data, metrics, path, pipeline.history, pipeline)

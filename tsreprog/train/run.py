@@ -62,7 +62,7 @@ def train_in_folder(out: Path, model_config: ModelConfig, train_config: TrainCon
     """Train into ``out`` (see the module's note); a KeyboardInterrupt leaves ``last_state.ckpt`` to resume from."""
     checkpoint = resumable_run(out, model_config, train_config) if resume else \
         fresh_run(out, model_config, train_config, overwrite)
-    result = fit(model_config, train_config, checkpoint, log=log, resume=resume)
+    result = fit(model_config, train_config, checkpoint, log=log, resume=resume, keep_record=True)
     write_config_sections(out / "config.yaml", model=result.model.config, train=train_config)
     write_json(out / "metrics.json", {"metrics": result.metrics, "history": result.history})
     trained_record_path(checkpoint).unlink(missing_ok=True)  # the run is whole: nothing left to resume
