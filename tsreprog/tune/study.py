@@ -142,9 +142,9 @@ def fail_orphaned_trials(study: optuna.Study, grace_seconds: float) -> list[int]
         started = trial.datetime_start
         if "worker" in trial.user_attrs or started is None or (now - started).total_seconds() <= grace_seconds:
             continue
-        storage = study._storage  # Optuna has no public call to fail another process's trial
-        storage.set_trial_user_attr(trial._trial_id, "orphaned", "its worker died before the first heartbeat")
-        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        # the reason is recorded through the storage: Optuna has no public call to annotate another process's trial
+        study._storage.set_trial_user_attr(trial._trial_id, "orphaned", "its worker died before the first heartbeat")
+        study.tell(trial.number, state=TrialState.FAIL)
         orphans.append(trial.number)
     return orphans
 
