@@ -46,8 +46,9 @@ def last_state_path(checkpoint_path: str | Path) -> Path:
 
 
 def trained_record_path(checkpoint_path: str | Path) -> Path:
-    """Where a run records that its training ended (metrics and history). It stays until the caller has written
-    what it scored, so a run killed while scoring resumes at the scoring instead of at the first epoch."""
+    """Where a run records that its training ended (its epoch history; the metrics are in the saved model). It stays
+    until the caller has written what it scored, so a run killed while scoring resumes at the scoring instead of at
+    the first epoch."""
     return Path(checkpoint_path).with_name("trained.json")
 
 
@@ -70,8 +71,8 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
     started = time.perf_counter()
     resumed_after_training = resume and record is not None and record.is_file() and path.exists()
     if resumed_after_training:  # killed after training, while scoring: score it again, do not train it again
-        pipeline, trained = ForecastPipeline.load(path), json.loads(record.read_text())
-        pipeline.metrics, pipeline.history = dict(trained["metrics"]), list(trained["history"])
+        pipeline = ForecastPipeline.load(path)  # its metrics were saved with it
+        pipeline.history = json.loads(record.read_text())["history"]
         if log:
             log(f"training had finished ({len(pipeline.history)} epochs); resuming at the scoring")
     else:
@@ -85,7 +86,7 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
         return FitResult(model, data, {"precision": precision, "rank": launch_rank()}, path, pipeline.history)
     if path is not None and not resumed_after_training:
         pipeline.save(path)  # the best weights with the precision and metrics they were trained under
-        write_json(record, {"metrics": pipeline.metrics, "history": pipeline.history})
+        write_json(record, {"history": pipeline.history})
         remove_state(state)
     metrics = dict(pipeline.metrics)
     if test:
