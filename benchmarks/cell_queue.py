@@ -3,6 +3,7 @@
 Made for a lent GPU: one ETTh1 cell of a reprogrammed MiniLM keeps an H100 far from busy, so many cells share it,
 each in its own process. A cell is never started after ``--deadline`` seconds, so a leased machine's time limit
 loses no finished cell; finished cells are skipped on a rerun, and `tsreprog bench --report-only` renders them.
+Queues may share a job file and an output folder: a cell another live process is computing is left to it.
 
 Job file: a JSON list of {"dataset", "model", "horizon", "seed" (0), "profile", "transfer_to", "learning_rate",
 "weight_decay", "model_changes", "train_changes"}. "profile" (default ``--profile``) also names the cell's folder
@@ -19,9 +20,9 @@ import multiprocessing
 import time
 from pathlib import Path
 
+from tsreprog.bench.claim import CellHeld
 from tsreprog.bench.models import Variant
 from tsreprog.bench.runner import cell_path, finished, lookback_for, run_cell
-from tsreprog.io import write_json
 
 STARTED = time.time()
 
@@ -62,12 +63,13 @@ def _run_cell(job: dict, opts: dict) -> str:
     if time.time() - STARTED > opts["deadline"]:
         return f"{name}: not started (deadline)"
     began = time.time()
-    cell = run_cell(job["dataset"], job["model"], job["horizon"], profile,
-                    lookback_for(job["dataset"], opts["lookback"]), opts["data_dir"], out,
-                    opts["precision"], seed, log=lambda line: print(f"  {name}: {line}", flush=True), variant=variant,
-                    transfer_to=transfer_to)
-    cell["parallel_workers"] = opts["workers"]
-    write_json(path, cell)
+    try:
+        cell = run_cell(job["dataset"], job["model"], job["horizon"], profile,
+                        lookback_for(job["dataset"], opts["lookback"]), opts["data_dir"], out,
+                        opts["precision"], seed, log=lambda line: print(f"  {name}: {line}", flush=True),
+                        variant=variant, transfer_to=transfer_to, extra={"parallel_workers": opts["workers"]})
+    except CellHeld as held:
+        return f"{name}: left to the other run: {held}"
     mse, val = (float("nan") if cell.get(key) is None else cell[key] for key in ("mse", "val_mse"))
     return f"{name}: MSE {mse:.4f} val {val:.4f} " \
            f"epochs {cell.get('epochs_run')} ({time.time() - began:.0f} s, at {time.time() - STARTED:.0f} s)"

@@ -160,3 +160,42 @@ def test_a_skipped_cell_is_tried_again_once_it_can_run(tiny_models, synthetic_cs
     assert run()[0]["skipped"] == "not installed"
     ready["smollm2"] = True
     assert run()[0]["mse"] > 0
+
+
+def test_a_cell_another_run_computes_is_left_to_it_and_computed_once_that_run_is_gone(tiny_models, synthetic_csv,
+                                                                                       tmp_path):
+    from tests.bench.test_claim import hold_in_another_process
+    from tsreprog.bench.claim import fcntl
+    from tsreprog.bench.runner import resume_folder
+
+    if fcntl is None:
+        pytest.skip("no advisory file locks on this platform")
+    lock = resume_folder(tmp_path, str(synthetic_csv), "dlinear", 12, 0).with_suffix(".lock")
+    holder = hold_in_another_process(lock)
+    lines = []
+    try:
+        run = lambda: run_bench([str(synthetic_csv)], ["dlinear", "naive"], "quick", lookback=48,  # noqa: E731
+                                horizons=[12], out=tmp_path, log=lines.append)
+        cells = run()
+        assert [c["model"] for c in cells] == ["naive"]
+        assert any(f"dlinear seed 0: left to the other run: pid {holder.pid}" in line for line in lines)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sorted(c["model"] for c in run()) == ["dlinear", "naive"]
+    assert not lock.exists()  # a finished cell's lock is removed
+
+
+def test_a_cell_is_written_before_its_resume_state_is_removed(tiny_models, synthetic_csv, tmp_path, monkeypatch):
+    """Killed at the moment its resume state goes, the cell is already on disk: no instant of a run loses a trained
+    cell."""
+    import tsreprog.bench.runner as runner
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "discard_resume_state", killed)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_cell(str(synthetic_csv), "dlinear", 12, "quick", 48, None, tmp_path, "32", 0)
+    cell = json.loads(cell_path(tmp_path, str(synthetic_csv), "dlinear", 12).read_text())
+    assert cell["mse"] > 0 and runner.finished(cell_path(tmp_path, str(synthetic_csv), "dlinear", 12))

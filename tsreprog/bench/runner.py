@@ -12,6 +12,7 @@ from typing import Callable
 
 import torch
 
+from tsreprog.bench.claim import CellHeld, claim, release_finished
 from tsreprog.bench.environment import current_peak_rss_mb, environment, reset_peak_rss
 from tsreprog.bench.models import Variant, bench_model, changed, train_config
 from tsreprog.data.registry import DATASETS
@@ -23,7 +24,7 @@ from tsreprog.train import fit
 from tsreprog.train.fit import last_state_path, trained_record_path
 from tsreprog.train.checkpoint import CHECKPOINT_NAME
 from tsreprog.train.precision import autocast_dtype
-from tsreprog.io import atomic_write_bytes
+from tsreprog.io import write_json
 
 
 def dataset_key(dataset: str) -> str:
@@ -84,10 +85,39 @@ def transfer_scores(model: torch.nn.Module, targets: list[PreparedData], lookbac
 
 def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback: int, data_dir: str | None,
              out: Path, precision: str = "auto", seed: int = 0, log: Callable[[str], None] | None = None,
-             variant: Variant | None = None, transfer_to: list[str] | None = None, csv: dict | None = None) -> dict:
-    """One cell of the table; a ``variant`` (probes) changes the model's rate or settings and names the row;
-    ``transfer_to`` scores the trained model on those datasets' test splits too (zero-shot transfer); ``csv``: how
-    to read a user's CSV (date_column, columns, drop_duplicate_rows), as `tsreprog train` reads it."""
+             variant: Variant | None = None, transfer_to: list[str] | None = None, csv: dict | None = None,
+             extra: dict | None = None) -> dict:
+    """One cell of the table, computed unless its file already holds it, written (with ``extra``) and returned.
+
+    A ``variant`` (probes) changes the model's rate or settings and names the row; ``transfer_to`` scores the
+    trained model on those datasets' test splits too (zero-shot transfer); ``csv``: how to read a user's CSV
+    (date_column, columns, drop_duplicate_rows), as `tsreprog train` reads it. Raises CellHeld while another
+    process computes the same cell. The cell is written before its resume state goes, so no moment of a run loses
+    a trained cell."""
+    row = variant.row(model_name) if variant else model_name
+    path = cell_path(out, dataset, row, horizon, seed)
+    lock = resume_folder(out, dataset, row, horizon, seed).with_suffix(".lock")
+    with claim(lock):
+        if finished(path, transfer_to, dataset):  # another run wrote it since the caller looked
+            return json.loads(path.read_text())
+        cell = _compute_cell(dataset, model_name, horizon, profile, lookback, data_dir, out, precision, seed, log,
+                             variant, transfer_to, csv)
+        cell = {**cell, **(extra or {})}
+        write_json(path, cell)
+        discard_resume_state(resume_folder(out, dataset, row, horizon, seed))
+        if "skipped" not in cell:
+            release_finished(lock)
+    return cell
+
+
+def discard_resume_state(folder: Path) -> None:
+    """A written cell's training state is no longer needed (hundreds of MB for a backbone row)."""
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _compute_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback: int, data_dir: str | None,
+                  out: Path, precision: str, seed: int, log: Callable[[str], None] | None, variant: Variant | None,
+                  transfer_to: list[str] | None, csv: dict | None) -> dict:
     csv = dict(csv or {})
     spec = bench_model(model_name, profile, lookback, horizon, dataset_key(dataset), seed)
     row = variant.row(model_name) if variant else model_name
@@ -142,7 +172,6 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
         test_end = data.borders.test[1]
         shown = forecast_at(result.pipeline, data.table, origin=test_end - horizon)
         plot_forecast(shown, example, columns=data.table.columns[-1:], context=2 * horizon)
-    shutil.rmtree(state, ignore_errors=True)
     return cell
 
 
@@ -234,9 +263,12 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
                 return collect(out)
             name = f"{dataset} H={horizon} {model} seed {seed}"
             log(f"{name} ...")
-            cell = run_cell(dataset, model, horizon, profile, table_lookback, data_dir, out, precision, seed,
-                            log=lambda line: log(f"  {name}: {line}"), transfer_to=transfer_to, csv=csv)
-            atomic_write_bytes(path, json.dumps(cell, indent=2, default=float).encode())
+            try:
+                cell = run_cell(dataset, model, horizon, profile, table_lookback, data_dir, out, precision, seed,
+                                log=lambda line: log(f"  {name}: {line}"), transfer_to=transfer_to, csv=csv)
+            except CellHeld as held:
+                log(f"{name}: left to the other run: {held}")
+                continue
             computed += 1
             if "mse" in cell:
                 log(f"{name}: MSE {cell['mse']:.4f} MAE {cell['mae']:.4f} ({cell['seconds_total']:.0f} s)")
