@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -32,4 +33,4 @@ def test_a_claim_held_elsewhere_is_refused_naming_the_holder_and_free_once_the_h
         holder.kill()  # SIGKILL: no cleanup runs in the holder
         holder.wait()
     with claim(lock):
-        assert f"pid {__import__('os').getpid()}" in lock.read_text()
+        assert f"pid {os.getpid()}" in lock.read_text()
