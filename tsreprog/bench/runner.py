@@ -96,7 +96,8 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
     a trained cell."""
     row = variant.row(model_name) if variant else model_name
     path = cell_path(out, dataset, row, horizon, seed)
-    lock = resume_folder(out, dataset, row, horizon, seed).with_suffix(".lock")
+    state = resume_folder(out, dataset, row, horizon, seed)
+    lock = state.with_suffix(".lock")
     with claim(lock):
         if finished(path, transfer_to, dataset):  # another run wrote it since the caller looked
             return json.loads(path.read_text())
@@ -104,7 +105,7 @@ def run_cell(dataset: str, model_name: str, horizon: int, profile: str, lookback
                              variant, transfer_to, csv)
         cell = {**cell, **(extra or {})}
         write_json(path, cell)
-        discard_resume_state(resume_folder(out, dataset, row, horizon, seed))
+        discard_resume_state(state)
         if "skipped" not in cell:
             release_finished(lock)
     return cell
