@@ -34,7 +34,7 @@ FLAG_VALUES = {
     "profile": "standard", "seeds": "0,1", "seed_horizons": "96", "period": "12", "image_size": "112",
     "method": "halving", "budget_steps": "60", "warmup_steps": "3", "first_rung_steps": "4", "n_pool": "128",
     "visual_prompt": "border", "encoder_style": "paper", "d_ff": "64", "adapt": "lora", "lora_rank": "4",
-    "lora_alpha": "8.0", "train_fraction": "0.5", "transfer_to": "ETTh2,ETTm1",
+    "lora_alpha": "8.0", "train_fraction": "0.5", "transfer_to": "ETTh2,ETTm1", "backbone_learning_rate": "0.01",
 }
 # Each model takes only its own settings (tsreprog.models.registry): the model section's flags are checked once per
 # model, each with that model's settings, so that together they cover every field.

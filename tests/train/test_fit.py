@@ -149,3 +149,18 @@ def test_a_paper_patchtst_checkpoint_restores_its_batchnorm_and_forecasts_as_tra
     x = torch.randn(2, 48, 3)
     result.model.eval()
     torch.testing.assert_close(restored.model(x), result.model(x))
+
+
+def test_a_backbone_rate_moves_the_adapters_further_and_is_recorded(synthetic_csv, tmp_path):
+    """LoRA's B starts at zero: at the shared rate it stays small, at its own rate ten times higher it moves
+    further, and the checkpoint records the rate it trained at."""
+    lora = dict(MODEL, adapt="lora", lora_rank=2)
+
+    def adapter_norm(**extra) -> float:
+        result = fit(ModelConfig(**lora), train_config(synthetic_csv, epochs=1, learning_rate=1e-3, **extra),
+                     tmp_path / f"ck{len(extra)}")
+        return sum(p.norm().item() for name, p in result.model.named_parameters() if "lora_B" in name)
+
+    shared, own = adapter_norm(), adapter_norm(backbone_learning_rate=1e-2)
+    assert own > 3 * shared > 0
+    assert load_checkpoint(tmp_path / "ck1")["train_config"]["backbone_learning_rate"] == 1e-2

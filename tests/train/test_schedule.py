@@ -36,3 +36,64 @@ def test_training_halves_after_each_epoch_of_the_trainers_steps():
         optimizer.step()
         scheduler.step()
     assert rates == pytest.approx([0.01] * 3 + [0.005] * 3 + [0.0025] * 3)
+
+
+TINY_LORA = dict(backbone="random:bert", adapt="lora", lora_rank=2, lookback=48, horizon=6, patch_len=8,
+                 patch_stride=4, d_model=16, n_heads=4, n_prototypes=20)
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "halving"])
+def test_the_backbones_adapted_weights_step_at_their_own_rate(schedule):
+    """Adam's first step moves every weight with a gradient by the rate (sign of the gradient): each group's largest
+    move is its own scheduled rate, ten times larger for the adapters here."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from tsreprog.models import ModelConfig, build_model
+    from tsreprog.train.module import ForecastModule
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(**TINY_LORA))
+    module = ForecastModule(model, 1e-3, 0.0, schedule, backbone_learning_rate=1e-2)
+    module._trainer = SimpleNamespace(estimated_stepping_batches=20, max_epochs=2)
+    optimizer = module.configure_optimizers()["optimizer"]
+    rates = [group["lr"] for group in optimizer.param_groups]
+    assert rates[1] == pytest.approx(10 * rates[0])
+    before = {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
+    x = torch.randn(4, 48, 2)
+    torch.nn.functional.mse_loss(model(x), torch.randn(4, 6, 2)).backward()
+    optimizer.step()
+    moves = {name: (p.detach() - before[name]).abs().max().item() for name, p in model.named_parameters()
+             if p.requires_grad}
+    adapted = max(move for name, move in moves.items() if name.startswith("backbone."))
+    rest = max(move for name, move in moves.items() if not name.startswith("backbone."))
+    assert adapted == pytest.approx(rates[1], rel=1e-2) and rest == pytest.approx(rates[0], rel=1e-2)  # fp32 steps
+
+
+def test_without_a_backbone_rate_every_weight_is_in_one_group_at_the_rate():
+    import torch
+
+    from tsreprog.models import ModelConfig, build_model
+    from tsreprog.train.module import parameter_groups
+
+    model = build_model(ModelConfig(**TINY_LORA))
+    (group,) = parameter_groups(model, 1e-3)
+    assert group["lr"] == 1e-3
+    assert [id(p) for p in group["params"]] == [id(p) for p in model.parameters() if p.requires_grad]
+    assert torch.is_tensor(group["params"][0])
+
+
+def test_a_backbone_rate_for_a_frozen_backbone_is_refused_in_one_line():
+    from tsreprog.models import ModelConfig, build_model
+    from tsreprog.train.module import parameter_groups
+
+    model = build_model(ModelConfig(**{**TINY_LORA, "adapt": "none"}))
+    with pytest.raises(ConfigError, match="backbone_learning_rate 0.01 given, but nothing in the model's backbone "
+                                          "trains \\(set adapt: layernorm or lora"):
+        parameter_groups(model, 1e-3, 1e-2)
+
+
+def test_a_backbone_rate_below_zero_is_refused():
+    with pytest.raises(ConfigError, match="backbone_learning_rate must be > 0 \\(or none\\), got -0.1"):
+        TrainConfig(backbone_learning_rate=-0.1)

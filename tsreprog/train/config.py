@@ -22,6 +22,8 @@ class TrainConfig(CsvReading, ConfigMixin):
     batch_size: int = setting(32, "training batch size (channel-independent series)")
     eval_batch_size: int = setting(256, "batch size for validation and test")
     learning_rate: float = setting(1e-3, "peak learning rate")
+    backbone_learning_rate: float | None = setting(None, "peak learning rate of the backbone's adapted weights (a "
+                                                         "model with adapt: layernorm or lora; none: learning_rate)")
     weight_decay: float = setting(0.0, "AdamW weight decay")
     schedule: str = setting("onecycle", "learning-rate schedule: onecycle, cosine, constant or halving (half the rate "
                                         "after each epoch)")
@@ -54,6 +56,8 @@ class TrainConfig(CsvReading, ConfigMixin):
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
+            (self.backbone_learning_rate is None or self.backbone_learning_rate > 0,
+             f"backbone_learning_rate must be > 0 (or none), got {self.backbone_learning_rate}"),
             (self.train_stride >= 1 and self.val_stride >= 1, "strides must be >= 1"),
             (0.0 < self.train_fraction <= 1.0, f"train_fraction must be in (0, 1], got {self.train_fraction}"),
             (self.gradient_clip is None or self.gradient_clip > 0,

@@ -178,7 +178,8 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
         )
     if train.compile:
         compile_forward(model, warn=log or (lambda line: warnings.warn(line, stacklevel=2)))
-    module = ForecastModule(model, train.learning_rate, train.weight_decay, train.schedule)
+    module = ForecastModule(model, train.learning_rate, train.weight_decay, train.schedule,
+                            train.backbone_learning_rate)
     try:
         try:
             with quiet_lightning():

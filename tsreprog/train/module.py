@@ -6,6 +6,7 @@ import lightning as L
 import torch
 from torch import nn
 
+from tsreprog.errors import ConfigError
 from tsreprog.train.distributed import all_reduce_sum
 from tsreprog.train.metrics import ErrorSums
 from tsreprog.reprogram.head import pinball_loss
@@ -14,12 +15,13 @@ from tsreprog.models.contract import has_quantile_head, trained_state
 
 class ForecastModule(L.LightningModule):
     def __init__(self, model: nn.Module, learning_rate: float = 1e-3, weight_decay: float = 0.0,
-                 schedule: str = "onecycle") -> None:
+                 schedule: str = "onecycle", backbone_learning_rate: float | None = None) -> None:
         super().__init__()
         self.model = model
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.schedule = schedule
+        self.groups = parameter_groups(model, learning_rate, backbone_learning_rate)  # refuses a rate for nothing
         self._val = ErrorSums()
 
     strict_loading = False  # resume states hold the trainable weights only; the frozen backbone is rebuilt
@@ -73,22 +75,37 @@ class ForecastModule(L.LightningModule):
                                            gradient_clip_val)
 
     def configure_optimizers(self):
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=self.learning_rate, weight_decay=self.weight_decay,
+        optimizer = torch.optim.AdamW(self.groups, lr=self.learning_rate, weight_decay=self.weight_decay,
                                       fused=True)
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         epochs = max(int(self.trainer.max_epochs or 1), 1)
-        scheduler = make_scheduler(optimizer, self.schedule, self.learning_rate, total, -(-total // epochs))
+        scheduler = make_scheduler(optimizer, self.schedule, total, -(-total // epochs))
         if scheduler is None:
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, schedule: str, learning_rate: float, total: int,
-                   steps_per_epoch: int | None = None):
-    """The per-step learning-rate schedule training uses (None: constant), shared with :func:`learning_rates`.
-    ``halving`` halves the rate after every epoch of ``steps_per_epoch`` steps (DLinear's published recipe); a
-    budget within one epoch keeps it constant."""
+def parameter_groups(model: nn.Module, learning_rate: float, backbone_learning_rate: float | None = None
+                     ) -> list[dict]:
+    """The optimizer's parameter groups: everything that trains at ``learning_rate``, or, given
+    ``backbone_learning_rate``, the backbone's adapted weights in a group of their own at that rate. Adapters start
+    at or near the frozen weights (LoRA's B at zero) and barely move at the rate the input transformation and head
+    need, while raising that rate for all harms those; the two rates let each part train at its own."""
+    trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    if backbone_learning_rate is None:
+        return [{"params": [p for _, p in trainable], "lr": learning_rate}]
+    adapted = [p for name, p in trainable if name.startswith("backbone.")]
+    if not adapted:
+        raise ConfigError(f"backbone_learning_rate {backbone_learning_rate:g} given, but nothing in the model's "
+                          f"backbone trains (set adapt: layernorm or lora, or leave backbone_learning_rate none)")
+    rest = [p for name, p in trainable if not name.startswith("backbone.")]
+    return [{"params": rest, "lr": learning_rate}, {"params": adapted, "lr": backbone_learning_rate}]
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, schedule: str, total: int, steps_per_epoch: int | None = None):
+    """The per-step learning-rate schedule training uses (None: constant), shared with :func:`learning_rates`; each
+    parameter group peaks at the rate it was given. ``halving`` halves the rate after every epoch of
+    ``steps_per_epoch`` steps (DLinear's published recipe); a budget within one epoch keeps it constant."""
     if schedule == "halving":
         epoch_steps = max(steps_per_epoch or total, 1)
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 ** (step // epoch_steps))
@@ -96,7 +113,8 @@ def make_scheduler(optimizer: torch.optim.Optimizer, schedule: str, learning_rat
         return None
     if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
-    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=learning_rate, total_steps=total,
+    peaks = [group["lr"] for group in optimizer.param_groups]
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks, total_steps=total,
                                                pct_start=min(0.5, max(0.2, 2.0 / total)))
 
 
@@ -105,7 +123,7 @@ def learning_rates(schedule: str, learning_rate: float, total: int, steps_per_ep
     """The learning rate of each of ``total`` training steps, exactly as training schedules them (used by the NTK
     figures that model a finite training budget)."""
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=learning_rate)
-    scheduler = make_scheduler(optimizer, schedule, learning_rate, total, steps_per_epoch)
+    scheduler = make_scheduler(optimizer, schedule, total, steps_per_epoch)
     rates = []
     for _ in range(total):
         rates.append(optimizer.param_groups[0]["lr"])
