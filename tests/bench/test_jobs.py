@@ -4,13 +4,17 @@ are not lost to a typo."""
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from tsreprog.bench.models import MODELS, PROFILES
 from tsreprog.data.registry import DATASETS
+from tsreprog.models.config import ModelConfig
+from tsreprog.train.config import TrainConfig
 
+MODEL_FIELDS, TRAIN_FIELDS = ({f.name for f in fields(cls)} for cls in (ModelConfig, TrainConfig))
 JOBS = sorted((Path(__file__).resolve().parents[2] / "benchmarks" / "jobs").glob("*.json"))
 
 
@@ -23,6 +27,7 @@ def test_job_files_name_what_exists(path):
         assert job["dataset"].lower() in DATASETS
         assert all(t.lower() in DATASETS for t in job.get("transfer_to", []))
         assert job["horizon"] >= 1 and job.get("seed", 0) >= 0
+        assert set(job.get("model_changes", {})) <= MODEL_FIELDS and set(job.get("train_changes", {})) <= TRAIN_FIELDS
     # a probe (model_changes and the like) is a row of its own, not the same cell again
     variant = ("learning_rate", "weight_decay", "model_changes", "train_changes")
     keys = [(j.get("profile"), j["dataset"], j["model"], j["horizon"], j.get("seed", 0),
