@@ -72,8 +72,7 @@ def test_the_backbones_adapted_weights_step_at_their_own_rate(schedule):
 
 
 def test_without_a_backbone_rate_every_weight_is_in_one_group_at_the_rate():
-    import torch
-
+    """One group, in the parameters' order: an optimizer state saved before the setting existed resumes as it was."""
     from tsreprog.models import ModelConfig, build_model
     from tsreprog.train.module import parameter_groups
 
@@ -81,7 +80,6 @@ def test_without_a_backbone_rate_every_weight_is_in_one_group_at_the_rate():
     (group,) = parameter_groups(model, 1e-3)
     assert group["lr"] == 1e-3
     assert [id(p) for p in group["params"]] == [id(p) for p in model.parameters() if p.requires_grad]
-    assert torch.is_tensor(group["params"][0])
 
 
 def test_a_backbone_rate_for_a_frozen_backbone_is_refused_in_one_line():
