@@ -21,7 +21,8 @@ class ForecastModule(L.LightningModule):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.schedule = schedule
-        self.groups = parameter_groups(model, learning_rate, backbone_learning_rate)  # refuses a rate for nothing
+        self.backbone_learning_rate = backbone_learning_rate
+        parameter_groups(model, learning_rate, backbone_learning_rate)  # refuses a rate for nothing before training
         self._val = ErrorSums()
 
     strict_loading = False  # resume states hold the trainable weights only; the frozen backbone is rebuilt
@@ -75,8 +76,9 @@ class ForecastModule(L.LightningModule):
                                            gradient_clip_val)
 
     def configure_optimizers(self):
-        optimizer = torch.optim.AdamW(self.groups, lr=self.learning_rate, weight_decay=self.weight_decay,
-                                      fused=True)
+        # fresh groups each call: the optimizer and its schedule write their rates into the dicts they are given
+        groups = parameter_groups(self.model, self.learning_rate, self.backbone_learning_rate)
+        optimizer = torch.optim.AdamW(groups, lr=self.learning_rate, weight_decay=self.weight_decay, fused=True)
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         epochs = max(int(self.trainer.max_epochs or 1), 1)
         scheduler = make_scheduler(optimizer, self.schedule, total, -(-total // epochs))
