@@ -96,11 +96,12 @@ def parameter_groups(model: nn.Module, learning_rate: float, backbone_learning_r
     trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     if backbone_learning_rate is None:
         return [{"params": [p for _, p in trainable], "lr": learning_rate}]
-    adapted = [p for name, p in trainable if name.startswith("backbone.")]
+    adapted, rest = [], []
+    for name, p in trainable:
+        (adapted if name.startswith("backbone.") else rest).append(p)
     if not adapted:
         raise ConfigError(f"backbone_learning_rate {backbone_learning_rate:g} given, but nothing in the model's "
                           f"backbone trains (set adapt: layernorm or lora, or leave backbone_learning_rate none)")
-    rest = [p for name, p in trainable if not name.startswith("backbone.")]
     return [{"params": rest, "lr": learning_rate}, {"params": adapted, "lr": backbone_learning_rate}]
 
 
