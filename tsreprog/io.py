@@ -111,11 +111,12 @@ def write_json(path: str | Path, payload: dict) -> None:
 
 
 def write_config_sections(path: str | Path, **configs) -> None:
-    """The YAML a ``--config`` reads back: one section per config (``model``, ``train``, ...)."""
+    """The YAML a ``--config`` reads back: one section per config (``model``, ``train``, ...), each a config object
+    or the dict of its fields."""
     import yaml
 
-    atomic_write_bytes(path, yaml.safe_dump({name: config.to_dict() for name, config in configs.items()},
-                                            sort_keys=False).encode())
+    sections = {name: config if isinstance(config, dict) else config.to_dict() for name, config in configs.items()}
+    atomic_write_bytes(path, yaml.safe_dump(sections, sort_keys=False).encode())
 
 
 @contextlib.contextmanager

@@ -12,6 +12,14 @@ def test_unknown_backbone_is_a_clear_error():
         load_backbone("random:nothing")
 
 
+def test_none_as_a_backbone_says_how_to_train_the_ablation():
+    """select calls the no-backbone ablation 'none'; a user who passes that name to train learns what it stands for."""
+    for name in ("none", "None"):
+        with pytest.raises(BackboneError, match="no-backbone ablation, a model of its own: train it with --model "
+                                                "patchtst --n-layers 1"):
+            load_backbone(name)
+
+
 def test_truncate_bounds():
     backbone = load_backbone("random:gpt2")
     with pytest.raises(BackboneError, match="cannot keep 5"):

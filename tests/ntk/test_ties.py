@@ -39,6 +39,31 @@ def test_select_records_its_tie_group_and_picks_the_cheapest(tmp_path, synthetic
     assert "pick:" in capsys.readouterr().out
 
 
+def test_the_pick_trains_from_the_yaml_select_writes(tmp_path, synthetic_csv, capsys):
+    """select's pick is a label ('none', 'random:bert×2'); pick.yaml is what `train --config` needs to train it."""
+    import yaml
+
+    out = tmp_path / "select"
+    assert main(["select", "--dataset", str(synthetic_csv), "--backbones", "none,random:bert", "--layers", "1",
+                 "--lookback", "48", "--horizon", "12", "--n-train", "8", "--n-val", "4", "--warmup-steps", "2",
+                 "--batch-size", "8", "--n-pool", "24", "--seed", "3", "--output-dir", str(out)]) == 0
+    report = json.loads((out / "select.json").read_text())
+    assert f"--config {out / 'pick.yaml'}" in capsys.readouterr().err
+    pick = yaml.safe_load((out / "pick.yaml").read_text())
+    assert pick == report["pick_config"]
+    model = pick["model"]
+    if report["pick"] == "none":
+        assert (model["model"], model["n_layers"]) == ("patchtst", 1)
+    else:
+        assert (model["backbone"], model["n_layers"]) == ("random:bert", 1)
+    assert (model["lookback"], model["horizon"], model["seed"]) == (48, 12, 3)
+    assert (pick["train"]["dataset"], pick["train"]["seed"]) == (str(synthetic_csv), 3)
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(out / "pick.yaml"), "--epochs", "1", "--max-steps-per-epoch", "2",
+                 "--output-dir", str(run), "--quiet"]) == 0
+    assert yaml.safe_load((run / "config.yaml").read_text())["model"] == model
+
+
 def test_select_with_one_candidate_is_one_line(tmp_path, synthetic_csv, capsys):
     assert main(["select", "--dataset", str(synthetic_csv), "--backbones", "none", "--lookback", "48",
                  "--horizon", "12", "--output-dir", str(tmp_path / "s")]) == 2

@@ -134,6 +134,9 @@ def _unknown_random(name: str) -> str:
 
 
 def _not_loadable(name: str, exc: Exception) -> str:
+    if name.strip().lower() == "none":  # select's name for the no-backbone ablation, which is a model, not a backbone
+        return ("backbone 'none' is the no-backbone ablation, a model of its own: train it with --model patchtst "
+                "--n-layers 1, or with the pick.yaml that tsreprog select writes")
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
     return (f"cannot load backbone '{name}' offline: not a registered name ({', '.join(REGISTRY)}), a random:<arch> "
             f"config, a local folder, nor a cached hub id ({first})")

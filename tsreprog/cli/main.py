@@ -145,7 +145,7 @@ def cmd_forecast(args) -> int:
 
 
 def cmd_select(args) -> int:
-    from tsreprog.io import check_writable, removed_if_failed
+    from tsreprog.io import check_writable, removed_if_failed, write_config_sections
     from tsreprog.ntk.run import run_selection
     from tsreprog.ntk.settings import SelectConfig
 
@@ -153,10 +153,13 @@ def cmd_select(args) -> int:
     out = Path(args.output_dir)
     with removed_if_failed(out):
         report_path = check_writable(out / "select.json", args.overwrite)
+        pick_path = check_writable(out / "pick.yaml", args.overwrite)
         plot_path = None if settings.method == "halving" else check_writable(out / "spectra.png", args.overwrite)
         report = run_selection(settings, plot_path, log=lambda line: _say(args, line))
         write_json(report_path, report)
-    _say(args, f"wrote {report_path}" + (f" and {plot_path}" if plot_path else ""))
+        write_config_sections(pick_path, **report["pick_config"])
+    _say(args, f"wrote {report_path}, {pick_path}" + (f" and {plot_path}" if plot_path else ""))
+    _say(args, f"train the pick ({report['pick']}): tsreprog train --config {pick_path} --output-dir runs/pick")
     return 0
 
 

@@ -40,7 +40,21 @@ def run_selection(settings, plot_path: Path | None, log: Callable[[str], None] =
                                      windows.pool, plot_path, log))
     report["reliability"] = reliability_line(settings.method)
     print(reliability_summary(settings.method))
+    report["pick"] = report.get("pick") or report["ranking"][0]["candidate"]
+    report["pick_config"] = pick_config(settings, candidates, base, report["pick"])
     return report
+
+
+def pick_config(settings, candidates, base, pick: str) -> dict:
+    """The ``model`` and ``train`` sections that train the picked candidate (``tsreprog train --config``): a pick of
+    ``none`` is a PatchTST-shaped model, not a backbone name, so a user could not write it from the label alone."""
+    from tsreprog.ntk.select import candidate_config
+    from tsreprog.train import TrainConfig
+
+    chosen = next(c for c in candidates if c.label == pick)
+    train = TrainConfig(dataset=settings.dataset, data_dir=settings.data_dir, train_fraction=settings.train_fraction,
+                        seed=settings.seed)
+    return {"model": candidate_config(chosen, base).to_dict(), "train": train.to_dict()}
 
 
 def rank_by_kernel(settings, candidates, base, x, y, n_train, pool, plot_path, log) -> dict:
