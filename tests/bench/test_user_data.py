@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from tests.conftest import synthetic_frame
-from tsreprog.bench.report import answer, verdict_markdown
+from tsreprog.bench.report import answer, pick_configs, verdict_markdown
 from tsreprog.bench.runner import csv_defaults
 from tsreprog.cli.main import main
 
@@ -43,6 +46,14 @@ def test_bench_on_a_csv_with_its_own_date_column_writes_the_report(tmp_path, cap
     report = (out / "report.md").read_text()
     assert "## mine" in report and "**Winner:**" in report and "Horizon 14, look-back 96" in report
     assert "no answer: the table needs" in report  # no pretrained row was asked for
+    # the pick trains from the file the report names, as its seed-0 cell trained (the CSV's own date column too)
+    pick_file = out / "picks" / "mine.yaml"
+    assert f"`tsreprog train --config {pick_file} --output-dir runs/mine`" in report
+    picked = yaml.safe_load(pick_file.read_text())
+    assert picked["train"]["date_column"] == "when" and picked["model"]["horizon"] == 14
+    assert main(["train", "--config", str(pick_file), "--epochs", "1", "--max-steps-per-epoch", "2",
+                 "--output-dir", str(tmp_path / "run"), "--quiet"]) == 0
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["model"] == picked["model"]
     cells = list((out / "cells" / "mine").glob("*/H14*.json"))
     assert len(cells) == 6
 
@@ -53,6 +64,22 @@ def test_report_names_the_tie_group():
              for m, v in (("no-backbone", 0.30), ("dlinear", 0.301), ("naive", 0.9)) for s in (0, 1, 2)]
     text = verdict_markdown(cells, "quick")
     assert "**Winner:** no-backbone. **Tied with it:** dlinear." in text
+
+
+def test_the_pick_is_the_cheapest_row_that_ties_with_the_winner():
+    def cells(costs):
+        return [{"dataset": "d", "model": m, "horizon": 7, "seed": s, "mse": v + 0.001 * s, "device": "cpu",
+                 "precision": "32", "trainable_parameters": costs[m], "seconds_total": 2,
+                 "config": {"model": {"model": m}, "train": {"seed": s}}}
+                for m, v in (("no-backbone", 0.30), ("dlinear", 0.301), ("naive", 0.9)) for s in (0, 1, 2)]
+
+    assert pick_configs(cells({"no-backbone": 500, "dlinear": 50, "naive": 0}))["d"] == (
+        "dlinear", 0, {"model": {"model": "dlinear"}, "train": {"seed": 0}})  # naive is cheaper but does not tie
+    assert pick_configs(cells({"no-backbone": 50, "dlinear": 500, "naive": 0}))["d"][0] == "no-backbone"
+    text = verdict_markdown(cells({"no-backbone": 500, "dlinear": 50, "naive": 0}), "quick",
+                            {"d": Path("out/picks/d.yaml")})
+    assert "**Train the pick** (dlinear, the cheapest row that ties with the winner): `tsreprog train --config " \
+           "out/picks/d.yaml --output-dir runs/d`." in text
 
 
 @pytest.mark.parametrize("text, message", [

@@ -10,7 +10,7 @@ import pandas as pd
 from tsreprog.bench.environment import environment, named_a_cpu
 from tsreprog.bench.models import PROFILES
 from tsreprog.bench.published import PUBLISHED
-from tsreprog.io import atomic_write_bytes, save_figure
+from tsreprog.io import atomic_write_bytes, save_figure, write_config_sections
 
 
 PRECISION_NAMES = {"32": "fp32", "bf16-mixed": "bf16-mixed (bf16 autocast, fp32 weights)"}
@@ -227,8 +227,36 @@ def answer(summary: dict[str, dict]) -> str:
             f"twice the seed sd")
 
 
-def verdict_markdown(cells: list[dict], profile: str) -> str:
-    """report.md: for each dataset the winner, the rows that tie with it, each row's cost, and the answer."""
+def leading_rows(summary: dict[str, dict]) -> tuple[str, list[str], str]:
+    """The winner, the rows that tie with it (winner first, then by mean) and the pick: the cheapest of them by
+    trainable parameters, since a costlier row that ties has not earned its cost (select picks the same way)."""
+    winner = min(summary, key=lambda r: summary[r]["mean"])
+    group = sorted((r for r in summary if r == winner or ties_with(summary[r], summary[winner])),
+                   key=lambda r: summary[r]["mean"])
+    pick = min(group, key=lambda r: (summary[r]["parameters"], summary[r]["mean"]))
+    return winner, group, pick
+
+
+def pick_configs(cells: list[dict]) -> dict[str, tuple[str, int, dict]]:
+    """Per dataset: the pick, the seed whose recorded config trains it (the lowest), and that config; datasets whose
+    pick's cells predate recorded configs are left out."""
+    picks = {}
+    for dataset in dict.fromkeys(c.get("dataset") for c in cells if "mse" in c):
+        horizon, summary = seed_summary(cells, dataset)
+        if not summary:
+            continue
+        pick = leading_rows(summary)[2]
+        mine = sorted((c for c in cells if c.get("dataset") == dataset and c.get("model") == pick
+                       and c.get("horizon") == horizon and "mse" in c and "config" in c),
+                      key=lambda c: c.get("seed", 0))
+        if mine:
+            picks[dataset] = (pick, mine[0].get("seed", 0), mine[0]["config"])
+    return picks
+
+
+def verdict_markdown(cells: list[dict], profile: str, pick_files: dict[str, Path] | None = None) -> str:
+    """report.md: for each dataset the winner, the rows that tie with it, each row's cost, the answer, and where
+    ``pick_files`` has one, the command that trains the pick."""
     lines = ["# Does a backbone help on this data?", "",
              f"Profile `{profile}`: {PROFILES[profile]['note']}. Test MSE on scaled data, every test window; a "
              "difference counts only beyond twice the larger seed sd.", ""]
@@ -236,15 +264,17 @@ def verdict_markdown(cells: list[dict], profile: str) -> str:
         horizon, summary = seed_summary(cells, dataset)
         if not summary:
             continue
-        winner = min(summary, key=lambda r: summary[r]["mean"])
-        group = [r for r in summary if r == winner or ties_with(summary[r], summary[winner])]
-        group.sort(key=lambda r: summary[r]["mean"])
+        winner, group, pick = leading_rows(summary)
         mine = [c for c in cells if c.get("dataset") == dataset and "mse" in c]
         machines = sorted({f"{c.get('device')}, {PRECISION_NAMES.get(cell_precision(c), cell_precision(c))}"
                            for c in mine})
         lines += [f"## {dataset}", "", f"**Answer:** {answer(summary)}.", "",
                   f"**Winner:** {winner}. **Tied with it:** {', '.join(r for r in group if r != winner) or 'none'}"
                   + (" (one seed: no tie test)" if summary[winner]["sd"] is None else "") + ".", "",
+                  *([f"**Train the pick** ({pick}" + (", the cheapest row that ties with the winner" if pick != winner
+                                                       else "") + f"): `tsreprog train --config "
+                     f"{pick_files[dataset]} --output-dir runs/{dataset}`.", ""]
+                    if pick_files and dataset in pick_files else []),
                   f"Horizon {horizon}, look-back {mine[0].get('table_lookback', mine[0].get('lookback'))}; "
                   f"{'; '.join(machines)}.", "",
                   "| row | test MSE (mean ± sd) | seeds | training + scoring s | trainable parameters |",
@@ -298,8 +328,13 @@ def write_report(cells: list[dict], out: Path, profile: str) -> dict[str, Path]:
     if skipped:
         text += "\nSkipped: " + "; ".join(f"{c['model']} ({c['skipped']})" for c in skipped) + "\n"
     atomic_write_bytes(written["markdown"], text.encode())
+    pick_files = {}
+    for dataset, (_, _, config) in pick_configs(cells).items():
+        pick_files[dataset] = out / "picks" / f"{dataset}.yaml"
+        pick_files[dataset].parent.mkdir(parents=True, exist_ok=True)
+        write_config_sections(pick_files[dataset], **config)
     written["report"] = out / "report.md"
-    atomic_write_bytes(written["report"], verdict_markdown(cells, profile).encode())
+    atomic_write_bytes(written["report"], verdict_markdown(cells, profile, pick_files).encode())
     atomic_write_bytes(written["json"], json.dumps({"profile": profile, "note": PROFILES[profile]["note"],
                                                     "cells": cells, **environment()}, indent=2,
                                                    default=float).encode())

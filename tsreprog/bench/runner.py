@@ -161,6 +161,8 @@ def _compute_cell(dataset: str, model_name: str, horizon: int, profile: str, loo
         "trainable_parameters": sum(p.numel() for p in result.model.parameters() if p.requires_grad),
         "seconds_per_epoch": result.metrics["train_seconds"] / epochs, "seconds_total": seconds,
         "resumed": resumed, **({"variant": variant.to_dict()} if variant else {}),
+        # what `tsreprog train --config` needs to train this cell's model again (the report's pick file)
+        "config": {"model": spec.model.to_dict(), "train": train.to_dict()},
         "train_fraction": train.train_fraction, "train_series_windows": result.metrics.get("train_series_windows"),
         "peak_memory_mb": torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else current_peak_rss_mb(),
         **environment(device),
