@@ -74,6 +74,8 @@ def test_halving_trains_survivors_longer_and_reports_its_cost(tmp_path, syntheti
     assert report["cost_fraction_steps"] == (3 + 3 + 6 + 6) / (4 * 12)
     assert len(report["skipped"]) == 2 and not (out / "spectra.png").exists()
     assert "cost: 38% of the steps" in capsys.readouterr().out
+    # halving has no tie test: its pick is the survivor, and pick.yaml trains that one
+    assert report["pick"] == ranking[0]["candidate"] and (out / "pick.yaml").is_file()
 
 
 def test_every_method_states_its_measured_reliability():
