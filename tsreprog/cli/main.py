@@ -208,6 +208,7 @@ def _bench_into(args, settings, out: Path) -> int:
                           transfer_to=settings.transfer_to, csv=settings.csv_options())
     written = write_report(cells, out, settings.profile)
     print(written["markdown"].read_text())
+    _say(args, f"does the backbone help here, and the command that trains the pick: {written['report']}")
     return 0
 
 
