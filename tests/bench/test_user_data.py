@@ -94,3 +94,16 @@ def test_a_csv_bench_cannot_use_is_one_line_and_leaves_no_folder(tmp_path, capsy
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
     assert not out.exists()
+
+
+def test_a_pick_file_bench_did_not_write_is_kept(tmp_path):
+    from tsreprog.bench.report import check_report_files
+    from tsreprog.errors import TsreprogError
+
+    mine = tmp_path / "picks" / "d.yaml"
+    mine.parent.mkdir()
+    mine.write_text("notes: mine\n")
+    with pytest.raises(TsreprogError, match="already exists"):
+        check_report_files(tmp_path)
+    mine.write_text("model: {}\ntrain: {}\n")  # what bench writes there: replaced without asking
+    check_report_files(tmp_path)

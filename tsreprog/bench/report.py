@@ -309,6 +309,18 @@ def check_report_files(out: Path, overwrite: bool = False) -> None:
     for name in REPORT_FILES:
         path = out / name
         check_writable(path, overwrite or not path.exists() or ours(path))
+    for path in sorted((out / "picks").glob("*.yaml")):  # a pick file holds exactly the two sections train reads
+        check_writable(path, overwrite or text_is_pick(path.read_text(errors="replace")))
+
+
+def text_is_pick(text: str) -> bool:
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return False
+    return isinstance(loaded, dict) and set(loaded) == {"model", "train"}
 
 
 def write_report(cells: list[dict], out: Path, profile: str) -> dict[str, Path]:
