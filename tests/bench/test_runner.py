@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -51,7 +52,11 @@ def test_protocol_runner_end_to_end(tiny_models, synthetic_csv, tmp_path):
     assert all(c["trainable_parameters"] == 0 for c in naive)
     written = write_report(cells, tmp_path, "quick")
     table = written["markdown"].read_text()
-    assert "| naive |" in table and "Time-LLM" in table and "H=12 MSE / MAE" in table
+    assert "| naive |" in table and "H=12 MSE / MAE" in table
+    assert "Time-LLM" not in table  # no published figures exist for this data: no table of dashes
+    (tmp_path / "etth1").mkdir()  # the same cells as a registered dataset sit beside its published averages
+    registered = write_report([{**c, "dataset": "ETTh1"} for c in cells], tmp_path / "etth1", "quick")
+    assert "| Time-LLM (Llama-7B) | 0.408 |" in registered["markdown"].read_text()
     assert "params (H=12)" in table  # the head grows with the horizon: the table says whose count it shows
     dlinear_12 = next(c for c in cells if c["model"] == "dlinear" and c["horizon"] == 12)
     dlinear_row = next(line for line in table.splitlines() if line.startswith("| dlinear |"))
@@ -99,9 +104,34 @@ def test_report_only_renders_a_partial_run_without_misleading_averages(tiny_mode
     table = (tmp_path / "table.md").read_text()
     naive_row = next(line for line in table.splitlines() if line.startswith("| naive |"))
     assert "(1/2 horizons)" in naive_row
-    ours = next(line for line in table.splitlines() if line.startswith("| ours: naive |"))
+    cells = json.loads((tmp_path / "results.json").read_text())["cells"]  # beside published averages too
+    (tmp_path / "etth1").mkdir()
+    registered = write_report([{**c, "dataset": "ETTh1"} for c in cells], tmp_path / "etth1", "quick")
+    ours = next(line for line in registered["markdown"].read_text().splitlines() if line.startswith("| ours: naive |"))
     assert "–" in ours
     assert main(["bench", "--report-only", "--output-dir", str(tmp_path / "empty"), "--quiet"]) == 2
+
+
+def test_report_only_states_the_profile_its_cells_ran_under(tiny_models, synthetic_csv, tmp_path, capsys):
+    """--report-only takes the profile from the cells, not from the flag's default: a standard table re-rendered
+    without --profile must not be labelled quick; mixed or contradicting profiles are one line."""
+    run_bench([str(synthetic_csv)], ["dlinear", "naive"], "quick", lookback=48, horizons=[12], out=tmp_path,
+              log=lambda m: None)
+    files = sorted((tmp_path / "cells").rglob("*.json"))
+
+    def relabel(path: Path) -> None:
+        path.write_text(json.dumps({**json.loads(path.read_text()), "profile": "standard"}))
+
+    relabel(files[0])
+    assert main(["bench", "--report-only", "--output-dir", str(tmp_path), "--quiet"]) == 2
+    assert "several profiles (quick, standard)" in capsys.readouterr().err
+    for path in files[1:]:
+        relabel(path)
+    assert main(["bench", "--report-only", "--output-dir", str(tmp_path), "--quiet"]) == 0
+    assert (tmp_path / "report.md").read_text().count("Profile `standard`") == 1
+    assert json.loads((tmp_path / "results.json").read_text())["profile"] == "standard"
+    assert main(["bench", "--report-only", "--profile", "quick", "--output-dir", str(tmp_path), "--quiet"]) == 2
+    assert "ran under profile 'standard'" in capsys.readouterr().err
 
 
 def test_a_table_keeps_one_precision(tiny_models, synthetic_csv, tmp_path, capsys):

@@ -12,6 +12,7 @@ from tests.conftest import synthetic_frame
 from tsreprog.bench.report import answer, pick_configs, verdict_markdown
 from tsreprog.bench.runner import csv_defaults
 from tsreprog.cli.main import main
+from tsreprog.models.registry import MODEL_SETTINGS
 
 
 @pytest.mark.parametrize("rows, expect", [(17420, (512, 96)), (1095, (168, 48)), (400, (96, 14)), (200, (48, 7))])
@@ -51,9 +52,14 @@ def test_bench_on_a_csv_with_its_own_date_column_writes_the_report(tmp_path, cap
     assert f"`tsreprog train --config {pick_file} --output-dir runs/mine`" in report
     picked = yaml.safe_load(pick_file.read_text())
     assert picked["train"]["date_column"] == "when" and picked["model"]["horizon"] == 14
+    # only what the picked model reads: no backbone or prompt for a model without one
+    assert set(picked["model"]) <= MODEL_SETTINGS[picked["model"]["model"]] and "prompt" not in picked["model"]
     assert main(["train", "--config", str(pick_file), "--epochs", "1", "--max-steps-per-epoch", "2",
                  "--output-dir", str(tmp_path / "run"), "--quiet"]) == 0
-    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["model"] == picked["model"]
+    trained = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["model"]
+    assert {name: trained[name] for name in picked["model"]} == picked["model"]
+    # no published figures exist for a user's data: no table of dashes
+    assert "Beside published averages" not in (out / "table.md").read_text()
     cells = list((out / "cells" / "mine").glob("*/H14*.json"))
     assert len(cells) == 6
 

@@ -11,6 +11,7 @@ from tsreprog.bench.environment import environment, named_a_cpu
 from tsreprog.bench.models import PROFILES
 from tsreprog.bench.published import PUBLISHED
 from tsreprog.io import atomic_write_bytes, save_figure, write_config_sections
+from tsreprog.models.registry import settings_read_by
 
 
 PRECISION_NAMES = {"32": "fp32", "bf16-mixed": "bf16-mixed (bf16 autocast, fp32 weights)"}
@@ -335,7 +336,10 @@ def write_report(cells: list[dict], out: Path, profile: str) -> dict[str, Path]:
     if spent:
         text += "\nWall time (sum of cells, one after another): " + ", ".join(
             f"{d} {h:.2f} h" for d, h in spent.items()) + ".\n"
-    text += "\n\n## Beside published averages (MSE over the four horizons)\n\n" + published_markdown(averages) + "\n"
+    if any(d in numbers for d in averages.get("dataset", []) for numbers, _ in PUBLISHED.values()):
+        # a user's own data has no published figures: a table of dashes would only suggest it should
+        text += ("\n\n## Beside published averages (MSE over the four horizons)\n\n" + published_markdown(averages)
+                 + "\n")
     skipped = [c for c in cells if "skipped" in c]
     if skipped:
         text += "\nSkipped: " + "; ".join(f"{c['model']} ({c['skipped']})" for c in skipped) + "\n"
@@ -344,7 +348,8 @@ def write_report(cells: list[dict], out: Path, profile: str) -> dict[str, Path]:
     for dataset, (_, _, config) in pick_configs(cells).items():
         pick_files[dataset] = out / "picks" / f"{dataset}.yaml"
         pick_files[dataset].parent.mkdir(parents=True, exist_ok=True)
-        write_config_sections(pick_files[dataset], **config)
+        write_config_sections(pick_files[dataset], model=settings_read_by(config["model"]["model"], config["model"]),
+                              train=config["train"])
     written["report"] = out / "report.md"
     atomic_write_bytes(written["report"], verdict_markdown(cells, profile, pick_files).encode())
     atomic_write_bytes(written["json"], json.dumps({"profile": profile, "note": PROFILES[profile]["note"],

@@ -201,15 +201,29 @@ def _bench_into(args, settings, out: Path) -> int:
         cells = collect(out)
         if not cells:
             raise TsreprogError(f"no finished cells under {out / 'cells'}: nothing to report")
+        profile = _profile_of(cells, out, getattr(args, "profile", None), settings.profile)
     else:
+        profile = settings.profile
         cells = run_bench(settings.datasets, settings.models, settings.profile, settings.lookback, settings.horizons,
                           settings.data_dir, out, log=lambda m: _say(args, m),
                           precision=settings.precision, seeds=settings.seeds, seed_horizons=settings.seed_horizons,
                           transfer_to=settings.transfer_to, csv=settings.csv_options())
-    written = write_report(cells, out, settings.profile)
+    written = write_report(cells, out, profile)
     print(written["markdown"].read_text())
     _say(args, f"does the backbone help here, and the command that trains the pick: {written['report']}")
     return 0
+
+
+def _profile_of(cells: list[dict], out: Path, flag: str | None, default: str) -> str:
+    """The profile the finished cells ran under, which their report must state (not the flag's default); a folder
+    mixing profiles, or a --profile the cells did not run under, is one line."""
+    profiles = sorted({str(c["profile"]) for c in cells if c.get("profile")})
+    if len(profiles) > 1:
+        raise TsreprogError(f"the cells under {out / 'cells'} ran under several profiles ({', '.join(profiles)}): "
+                            "report each profile from its own --output-dir")
+    if flag is not None and profiles and flag != profiles[0]:
+        raise TsreprogError(f"--profile {flag}: the cells under {out / 'cells'} ran under profile '{profiles[0]}'")
+    return profiles[0] if profiles else default
 
 
 def cmd_backbones(args) -> int:

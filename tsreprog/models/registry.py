@@ -43,3 +43,10 @@ def settings_not_applying(model: str, values: dict, defaults: dict) -> list[str]
     """The settings in ``values`` that ``model`` does not read and that differ from their defaults."""
     own = MODEL_SETTINGS.get(model, frozenset())
     return [name for name, value in values.items() if name not in own and value != defaults.get(name)]
+
+
+def settings_read_by(model: str, values: dict) -> dict:
+    """Only the settings ``model`` reads, in their order: what a file that trains it needs to say (a DLinear pick
+    listing a backbone and prompt would suggest they matter)."""
+    own = MODEL_SETTINGS.get(model, frozenset())
+    return {name: value for name, value in values.items() if name in own}
