@@ -47,6 +47,7 @@ def test_bench_on_a_csv_with_its_own_date_column_writes_the_report(tmp_path, cap
     report = (out / "report.md").read_text()
     assert "## mine" in report and "**Winner:**" in report and "Horizon 14, look-back 96" in report
     assert "no answer: the table needs" in report  # no pretrained row was asked for
+    assert "rerun with `--profile standard`" in report  # the quick budget says it is not the converged answer
     # the pick trains from the file the report names, as its seed-0 cell trained (the CSV's own date column too)
     pick_file = out / "picks" / "mine.yaml"
     assert f"`tsreprog train --config {pick_file} --output-dir runs/mine`" in report
@@ -86,6 +87,8 @@ def test_the_pick_is_the_cheapest_row_that_ties_with_the_winner():
                             {"d": Path("out/picks/d.yaml")})
     assert "**Train the pick** (dlinear, the cheapest row that ties with the winner): `tsreprog train --config " \
            "out/picks/d.yaml --output-dir runs/d`." in text
+    assert "**Budget:**" in text and "**Budget:**" not in verdict_markdown(cells({"no-backbone": 1, "dlinear": 1,
+                                                                                   "naive": 0}), "standard")
 
 
 @pytest.mark.parametrize("text, message", [

@@ -261,6 +261,9 @@ def verdict_markdown(cells: list[dict], profile: str, pick_files: dict[str, Path
     lines = ["# Does a backbone help on this data?", "",
              f"Profile `{profile}`: {PROFILES[profile]['note']}. Test MSE on scaled data, every test window; a "
              "difference counts only beyond twice the larger seed sd.", ""]
+    if profile == "quick":  # bench's default budget is a smoke test; its answer is not the converged one
+        lines += ["**Budget:** `quick` trains every row for minutes, not to convergence: rerun with `--profile "
+                  "standard` (early stopping) before trusting the answer.", ""]
     for dataset in dict.fromkeys(c.get("dataset") for c in cells if "mse" in c):
         horizon, summary = seed_summary(cells, dataset)
         if not summary:
