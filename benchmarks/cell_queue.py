@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import signal
 import time
 from pathlib import Path
 
@@ -75,6 +76,10 @@ def _run_cell(job: dict, opts: dict) -> str:
            f"epochs {cell.get('epochs_run')} ({time.time() - began:.0f} s, at {time.time() - STARTED:.0f} s)"
 
 
+def _exit_on_term(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("jobs", type=Path)
@@ -92,6 +97,9 @@ def main() -> None:
     opts = {"out": str(args.output_dir), "deadline": args.deadline, "profile": args.profile,
             "precision": args.precision, "data_dir": args.data_dir, "workers": args.workers,
             "lookback": args.lookback}
+    # SIGTERM to the queue alone used to leave its workers computing as orphans; as an exception it ends the pool
+    # below, which stops every worker (a stopped cell resumes from its last training state)
+    signal.signal(signal.SIGTERM, _exit_on_term)
     context = multiprocessing.get_context("spawn")
     with context.Pool(args.workers, initializer=_init, initargs=(args.threads, STARTED), maxtasksperchild=1) as pool:
         for line in pool.imap_unordered(_run, [(job, opts) for job in jobs], chunksize=1):
