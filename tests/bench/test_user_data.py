@@ -87,6 +87,18 @@ def test_the_pick_is_the_cheapest_row_that_ties_with_the_winner():
                             {"d": Path("out/picks/d.yaml")})
     assert "**Train the pick** (dlinear, the cheapest row that ties with the winner): `tsreprog train --config " \
            "out/picks/d.yaml --output-dir runs/d`." in text
+    # two backbone depths train the same head but a forecast runs every block: the pick counts frozen weights too,
+    # as select does, and falls back to trainable weights where a cell predates recording them
+    def deep(heavier):
+        return [{**c, "parameters": 22_000_000 if c["model"] == heavier else 7_000_000}
+                for c in cells({"no-backbone": 50, "dlinear": 50, "naive": 0})]
+
+    assert pick_configs(deep("no-backbone"))["d"][0] == "dlinear"
+    assert pick_configs(deep("dlinear"))["d"][0] == "no-backbone"
+    assert "| 50 | 7,000,000 |" in verdict_markdown(deep("dlinear"), "standard")
+    unrecorded = [{k: v for k, v in c.items() if k != "parameters" or c["model"] != "no-backbone"}
+                  for c in deep("no-backbone")]
+    assert pick_configs(unrecorded)["d"][0] == "no-backbone"  # trainable weights decide (a tie at 50), then the mean
     assert "**Budget:**" in text and "**Budget:**" not in verdict_markdown(cells({"no-backbone": 1, "dlinear": 1,
                                                                                    "naive": 0}), "standard")
 

@@ -85,16 +85,20 @@ def lookback_line(group: pd.DataFrame) -> str:
 
 def seed_stats(cells: list[dict]) -> pd.DataFrame:
     """Every (dataset, horizon, model) over its seeds: mean and sample sd of test MSE, seeds, mean training seconds
-    and trainable parameters. The one grouping the tables, verdicts and report read."""
+    trainable parameters, and all parameters (frozen ones too; NaN for cells that predate recording them). The one
+    grouping the tables, verdicts and report read."""
     done = pd.DataFrame([c for c in cells if "mse" in c])
     if done.empty:
-        return pd.DataFrame(columns=["dataset", "horizon", "model", "mean", "std", "count", "seconds", "parameters"])
-    for column, default in (("seed", 0), ("seconds_total", 0.0), ("trainable_parameters", 0)):
+        return pd.DataFrame(columns=["dataset", "horizon", "model", "mean", "std", "count", "seconds", "parameters",
+                                     "all_parameters"])
+    for column, default in (("seed", 0), ("seconds_total", 0.0), ("trainable_parameters", 0),
+                            ("parameters", float("nan"))):
         done[column] = done[column].fillna(default) if column in done else default
     grouped = done.groupby(["dataset", "horizon", "model"], sort=False)
     stats = grouped["mse"].agg(["mean", "std", "count"])
     stats["seconds"] = grouped["seconds_total"].mean()
     stats["parameters"] = grouped["trainable_parameters"].first()
+    stats["all_parameters"] = grouped["parameters"].first()
     return stats.reset_index()
 
 
@@ -197,7 +201,8 @@ def seed_summary(cells: list[dict], dataset: str) -> tuple[int | None, dict[str,
     horizon = max(sorted(seeds), key=lambda h: len(seeds[h]))
     return horizon, {row["model"]: {"mean": row["mean"], "sd": None if pd.isna(row["std"]) else row["std"],
                                     "seeds": int(row["count"]), "seconds": row["seconds"],
-                                    "parameters": row["parameters"]}
+                                    "parameters": row["parameters"],
+                                    "all_parameters": None if pd.isna(row["all_parameters"]) else row["all_parameters"]}
                      for row in stats[stats["horizon"] == horizon].to_dict("records")}
 
 
@@ -229,12 +234,15 @@ def answer(summary: dict[str, dict]) -> str:
 
 
 def leading_rows(summary: dict[str, dict]) -> tuple[str, list[str], str]:
-    """The winner, the rows that tie with it (winner first, then by mean) and the pick: the cheapest of them by
-    trainable parameters, since a costlier row that ties has not earned its cost (select picks the same way)."""
+    """The winner, the rows that tie with it (winner first, then by mean) and the pick: the cheapest of them, since
+    a costlier row that ties has not earned its cost. Cost is every parameter a forecast runs through, frozen ones
+    too, as select counts it (a 6-block backbone trains as many weights as a 1-block one but costs 6 times the
+    blocks); cells that predate recording it fall back to trainable parameters."""
     winner = min(summary, key=lambda r: summary[r]["mean"])
     group = sorted((r for r in summary if r == winner or ties_with(summary[r], summary[winner])),
                    key=lambda r: summary[r]["mean"])
-    pick = min(group, key=lambda r: (summary[r]["parameters"], summary[r]["mean"]))
+    cost = "all_parameters" if all(summary[r].get("all_parameters") is not None for r in group) else "parameters"
+    pick = min(group, key=lambda r: (summary[r][cost], summary[r]["mean"]))
     return winner, group, pick
 
 
@@ -281,13 +289,15 @@ def verdict_markdown(cells: list[dict], profile: str, pick_files: dict[str, Path
                     if pick_files and dataset in pick_files else []),
                   f"Horizon {horizon}, look-back {mine[0].get('table_lookback', mine[0].get('lookback'))}; "
                   f"{'; '.join(machines)}.", "",
-                  "| row | test MSE (mean ± sd) | seeds | training + scoring s | trainable parameters |",
-                  "|---|---|---|---|---|"]
+                  "| row | test MSE (mean ± sd) | seeds | training + scoring s | trainable parameters "
+                  "| all parameters |",
+                  "|---|---|---|---|---|---|"]
         for row in sorted(summary, key=lambda r: summary[r]["mean"]):
             v = summary[row]
             spread = f" ± {v['sd']:.4f}" if v["sd"] is not None else ""
+            every = f"{int(v['all_parameters']):,}" if v["all_parameters"] is not None else "–"
             lines.append(f"| {row}{' (winner)' if row == winner else ''} | {v['mean']:.4f}{spread} | {v['seeds']} | "
-                         f"{v['seconds']:.0f} | {int(v['parameters']):,} |")
+                         f"{v['seconds']:.0f} | {int(v['parameters']):,} | {every} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 

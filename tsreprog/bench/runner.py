@@ -159,6 +159,8 @@ def _compute_cell(dataset: str, model_name: str, horizon: int, profile: str, loo
         "mse": result.metrics["test_mse"], "mae": result.metrics["test_mae"],
         "test_windows": result.metrics["test_n_windows"], "val_mse": result.metrics["best_val_mse"],
         "trainable_parameters": sum(p.numel() for p in result.model.parameters() if p.requires_grad),
+        # frozen weights included: what a forecast costs, the measure the report's pick and select's agree on
+        "parameters": sum(p.numel() for p in result.model.parameters()),
         "seconds_per_epoch": result.metrics["train_seconds"] / epochs, "seconds_total": seconds,
         "resumed": resumed, **({"variant": variant.to_dict()} if variant else {}),
         # what `tsreprog train --config` needs to train this cell's model again (the report's pick file)
