@@ -91,6 +91,12 @@ def test_transfer_target_too_short_is_named(tmp_path):
     with pytest.raises(DataError,
                        match=r"transfer target '.*short.csv' cannot be scored at look-back 48 and horizon 8"):
         run_cell(str(source), "dlinear", 8, "quick", 48, None, tmp_path / "out", "32", 0, transfer_to=[str(short)])
+    # through the CLI: one line before any cell is claimed, and the new output folder is not left behind
+    from tsreprog.cli.main import main
+
+    assert main(["bench", "--datasets", str(source), "--models", "dlinear", "--lookback", "48", "--horizons", "8",
+                 "--transfer-to", str(short), "--output-dir", str(tmp_path / "cli"), "--quiet"]) == 2
+    assert not (tmp_path / "cli").exists()
 
 
 def test_a_table_folder_refuses_another_profile_or_lookback(tmp_path, synthetic_csv):

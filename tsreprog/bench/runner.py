@@ -256,6 +256,8 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
             dataset_horizons = list(horizons) if horizons else [default_horizon]
         check_one_precision(out, dataset, precision)
         check_one_table(out, dataset, profile, table_lookback)
+        for horizon in dataset_horizons if transfer_to else []:  # a target no cell can be scored on: before any cell
+            transfer_targets(transfer_to, dataset, table_lookback, horizon, data_dir)
         extra = [s for s in (seeds or []) if s != 0]
         runs = [(model, horizon, 0) for model in models for horizon in dataset_horizons]
         runs += [(model, horizon, seed) for seed in extra for model in models
