@@ -152,3 +152,17 @@ def test_the_fast_settings_are_defined_once_and_the_default_job_takes_them():
     assert {k: job[k] for k in FAST_SETTINGS} == FAST_SETTINGS
     assert INTERFACE_MODEL_DEFAULTS == FAST_SETTINGS
     assert all(getattr(ModelConfig(), k) != v for k, v in FAST_SETTINGS.items())  # a real departure, stated once
+
+
+@pytest.mark.parametrize("backbone", ["random:bert", "random:gpt2"])
+def test_a_sequence_past_the_backbones_learned_positions_is_one_line(backbone):
+    """BERT and GPT-2 learn a table of positions (1,024 in the random configs): a look-back whose patches overrun it
+    is refused when the model is built, naming the count, not mid-training as a tensor-size error."""
+    settings = {**TINY, "n_prototypes": 20, "prompt": "none", "lookback": 4100}
+    with pytest.raises(ConfigError, match=r"1025 patches .* = 1025 tokens; backbone 'random:\w+' takes at most 1024"):
+        build_model(ModelConfig(backbone=backbone, **settings))
+    assert build_model(ModelConfig(backbone=backbone, **{**settings, "patch_stride": 8})).sequence_length() == 513
+
+
+def test_rotary_positions_have_no_table_to_overrun():
+    assert build_model(ModelConfig(backbone="random:llama", **TINY)).backbone.max_positions is None

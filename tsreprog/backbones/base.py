@@ -79,6 +79,15 @@ class Backbone(nn.Module):
                    for name, module in self.model.named_modules())
 
     @property
+    def max_positions(self) -> int | None:
+        """How many tokens one sequence may hold: a learned table of absolute positions (BERT's, GPT-2's) ends at
+        its size; rotary positions (Llama/SmolLM2) and interpolated ones (ViT/DINOv2) have no such end (None)."""
+        for name, module in self.model.named_modules():
+            if name.split(".")[-1] in ("position_embeddings", "wpe") and isinstance(module, nn.Embedding):
+                return int(module.num_embeddings)
+        return None
+
+    @property
     def n_layers(self) -> int:
         return len(find_blocks(self.model)[2])
 

@@ -57,6 +57,13 @@ class ReprogrammedForecaster(Forecaster):
         use_prompt = config.prompt != "none" and self.backbone.tokenizer is not None
         self.prompt = PromptPrefix(self.backbone.tokenizer, config.description, config.lookback, config.horizon,
                                    tuple(config.statistics), config.n_lags, config.prompt) if use_prompt else None
+        limit = self.backbone.max_positions
+        if limit is not None and self.sequence_length() > limit:  # else an opaque tensor-size error mid-training
+            raise ConfigError(
+                f"lookback {config.lookback} makes {self.n_patches} patches (patch_len {config.patch_len}, stride "
+                f"{config.patch_stride}) + {self.sequence_length() - self.n_patches} prompt tokens = "
+                f"{self.sequence_length()} tokens; backbone '{self.backbone.name}' takes at most {limit} positions "
+                f"(use a shorter lookback, a longer patch_stride, or prompt: compact or none)")
         self.quantiles = list(config.quantiles) if config.quantiles else None
         self.head = FlattenHead(self.n_patches, width, config.horizon, config.head_dim, config.dropout,
                                 n_outputs=len(self.quantiles) if self.quantiles else None)
