@@ -40,13 +40,17 @@ def test_select_records_its_tie_group_and_picks_the_cheapest(tmp_path, synthetic
 
 
 def test_the_pick_trains_from_the_yaml_select_writes(tmp_path, synthetic_csv, capsys):
-    """select's pick is a label ('none', 'random:bert×2'); pick.yaml is what `train --config` needs to train it."""
+    """select's pick is a label ('none', 'random:bert×2'); pick.yaml is what `train --config` needs to train it.
+    A user's CSV is read as train reads it (here its own time column), and the pick file says so."""
+    import pandas as pd
     import yaml
 
+    synthetic_csv.write_text(pd.read_csv(synthetic_csv).rename(columns={"date": "when"}).to_csv(index=False))
     out = tmp_path / "select"
-    assert main(["select", "--dataset", str(synthetic_csv), "--backbones", "none,random:bert", "--layers", "1",
-                 "--lookback", "48", "--horizon", "12", "--n-train", "8", "--n-val", "4", "--warmup-steps", "2",
-                 "--batch-size", "8", "--n-pool", "24", "--seed", "3", "--output-dir", str(out)]) == 0
+    assert main(["select", "--dataset", str(synthetic_csv), "--date-column", "when", "--backbones", "none,random:bert",
+                 "--layers", "1", "--lookback", "48", "--horizon", "12", "--n-train", "8", "--n-val", "4",
+                 "--warmup-steps", "2", "--batch-size", "8", "--n-pool", "24", "--seed", "3",
+                 "--output-dir", str(out)]) == 0
     report = json.loads((out / "select.json").read_text())
     assert f"--config {out / 'pick.yaml'}" in capsys.readouterr().err
     pick = yaml.safe_load((out / "pick.yaml").read_text())
@@ -57,7 +61,8 @@ def test_the_pick_trains_from_the_yaml_select_writes(tmp_path, synthetic_csv, ca
     else:
         assert (model["backbone"], model["n_layers"]) == ("random:bert", 1)
     assert (model["lookback"], model["horizon"], model["seed"]) == (48, 12, 3)
-    assert (pick["train"]["dataset"], pick["train"]["seed"]) == (str(synthetic_csv), 3)
+    assert (pick["train"]["dataset"], pick["train"]["seed"], pick["train"]["date_column"]) == (
+        str(synthetic_csv), 3, "when")
     run = tmp_path / "run"
     assert main(["train", "--config", str(out / "pick.yaml"), "--epochs", "1", "--max-steps-per-epoch", "2",
                  "--output-dir", str(run), "--quiet"]) == 0

@@ -123,8 +123,8 @@ def csv_line(row: int) -> str:
 
 @dataclass
 class CsvReading:
-    """How a user's CSV is read, one definition for every command that reads one (train, tune, bench); registered
-    benchmark files ignore these settings."""
+    """How a user's CSV is read, one definition for every command that reads one (train, tune, bench, select);
+    registered benchmark files ignore these settings."""
 
     date_column: str | None = setting("date", "time column of a user CSV (none: no time column)")
     columns: list[str] | None = setting(None, "comma-separated value columns of a user CSV (default: all but the time "

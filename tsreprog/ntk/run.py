@@ -17,7 +17,7 @@ def run_selection(settings, plot_path: Path | None, log: Callable[[str], None] =
     from tsreprog.ntk.reliability import reliability_line, reliability_summary
     from tsreprog.ntk.select import NO_BACKBONE, Candidate, selection_windows
 
-    data = prepare(settings.dataset, settings.lookback, settings.horizon, settings.data_dir)
+    data = prepare(settings.dataset, settings.lookback, settings.horizon, settings.data_dir, **settings.csv_options())
     base = ModelConfig(lookback=settings.lookback, horizon=settings.horizon, prompt=settings.prompt,
                        description=data.description, n_prototypes=settings.n_prototypes, seed=settings.seed,
                        adapt=settings.adapt)
@@ -53,7 +53,7 @@ def pick_config(settings, candidates, base, pick: str) -> dict:
 
     chosen = next(c for c in candidates if c.label == pick)
     train = TrainConfig(dataset=settings.dataset, data_dir=settings.data_dir, train_fraction=settings.train_fraction,
-                        seed=settings.seed)
+                        seed=settings.seed, **settings.csv_options())
     return {"model": candidate_config(chosen, base).to_dict(), "train": train.to_dict()}
 
 

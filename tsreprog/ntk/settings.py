@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tsreprog.config_base import ConfigMixin, setting
+from tsreprog.data.loading import CsvReading
 
 KERNEL_MODES = ("exact", "sketch")
 METHODS = ("kernel", "warm", "warm-val", "halving")
@@ -19,7 +20,7 @@ METHOD_SCORES = {
 
 
 @dataclass
-class SelectConfig(ConfigMixin):
+class SelectConfig(CsvReading, ConfigMixin):
     _kind = "select setting"
 
     dataset: str = setting("ETTh1", "dataset name or CSV")
