@@ -5,6 +5,7 @@ benchmarks/results/. Run it on a quiet machine (nothing else heavy on the cores)
     python benchmarks/speed.py adapt  [--precision auto|32|bf16-mixed]             -> adapt_step_cost.json
     python benchmarks/speed.py vision [--device cuda]                              -> vision_throughput.json
     python benchmarks/speed.py ntk    [--scaling 64,256,1024]                      -> ntk_speed.json
+    python benchmarks/speed.py ntk-attention [--n 256]                             -> ntk_attention_speed.json
 
 step: training and scoring speed of the reprogrammed MiniLM against older code and Time-LLM.
 
@@ -545,7 +546,66 @@ def ntk_main(argv: list[str]) -> None:
     Path(args.output).write_text(json.dumps(payload, indent=2))
 
 
-VARIANTS = {"step": step_main, "adapt": adapt_main, "vision": vision_main, "ntk": ntk_main}
+def ntk_attention_main(argv: list[str]) -> None:
+    """The sketch kernel of the default model shape (MiniLM x2, L=512, H=96) with the pruned last block's attention
+    fused (SDPA: no vmap batching rule on the CPU, so run once per sample, as before this was fixed), as plain
+    operations (today), and without pruning (HF's eager attention over the whole last block); rounds alternate."""
+    import statistics
+
+    import tsreprog.backbones.base as base
+    from tsreprog.bench.environment import environment
+    from tsreprog.data import prepare
+    from tsreprog.models import ModelConfig, build_model
+    from tsreprog.ntk import empirical_ntk
+    from tsreprog.ntk.select import sample_windows
+
+    parser = argparse.ArgumentParser(prog="speed.py ntk-attention")
+    parser.add_argument("--n", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--output", default="benchmarks/results/ntk_attention_speed.json")
+    args = parser.parse_args(argv)
+    config = ModelConfig(backbone="minilm-l6", n_layers=2, lookback=512, horizon=96, dropout=0.0)
+    model = build_model(config).eval()
+    x, _ = sample_windows(prepare("ETTh1", 512, 96), "train", 512, 96, args.n, 0)
+    pruned = base.last_block_pruned
+
+    def fused(model_, inputs, keep, math=False):
+        return pruned(model_, inputs, keep, False)
+
+    def kernel(variant: str) -> torch.Tensor:
+        model.backbone.prune_last_block = variant != "unpruned"
+        base.last_block_pruned = fused if variant == "fused" else pruned
+        try:
+            return empirical_ntk(model, x, mode="sketch", n_probes=2, chunk=32).kernel
+        finally:
+            base.last_block_pruned, model.backbone.prune_last_block = pruned, True
+
+    variants = ("fused", "math", "unpruned")
+    seconds = {v: [] for v in variants}
+    kernels = {}
+    for _ in range(args.rounds):
+        for variant in variants:
+            started = time.perf_counter()
+            kernels[variant] = kernel(variant)
+            seconds[variant].append(time.perf_counter() - started)
+            print(variant, f"{seconds[variant][-1]:.1f} s", flush=True)
+    median = {v: statistics.median(t) for v, t in seconds.items()}
+    scale = float(kernels["unpruned"].abs().max())
+    payload = {"benchmark": "ntk_attention_speed", "model": config.to_dict(), "n": args.n, "mode": "sketch",
+               "probes": 2, "rounds": args.rounds, "seconds": seconds, "median_seconds": median,
+               "fused_over_math": median["fused"] / median["math"],
+               "unpruned_over_math": median["unpruned"] / median["math"],
+               "max_relative_difference": {v: float((kernels[v] - kernels["unpruned"]).abs().max()) / scale
+                                           for v in ("fused", "math")},
+               "precision": "fp32", **environment("cpu")}
+    print(json.dumps({k: payload[k] for k in ("median_seconds", "fused_over_math", "unpruned_over_math",
+                                              "max_relative_difference")}, indent=2))
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(payload, indent=2))
+
+
+VARIANTS = {"step": step_main, "adapt": adapt_main, "vision": vision_main, "ntk": ntk_main,
+            "ntk-attention": ntk_attention_main}
 
 
 def main() -> None:

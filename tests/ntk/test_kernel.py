@@ -172,3 +172,26 @@ def test_adapted_backbone_kernel_covers_its_trained_weights(adapt):
     result = empirical_ntk(model, x, dtype=torch.float64)
     torch.testing.assert_close(result.kernel, loop_kernel(model.eval(), x), rtol=1e-7, atol=1e-9)
     assert result.n_parameters == sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def test_the_kernel_of_a_pruned_encoder_vectorises_and_matches_the_loop():
+    """MiniLM-style encoders skip most of their last block (Backbone's pruned path); under the NTK's vmap its fused
+    CPU attention had no batching rule and ran once per sample, with a warning to the user. The kernel now runs it
+    as plain operations: no warning, and the kernel of the per-sample autograd loop."""
+    import warnings
+
+    torch.manual_seed(4)
+    model = build_model(ModelConfig(**TINY))
+    model.eval()
+    assert model.backbone._prunable and not model.backbone.math_attention
+    x = torch.randn(4, 48, 1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kernel = empirical_ntk(model, x).kernel
+    assert not [w for w in caught if "batching rule" in str(w.message)]
+    assert not model.backbone.math_attention  # restored after the kernel
+    torch.testing.assert_close(kernel, loop_kernel(model, x), rtol=1e-4, atol=1e-4)
+    inputs = torch.randn(3, 20, model.backbone.embed_dim)
+    fused = model.backbone(inputs, keep_last=7)
+    model.backbone.math_attention = True
+    torch.testing.assert_close(model.backbone(inputs, keep_last=7), fused, rtol=1e-5, atol=1e-5)

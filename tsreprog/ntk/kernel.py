@@ -139,11 +139,12 @@ def _probe_blocks(probes: torch.Tensor, size: int):
 def vmap_friendly_attention(model: nn.Module):
     """Plain-math attention while the kernel is computed: fused kernels (SDPA flash on CPU, some CUDA kernels) lack
     vmap batching rules or forward-mode AD; HF models switch to "eager", ours to explicit softmax. Restored after."""
+    from tsreprog.backbones.base import Backbone
     from tsreprog.reprogram.prototypes import ReprogrammingAttention
 
     changed = []
     for module in model.modules():
-        if isinstance(module, ReprogrammingAttention):
+        if isinstance(module, (ReprogrammingAttention, Backbone)):  # ours: the prototypes', the pruned last block's
             changed.append((module, "math", module.math_attention))
             module.math_attention = True
         elif hasattr(module, "set_attn_implementation") and getattr(module, "config", None) is not None:
