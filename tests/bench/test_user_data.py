@@ -10,16 +10,8 @@ import yaml
 
 from tests.conftest import synthetic_frame
 from tsreprog.bench.report import answer, pick_configs, verdict_markdown
-from tsreprog.bench.runner import csv_defaults
 from tsreprog.cli.main import main
 from tsreprog.models.registry import MODEL_SETTINGS
-
-
-@pytest.mark.parametrize("rows, expect", [(17420, (512, 96)), (1095, (168, 48)), (400, (96, 14)), (200, (48, 7))])
-def test_defaults_fit_a_short_series(rows, expect):
-    lookback, horizon = csv_defaults(rows)
-    assert (lookback, horizon) == expect
-    assert lookback + horizon <= 0.35 * rows and horizon <= 0.05 * rows
 
 
 def row(mean, sd, seeds=3):
@@ -104,7 +96,7 @@ def test_the_pick_is_the_cheapest_row_that_ties_with_the_winner():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("date,x\n2020-01-01,1\n", "1 rows; bench needs at least 120"),
+    ("date,x\n2020-01-01,1\n", "1 rows; at least 120 are needed"),
     ("date,x\n2020-01-01,a\n2020-01-02,b\n", "column 'x' line 2: non-numeric value 'a'"),
 ])
 def test_a_csv_bench_cannot_use_is_one_line_and_leaves_no_folder(tmp_path, capsys, text, message):

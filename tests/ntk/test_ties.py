@@ -94,3 +94,22 @@ def test_select_ranks_adapted_candidates_and_refuses_an_unknown_adaptation(tmp_p
     assert len(json.loads((tmp_path / "ln" / "select.json").read_text())["ranking"]) == 2
     assert main([*common, "--adapt", "full", "--output-dir", str(tmp_path / "bad")]) == 2
     assert "unknown adapt 'full'" in capsys.readouterr().err
+
+
+def test_select_sizes_a_short_csv_as_bench_does(tmp_path):
+    """No look-back or horizon given: a 400-row CSV gets bench's sizing (96 and 14), not 512 and 96, which it
+    cannot carry; select.json and pick.yaml record the window that ran."""
+    import yaml
+
+    from tests.conftest import synthetic_frame
+
+    path = tmp_path / "short.csv"
+    synthetic_frame(400, 2).to_csv(path, index=False)
+    out = tmp_path / "select"
+    assert main(["select", "--dataset", str(path), "--backbones", "none,random:bert", "--layers", "1",
+                 "--n-train", "8", "--n-val", "4", "--warmup-steps", "2", "--batch-size", "8", "--n-pool", "24",
+                 "--output-dir", str(out), "--quiet"]) == 0
+    settings = json.loads((out / "select.json").read_text())["settings"]
+    assert (settings["lookback"], settings["horizon"]) == (96, 14)
+    model = yaml.safe_load((out / "pick.yaml").read_text())["model"]
+    assert (model["lookback"], model["horizon"]) == (96, 14)

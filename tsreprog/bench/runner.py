@@ -16,6 +16,7 @@ from tsreprog.bench.claim import CellHeld, claim, release_finished
 from tsreprog.bench.environment import current_peak_rss_mb, environment, reset_peak_rss
 from tsreprog.bench.models import Variant, bench_model, changed, train_config
 from tsreprog.data.registry import DATASETS
+from tsreprog.data.sizing import sized_window
 from tsreprog.data.splits import PreparedData, prepare
 from tsreprog.evaluate.forecast import forecast_at, plot_forecast
 from tsreprog.errors import ConfigError, DataError
@@ -180,24 +181,6 @@ def _compute_cell(dataset: str, model_name: str, horizon: int, profile: str, loo
     return cell
 
 
-CSV_HORIZONS = (96, 48, 24, 14, 12, 7, 6)
-CSV_LOOKBACKS = (512, 336, 168, 96, 48, 24)
-
-
-def csv_defaults(n_rows: int, source: str = "the CSV") -> tuple[int, int]:
-    """A look-back and horizon a short user series can carry under the 70/10/20 split: the longest standard
-    horizon within 5% of the rows, and the longest standard look-back that leaves half the training split for
-    windows (flags override both). Too few rows for the shortest of each is a one-line error."""
-    horizon = next((h for h in CSV_HORIZONS if h <= 0.05 * n_rows), None)
-    lookback = next((lb for lb in CSV_LOOKBACKS if horizon and lb + horizon <= 0.35 * n_rows), None)
-    if horizon is None or lookback is None:
-        least = int(-(-max(CSV_HORIZONS[-1] / 0.05, (CSV_LOOKBACKS[-1] + CSV_HORIZONS[-1]) / 0.35) // 1))
-        raise DataError(f"{source}: {n_rows} rows; bench needs at least {least} for its shortest look-back "
-                        f"({CSV_LOOKBACKS[-1]}) and horizon ({CSV_HORIZONS[-1]}) under the 70/10/20 split (or give "
-                        f"--lookback and --horizons)")
-    return lookback, horizon
-
-
 def lookback_for(dataset: str, lookback: int | None) -> int:
     """One look-back per table: the given one, else the dataset's standard one (512; ILI 104: it has 966 rows)."""
     spec = DATASETS.get(dataset.lower())
@@ -248,11 +231,7 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
     for dataset in datasets:
         table_lookback, dataset_horizons = lookback_for(dataset, lookback), horizons_for(dataset, horizons)
         if dataset.lower() not in DATASETS and not (lookback and horizons):  # a user's CSV: sized to its length
-            from tsreprog.data.splits import load_table
-
-            table = load_table(dataset, data_dir, **(csv or {}))[0]
-            default_lookback, default_horizon = csv_defaults(len(table), table.source)
-            table_lookback = lookback or default_lookback
+            table_lookback, default_horizon = sized_window(dataset, data_dir, lookback, None, **(csv or {}))
             dataset_horizons = list(horizons) if horizons else [default_horizon]
         check_one_precision(out, dataset, precision)
         check_one_table(out, dataset, profile, table_lookback)

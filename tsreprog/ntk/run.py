@@ -17,6 +17,13 @@ def run_selection(settings, plot_path: Path | None, log: Callable[[str], None] =
     from tsreprog.ntk.reliability import reliability_line, reliability_summary
     from tsreprog.ntk.select import NO_BACKBONE, Candidate, selection_windows
 
+    from dataclasses import replace
+
+    from tsreprog.data.sizing import sized_window
+
+    lookback, horizon = sized_window(settings.dataset, settings.data_dir, settings.lookback, settings.horizon,
+                                     **settings.csv_options())
+    settings = replace(settings, lookback=lookback, horizon=horizon)  # what ran is what select.json records
     data = prepare(settings.dataset, settings.lookback, settings.horizon, settings.data_dir, **settings.csv_options())
     base = ModelConfig(lookback=settings.lookback, horizon=settings.horizon, prompt=settings.prompt,
                        description=data.description, n_prototypes=settings.n_prototypes, seed=settings.seed,

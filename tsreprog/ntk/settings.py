@@ -31,8 +31,10 @@ class SelectConfig(CsvReading, ConfigMixin):
                                    help="comma-separated backbones to score; none is the no-backbone ablation, the "
                                         "candidate to beat")
     layers: list[str] = setting(factory=lambda: ["1", "2", "4", "6"], help="comma-separated block counts, or all")
-    lookback: int = setting(512, "look-back window length L")
-    horizon: int = setting(96, "forecast horizon H")
+    lookback: int | None = setting(None, "look-back window length L (none: the dataset's standard one, 512; a short "
+                                         "CSV: the longest its length carries, as bench sizes it)")
+    horizon: int | None = setting(None, "forecast horizon H (none: the dataset's shortest standard one, 96; a short "
+                                        "CSV: sized as bench sizes it)")
     n_train: int = setting(64, "training windows in the kernel")
     n_val: int = setting(32, "validation windows in the kernel")
     mode: str = setting("sketch", "exact traced kernel or Rademacher-probe sketch")
