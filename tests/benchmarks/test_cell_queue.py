@@ -23,10 +23,12 @@ def test_sigterm_to_the_queue_stops_its_workers(tmp_path):
     workers = []
     try:
         deadline = time.time() + 60
-        while not workers and time.time() < deadline:  # the pool's worker is up
-            workers = psutil.Process(queue.pid).children()
+        while time.time() < deadline:  # the pool's worker is up (not only multiprocessing's resource tracker)
+            workers = psutil.Process(queue.pid).children(recursive=True)
+            if any("spawn_main" in " ".join(w.cmdline()) for w in workers):
+                break
             time.sleep(0.2)
-        assert workers, "the queue started no worker within 60 s"
+        assert any("spawn_main" in " ".join(w.cmdline()) for w in workers), "no pool worker within 60 s"
         time.sleep(1.0)
         queue.send_signal(signal.SIGTERM)
         assert queue.wait(timeout=30) == 128 + signal.SIGTERM
