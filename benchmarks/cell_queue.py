@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tsreprog.bench.claim import CellHeld
 from tsreprog.bench.models import Variant
-from tsreprog.bench.runner import cell_path, finished, lookback_for, run_cell
+from tsreprog.bench.runner import cell_path, finished, run_cell, table_window
 
 STARTED = time.time()
 
@@ -64,9 +64,9 @@ def _run_cell(job: dict, opts: dict) -> str:
     if time.time() - STARTED > opts["deadline"]:
         return f"{name}: not started (deadline)"
     began = time.time()
+    lookback = table_window(job["dataset"], opts["lookback"], [job["horizon"]], opts["data_dir"])[0]
     try:
-        cell = run_cell(job["dataset"], job["model"], job["horizon"], profile,
-                        lookback_for(job["dataset"], opts["lookback"]), opts["data_dir"], out,
+        cell = run_cell(job["dataset"], job["model"], job["horizon"], profile, lookback, opts["data_dir"], out,
                         opts["precision"], seed, log=lambda line: print(f"  {name}: {line}", flush=True),
                         variant=variant, transfer_to=transfer_to, extra={"parallel_workers": opts["workers"]})
     except CellHeld as held:

@@ -38,14 +38,14 @@ def test_job_files_name_what_exists(path):
 @pytest.mark.parametrize("path", JOBS, ids=[p.name for p in JOBS])
 def test_every_job_has_training_windows_under_its_profile(path):
     """A cell whose cut training split holds no window (5% of ETTh1 at H=720) would only fail on the lent machine."""
-    from tsreprog.bench.runner import lookback_for
+    from tsreprog.bench.runner import table_window
     from tsreprog.data.protocol import few_shot_end, split_borders
 
     for job in json.loads(path.read_text()):
         spec = DATASETS[job["dataset"].lower()]
         if spec.split == "ratio":
             continue  # its borders depend on the file's length
-        lookback = lookback_for(job["dataset"], None)
+        lookback = table_window(job["dataset"])[0]
         start, end = split_borders(10 ** 9, lookback, spec.split).train  # ETT: fixed month counts
         fraction = PROFILES[job.get("profile", "standard")]["train"].get("train_fraction", 1.0)
         starts = few_shot_end(start, end, lookback, fraction) - start - lookback - job["horizon"] + 1

@@ -120,3 +120,18 @@ def test_a_pick_file_bench_did_not_write_is_kept(tmp_path):
         check_report_files(tmp_path)
     mine.write_text("model: {}\ntrain: {}\n")  # what bench writes there: replaced without asking
     check_report_files(tmp_path)
+
+
+def test_a_table_is_sized_as_select_sizes_it(tmp_path):
+    """bench and select share one sizing path: registered data keep their standard window, a CSV its own."""
+    from tsreprog.bench.runner import table_window
+    from tsreprog.data.sizing import sized_window
+
+    assert table_window("ETTh1") == (512, [96, 192, 336, 720])
+    assert table_window("national_illness") == (104, [24, 36, 48, 60])
+    assert table_window("ETTh1", 336, [192]) == (336, [192])
+    path = tmp_path / "short.csv"
+    synthetic_frame(400, 2).to_csv(path, index=False)
+    lookback, horizons = table_window(str(path))
+    assert (lookback, horizons) == (96, [14]) and (lookback, horizons[0]) == sized_window(str(path))
+    assert table_window(str(path), 48, [7, 14]) == (48, [7, 14])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import nn
 
@@ -123,7 +125,8 @@ class Backbone(nn.Module):
         if not self.causal:
             raise ValueError(f"backbone '{self.name}' is bidirectional: its prefix states depend on what follows")
         with torch.no_grad():
-            cache = self.model(inputs_embeds=prefix_embeds.to(self.dtype), use_cache=True).past_key_values
+            out = self.model(inputs_embeds=prefix_embeds.to(self.dtype), use_cache=True)
+        cache = getattr(out, "cache", None) or out.past_key_values
         return [(layer.keys, layer.values) for layer in cache.layers]
 
     def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None = None,
@@ -148,8 +151,15 @@ class Backbone(nn.Module):
             n = inputs_embeds.shape[0]
             cache = DynamicCache([(k.expand(n, *k.shape[1:]), v.expand(n, *v.shape[1:])) for k, v in prefix],
                                  config=getattr(self.model, "config", None))
-            hidden = self.model(inputs_embeds=inputs_embeds, past_key_values=cache, use_cache=True).last_hidden_state
+            hidden = self.model(inputs_embeds=inputs_embeds, use_cache=True,
+                                **{cache_keyword(self.model): cache}).last_hidden_state
         return hidden if keep_last is None else hidden[:, -keep_last:]
+
+
+def cache_keyword(model: nn.Module) -> str:
+    """The name a causal model's forward takes its key/value cache under: transformers 5 renamed
+    ``past_key_values`` to ``cache`` (the old name warns, then goes), and the oldest supported release knows only it."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def prunable_encoder(model: nn.Module) -> bool:

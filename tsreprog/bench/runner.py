@@ -45,9 +45,17 @@ def resume_folder(out: Path, dataset: str, model: str, horizon: int, seed: int) 
     return Path(out) / ".resume" / dataset_key(dataset) / model / f"H{horizon}_seed{seed}"
 
 
-def horizons_for(dataset: str, horizons: list[int] | None) -> list[int]:
+def table_window(dataset: str, lookback: int | None = None, horizons: list[int] | None = None,
+                 data_dir: str | None = None, csv: dict | None = None) -> tuple[int, list[int]]:
+    """One look-back and the horizons of a table: the given ones, else a registered dataset's standard ones (512, or
+    ILI's 104; every horizon), else what a user's CSV of its length carries (one horizon), by the one sizing path
+    `select` uses too."""
+    table_lookback, default_horizon = sized_window(dataset, data_dir, lookback, horizons[0] if horizons else None,
+                                                   **(csv or {}))
+    if horizons:
+        return table_lookback, list(horizons)
     spec = DATASETS.get(dataset.lower())
-    return list(horizons) if horizons else list(spec.horizons if spec else (96, 192, 336, 720))
+    return table_lookback, list(spec.horizons) if spec else [default_horizon]
 
 
 def transfer_targets(targets: list[str] | None, source: str, lookback: int, horizon: int, data_dir: str | None
@@ -181,12 +189,6 @@ def _compute_cell(dataset: str, model_name: str, horizon: int, profile: str, loo
     return cell
 
 
-def lookback_for(dataset: str, lookback: int | None) -> int:
-    """One look-back per table: the given one, else the dataset's standard one (512; ILI 104: it has 966 rows)."""
-    spec = DATASETS.get(dataset.lower())
-    return lookback if lookback else (spec.lookback if spec else 512)
-
-
 def check_one_table(out: Path, dataset: str, profile: str, lookback: int) -> None:
     """A folder holds one table: refuse to add cells of another profile or look-back to the finished ones, which
     would otherwise be reused and labelled as this run's (the file named, with what it was run with)."""
@@ -229,10 +231,7 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
     out = Path(out)
     computed = 0
     for dataset in datasets:
-        table_lookback, dataset_horizons = lookback_for(dataset, lookback), horizons_for(dataset, horizons)
-        if dataset.lower() not in DATASETS and not (lookback and horizons):  # a user's CSV: sized to its length
-            table_lookback, default_horizon = sized_window(dataset, data_dir, lookback, None, **(csv or {}))
-            dataset_horizons = list(horizons) if horizons else [default_horizon]
+        table_lookback, dataset_horizons = table_window(dataset, lookback, horizons, data_dir, csv)
         check_one_precision(out, dataset, precision)
         check_one_table(out, dataset, profile, table_lookback)
         for horizon in dataset_horizons if transfer_to else []:  # a target no cell can be scored on: before any cell
