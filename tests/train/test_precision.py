@@ -37,3 +37,13 @@ def test_the_timed_probe_leaves_the_random_stream_where_it_was():
     torch.manual_seed(3)
     choose_precision("auto", "cpu", model, sample, has_bf16=True)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_an_unknown_precision_is_one_line_naming_the_choices():
+    import pytest
+
+    from tsreprog.errors import ConfigError
+    from tsreprog.train import TrainConfig
+
+    with pytest.raises(ConfigError, match=r"unknown precision '16' \(use auto, 32, bf16-mixed\)"):
+        TrainConfig(precision="16")

@@ -16,6 +16,7 @@ from tsreprog.cli.options import add_config_flags, build_configs
 from tsreprog.io import json_ready, write_json
 from tsreprog.errors import TsreprogError
 from tsreprog.train.checkpoint import CHECKPOINT_NAME
+from tsreprog.train.precision import PRECISIONS
 
 EXIT_USER_ERROR = 2
 
@@ -281,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", choices=["train", "val", "test"], help="split (default: test)")
     evaluate.add_argument("--stride", type=positive_int, default=1, help="window stride (default 1: every window)")
     evaluate.add_argument("--batch-size", type=positive_int, default=256, help="batch size (default 256)")
-    evaluate.add_argument("--precision", default="auto", choices=["auto", "32", "bf16-mixed"],
+    evaluate.add_argument("--precision", default="auto", choices=PRECISIONS,
                           help="auto (default): the precision the run trained and scored in, recorded in the "
                                "checkpoint; 32 or bf16-mixed to override")
     evaluate.add_argument("--original-scale", action="store_true", help="also report metrics on the original scale")

@@ -8,6 +8,7 @@ from tsreprog.config_base import ConfigMixin, setting
 from tsreprog.data.loading import CsvReading
 from tsreprog.errors import ConfigError
 from tsreprog.train.distributed import STRATEGIES
+from tsreprog.train.precision import PRECISIONS
 
 SCHEDULES = ("onecycle", "cosine", "constant", "halving")
 
@@ -63,7 +64,7 @@ class TrainConfig(CsvReading, ConfigMixin):
             (self.gradient_clip is None or self.gradient_clip > 0,
              f"gradient_clip must be > 0 (or none), got {self.gradient_clip}"),
             (self.schedule in SCHEDULES, f"unknown schedule '{self.schedule}' (use {', '.join(SCHEDULES)})"),
-            (self.precision in ("auto", "32", "bf16-mixed"), f"unknown precision '{self.precision}'"),
+            (self.precision in PRECISIONS, f"unknown precision '{self.precision}' (use {', '.join(PRECISIONS)})"),
             (self.devices >= 1, f"devices must be >= 1, got {self.devices}"),
             (self.num_workers >= 0, f"num_workers must be >= 0, got {self.num_workers}"),
             (self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1,
