@@ -37,6 +37,15 @@ def test_train_evaluate_forecast(trained, synthetic_csv, tmp_path, capsys):
     assert main(["forecast", "--checkpoint", str(trained / "model"), "--output", str(beyond)]) == 0
     dates = pd.to_datetime(pd.read_csv(beyond)["date"])
     assert (dates.diff().dropna() == pd.Timedelta("1h")).all()
+    # An origin without the look-back behind it: one line naming the origin as given and the ones that work.
+    rows = len(pd.read_csv(synthetic_csv))
+    capsys.readouterr()
+    assert main(["forecast", "--checkpoint", str(trained / "model"), "--origin", str(-rows),
+                 "--output", str(tmp_path / "early.csv")]) == 2
+    error = capsys.readouterr().err
+    assert f"forecast origin {-rows} (row 0) needs 48 rows of history" in error
+    assert f"(origins {48 - rows} to -1, or 48 to {rows})" in error and error.count("\n") == 1
+    assert not (tmp_path / "early.csv").exists()
 
 
 def test_evaluate_uses_the_saved_scaler_even_where_the_file_could_not_be_scaled(trained, synthetic_csv, tmp_path,

@@ -43,10 +43,12 @@ def forecast_at(pipeline: ForecastPipeline, table: SeriesTable, origin: int | No
     from the end), each column through the pipeline (its scaler row, the precision the model trained in)."""
     lookback, horizon = pipeline.model_config.lookback, pipeline.model_config.horizon
     n_rows = len(table)
+    given = origin
     origin = n_rows if origin is None else (origin + n_rows if origin < 0 else origin)
     if not lookback <= origin <= n_rows:
-        raise DataError(f"{table.source}: forecast origin {origin} needs {lookback} rows of history inside the "
-                        f"{n_rows} rows of the file")
+        row = f"{given} (row {origin})" if given is not None and given < 0 else f"{origin}"
+        raise DataError(f"{table.source}: forecast origin {row} needs {lookback} rows of history inside the "
+                        f"{n_rows} rows of the file (origins {lookback - n_rows} to -1, or {lookback} to {n_rows})")
     history_values = table.values[origin - lookback:origin]
     points, quantiles = pipeline.forecast(list(history_values.T), table.columns)
     index = future_index(table, origin, horizon)
