@@ -56,6 +56,12 @@ def test_point_forecaster_and_errors(pedestrian):
     assert list(forecaster.predict().columns) == ["unique_id", "ds", "tsreprog"]
     with pytest.raises(ConfigError, match="horizon of 24"):
         forecaster.predict(h=48)
+    with pytest.raises(ConfigError, match="h=0: the model"):  # not silently the whole horizon
+        forecaster.predict(h=0)
+    with pytest.raises(ConfigError, match="got DataFrame: pass the frame as df="):  # was pandas' truth-value error
+        forecaster.predict(frame)
+    with pytest.raises(DataError, match=r"rows, fewer than the 2568 that 100 windows 24 apart need"):
+        forecaster.cross_validation(n_windows=100, step=24)  # was "0 rows, fewer than the look-back"
     with pytest.raises(DataError, match="no column 'y'"):
         Forecaster(**small()).fit(frame.rename(columns={"y": "count"}))
     with pytest.raises(ConfigError, match="unknown option"):

@@ -132,6 +132,12 @@ class Forecaster:
         if df is None and self.history != "all":
             raise ConfigError(f"this Forecaster was saved with history='{self.history}', not every value: pass df=")
         collection = self._collect_like_fitted(df) if df is not None else self.collection
+        reach = self.model_config.lookback + h + (n_windows - 1) * step
+        short = min(collection.series, key=lambda s: len(s.values))
+        if len(short.values) < reach:
+            raise DataError(f"series '{short.item_id}': {len(short.values)} rows, fewer than the {reach} that "
+                            f"{n_windows} windows {step} apart need (look-back {self.model_config.lookback} before "
+                            f"the first cutoff, h={h} after the last); use fewer windows or a smaller step")
         frames = []
         for w in range(n_windows):
             back = h + (n_windows - 1 - w) * step
@@ -140,7 +146,10 @@ class Forecaster:
         return result[[self.id_col, self.time_col, "cutoff", self.target_col, *self._columns()]]
 
     def _check_h(self, h: int | None) -> int:
-        h = h or self.model_config.horizon
+        if h is not None and (isinstance(h, bool) or not isinstance(h, (int, np.integer))):
+            raise ConfigError(f"h must be a number of steps, got {type(h).__name__}"
+                              + (": pass the frame as df=" if isinstance(h, pd.DataFrame) else ""))
+        h = self.model_config.horizon if h is None else h
         if not 1 <= h <= self.model_config.horizon:
             raise ConfigError(f"h={h}: the model was trained for a horizon of {self.model_config.horizon}")
         return h
