@@ -72,6 +72,9 @@ def test_a_dataset_of_another_frequency_or_with_inf_is_refused(predictor, datase
     bad[5] = np.inf
     with pytest.raises(DataError, match="infinite value at position 5"):
         collection_from_gluonts(ListDataset([{"start": entry["start"], "target": bad}], freq="h"))
+    words = [{"start": pd.Timestamp("2020-01-01"), "target": ["1.0", "n/a", "3.0"], "item_id": "x"}]
+    with pytest.raises(DataError, match="entry 0 \\(item 'x'\\): non-numeric target"):
+        collection_from_gluonts(words, freq="h")  # was numpy's conversion traceback
 
 
 def test_pandas_and_gluonts_give_the_same_forecast():

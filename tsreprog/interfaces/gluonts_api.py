@@ -33,7 +33,11 @@ def collection_from_gluonts(dataset: Dataset, freq: str | None = None) -> Series
     for k, entry in enumerate(dataset):
         if "target" not in entry or "start" not in entry:
             raise DataError(f"GluonTS entry {k}: needs 'start' and 'target'")
-        target = np.asarray(entry["target"], dtype=np.float64)
+        try:
+            target = np.asarray(entry["target"], dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise DataError(f"GluonTS entry {k} (item {entry.get('item_id', k)!r}): non-numeric target ({error})"
+                            ) from None
         if target.ndim != 1:
             raise DataError(f"GluonTS entry {k}: multivariate targets are not supported; one entry per series")
         start = entry["start"]
