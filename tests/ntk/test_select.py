@@ -139,6 +139,7 @@ def test_the_budget_line_is_the_committed_learning_curve_replay():
     assert "train the candidates" in budget_line()
 
 
+@pytest.mark.filterwarnings("error:There is a performance drop:UserWarning")  # its attention under vmap
 def test_the_no_backbone_ablation_is_a_candidate_of_every_method(tmp_path, synthetic_csv):
     tiny = [a for a in SELECT_TINY]
     tiny[tiny.index("--backbones") + 1] = "none,random:bert"

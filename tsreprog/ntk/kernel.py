@@ -155,8 +155,11 @@ def vmap_friendly_attention(model: nn.Module):
                     changed.append((module, "hf", previous))
                 except (ValueError, AttributeError):
                     pass
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
     try:
-        yield
+        with sdpa_kernel(SDPBackend.MATH):  # torch's own attention layers (the no-backbone ablation's) call SDPA too
+            yield
     finally:
         for module, kind, previous in reversed(changed):
             if kind == "math":
