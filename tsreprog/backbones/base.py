@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import torch
@@ -152,14 +153,16 @@ class Backbone(nn.Module):
             cache = DynamicCache([(k.expand(n, *k.shape[1:]), v.expand(n, *v.shape[1:])) for k, v in prefix],
                                  config=getattr(self.model, "config", None))
             hidden = self.model(inputs_embeds=inputs_embeds, use_cache=True,
-                                **{cache_keyword(self.model): cache}).last_hidden_state
+                                **{cache_keyword(type(self.model)): cache}).last_hidden_state
         return hidden if keep_last is None else hidden[:, -keep_last:]
 
 
-def cache_keyword(model: nn.Module) -> str:
-    """The name a causal model's forward takes its key/value cache under: transformers 5 renamed
-    ``past_key_values`` to ``cache`` (the old name warns, then goes), and the oldest supported release knows only it."""
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+@functools.lru_cache(maxsize=None)
+def cache_keyword(model_class: type) -> str:
+    """The name a causal model class's forward takes its key/value cache under: transformers 5 renamed
+    ``past_key_values`` to ``cache`` (the old name warns, then goes), and the oldest supported release knows only it.
+    Read once per class, not on every forward."""
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
 
 
 def prunable_encoder(model: nn.Module) -> bool:
