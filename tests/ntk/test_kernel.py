@@ -4,6 +4,7 @@ from torch import nn
 
 from tsreprog.models import ModelConfig, build_model
 from tsreprog.ntk import eigenvalues, empirical_ntk, kernel_regression_mse, lanczos_extremes, spectrum_report
+from tsreprog.ntk.kernel import vmap_friendly_attention
 
 TINY = dict(backbone="random:bert", lookback=48, horizon=6, patch_len=8, patch_stride=4, d_model=16, n_heads=4,
             n_prototypes=20, dropout=0.0)
@@ -183,15 +184,15 @@ def test_the_kernel_of_a_pruned_encoder_vectorises_and_matches_the_loop():
     torch.manual_seed(4)
     model = build_model(ModelConfig(**TINY))
     model.eval()
-    assert model.backbone._prunable and not model.backbone.math_attention
+    assert model.backbone._prunable
     x = torch.randn(4, 48, 1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         kernel = empirical_ntk(model, x).kernel
     assert not [w for w in caught if "batching rule" in str(w.message)]
-    assert not model.backbone.math_attention  # restored after the kernel
+    assert torch.backends.cuda.flash_sdp_enabled()  # the math backend is restored after the kernel
     torch.testing.assert_close(kernel, loop_kernel(model, x), rtol=1e-4, atol=1e-4)
     inputs = torch.randn(3, 20, model.backbone.embed_dim)
     fused = model.backbone(inputs, keep_last=7)
-    model.backbone.math_attention = True
-    torch.testing.assert_close(model.backbone(inputs, keep_last=7), fused, rtol=1e-5, atol=1e-5)
+    with vmap_friendly_attention():
+        torch.testing.assert_close(model.backbone(inputs, keep_last=7), fused, rtol=1e-5, atol=1e-5)

@@ -2,9 +2,11 @@ import json
 import re
 
 import pytest
+import torch
 
 from tsreprog.cli.main import main
 from tsreprog.models import ModelConfig, build_model
+from tsreprog.ntk import empirical_ntk
 from tsreprog.ntk.kernel import vmap_friendly_attention
 
 
@@ -28,14 +30,20 @@ def test_select_ranks_candidates_and_writes_outputs(tmp_path, synthetic_csv, cap
 
 
 def test_attention_switch_is_restored():
+    """The kernel's math backend covers HF's SDPA attention (GPT-2 here) without a per-sample fallback, and does not
+    outlive the kernel: training keeps SDPA's fused kernels."""
+    import warnings
+
     model = build_model(ModelConfig(backbone="random:gpt2", lookback=48, horizon=12, patch_len=8, patch_stride=4,
                                     d_model=16, n_heads=4, n_prototypes=20))
-    before = model.backbone.model.config._attn_implementation
-    with vmap_friendly_attention(model):
-        assert model.reprogramming.math_attention
-        assert model.backbone.model.config._attn_implementation == "eager"
-    assert not model.reprogramming.math_attention
-    assert model.backbone.model.config._attn_implementation == before
+    with vmap_friendly_attention():
+        assert not torch.backends.cuda.flash_sdp_enabled() and torch.backends.cuda.math_sdp_enabled()
+    assert torch.backends.cuda.flash_sdp_enabled()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        empirical_ntk(model, torch.randn(3, 48, 1))
+    assert not [w for w in caught if "batching rule" in str(w.message)]
+    assert torch.backends.cuda.flash_sdp_enabled()
 
 
 SELECT_TINY = ["--backbones", "random:bert,random:llama", "--layers", "1,2,3", "--lookback", "48", "--horizon",

@@ -53,9 +53,6 @@ class Backbone(nn.Module):
         # once here, not on every forward (truncate keeps blocks of the same kind).
         self.prune_last_block = True
         self._prunable = prunable_encoder(model)
-        # The pruned last block's attention as explicit softmax, not fused SDPA: set while the NTK vmaps the model,
-        # where the fused CPU kernel has no batching rule and runs once per sample (ntk.kernel.vmap_friendly_attention)
-        self.math_attention = False
 
     @property
     def embed_dim(self) -> int:
@@ -140,7 +137,7 @@ class Backbone(nn.Module):
         inputs_embeds = inputs_embeds.to(self.dtype)
         if not self.causal:
             if keep_last is not None and attention_mask is None and self.prune_last_block and self._prunable:
-                return last_block_pruned(self.model, inputs_embeds, keep_last, self.math_attention)
+                return last_block_pruned(self.model, inputs_embeds, keep_last)
             hidden = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
             return hidden if keep_last is None else hidden[:, -keep_last:]
         if prefix is None:
@@ -181,7 +178,7 @@ def prunable_encoder(model: nn.Module) -> bool:
             and hasattr(attention, "output"))
 
 
-def last_block_pruned(model: nn.Module, inputs_embeds: torch.Tensor, keep: int, math: bool = False) -> torch.Tensor:
+def last_block_pruned(model: nn.Module, inputs_embeds: torch.Tensor, keep: int) -> torch.Tensor:
     """The last ``keep`` positions of a BERT-family encoder's output, computing only those in its last block.
 
     In an encoder every block's output at one position is a function of all positions of the block's input, so all
@@ -204,11 +201,6 @@ def last_block_pruned(model: nn.Module, inputs_embeds: torch.Tensor, keep: int, 
         return x.reshape(n, x.shape[1], heads, -1).transpose(1, 2)
 
     query, key, value = split(attention.query(kept)), split(attention.key(hidden)), split(attention.value(hidden))
-    if math:  # the same attention in plain operations (see Backbone.math_attention)
-        weights = torch.softmax(query @ key.transpose(-2, -1) / query.shape[-1] ** 0.5, dim=-1)
-        context = weights @ value
-    else:
-        context = nn.functional.scaled_dot_product_attention(query, key, value)
-    context = context.transpose(1, 2).reshape(n, keep, -1)
+    context = nn.functional.scaled_dot_product_attention(query, key, value).transpose(1, 2).reshape(n, keep, -1)
     attended = block.attention.output(context, kept)
     return block.output(block.intermediate(attended), attended)

@@ -136,36 +136,14 @@ def _probe_blocks(probes: torch.Tensor, size: int):
 
 
 @contextmanager
-def vmap_friendly_attention(model: nn.Module):
-    """Plain-math attention while the kernel is computed: fused kernels (SDPA flash on CPU, some CUDA kernels) lack
-    vmap batching rules or forward-mode AD; HF models switch to "eager", ours to explicit softmax. Restored after."""
-    from tsreprog.backbones.base import Backbone
-    from tsreprog.reprogram.prototypes import ReprogrammingAttention
-
-    changed = []
-    for module in model.modules():
-        if isinstance(module, (ReprogrammingAttention, Backbone)):  # ours: the prototypes', the pruned last block's
-            changed.append((module, "math", module.math_attention))
-            module.math_attention = True
-        elif hasattr(module, "set_attn_implementation") and getattr(module, "config", None) is not None:
-            previous = getattr(module.config, "_attn_implementation", None)
-            if previous not in (None, "eager"):
-                try:
-                    module.set_attn_implementation("eager")
-                    changed.append((module, "hf", previous))
-                except (ValueError, AttributeError):
-                    pass
+def vmap_friendly_attention():
+    """SDPA's math backend while the kernel is computed: the fused kernels (flash on CPU, some CUDA kernels) have no
+    vmap batching rule and would run once per sample. Every attention here goes through SDPA (ours, torch's layers,
+    HF's "sdpa" implementation), so one switch covers them all; restored on exit."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    try:
-        with sdpa_kernel(SDPBackend.MATH):  # torch's own attention layers (the no-backbone ablation's) call SDPA too
-            yield
-    finally:
-        for module, kind, previous in reversed(changed):
-            if kind == "math":
-                module.math_attention = previous
-            else:
-                module.set_attn_implementation(previous)
+    with sdpa_kernel(SDPBackend.MATH):
+        yield
 
 
 @torch.no_grad()  # torch.func's vjp still differentiates inside; nothing outside builds a graph
@@ -189,7 +167,7 @@ def empirical_ntk(model: nn.Module, x: torch.Tensor, mode: str = "exact", n_prob
     was_training = model.training
     model.eval()
     try:
-        with vmap_friendly_attention(model):
+        with vmap_friendly_attention():
             from tsreprog.models.reprogrammed import ReprogrammedForecaster
 
             # The structured path differentiates at the prototypes' keys and values and through a frozen

@@ -91,9 +91,6 @@ class ReprogrammingAttention(nn.Module):
         self.value = nn.Linear(d_llm, d_keys * n_heads)
         self.out = nn.Linear(d_keys * n_heads, d_llm)
         self.dropout = nn.Dropout(dropout)
-        # Explicit softmax attention instead of fused SDPA: vectorises under torch.func.vmap (the NTK), where the
-        # fused CPU kernel has no batching rule and would be looped per sample.
-        self.math_attention = False
 
     def project(self, prototypes: torch.Tensor) -> torch.Tensor:
         """Prototypes (V', d_llm) → their keys and values side by side, (V', 2·heads·d_keys)."""
@@ -123,11 +120,7 @@ class ReprogrammingAttention(nn.Module):
             q = nn.functional.normalize(q, dim=-1) * self.log_temperature.clamp(max=math.log(100.0)).exp()
             k = nn.functional.normalize(k, dim=-1)
             scale = 1.0
-        if self.math_attention:
-            weights = torch.softmax(q @ k.transpose(-1, -2) * scale, dim=-1)
-            attended = weights @ v
-        else:
-            attended = nn.functional.scaled_dot_product_attention(q, k, v, scale=scale)
+        attended = nn.functional.scaled_dot_product_attention(q, k, v, scale=scale)
         out = self.out(rearrange(attended, "1 h (n p) e -> n p (h e)", n=n))
         if self.output_rms is not None:
             out = nn.functional.rms_norm(out, out.shape[-1:]) * self.output_rms
