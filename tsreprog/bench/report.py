@@ -246,15 +246,22 @@ def leading_rows(summary: dict[str, dict]) -> tuple[str, list[str], str]:
     return winner, group, pick
 
 
-def pick_configs(cells: list[dict]) -> dict[str, tuple[str, int, dict]]:
-    """Per dataset: the pick, the seed whose recorded config trains it (the lowest), and that config; datasets whose
-    pick's cells predate recorded configs are left out."""
-    picks = {}
+def judge(cells: list[dict]) -> dict[str, tuple[int, dict[str, dict], tuple[str, list[str], str]]]:
+    """Per dataset with finished cells, the one verdict that report.md and the pick files both read: the horizon
+    judged, each row's summary there, and the winner, the rows that tie with it and the pick."""
+    judged = {}
     for dataset in dict.fromkeys(c.get("dataset") for c in cells if "mse" in c):
         horizon, summary = seed_summary(cells, dataset)
-        if not summary:
-            continue
-        pick = leading_rows(summary)[2]
+        if summary:
+            judged[dataset] = (horizon, summary, leading_rows(summary))
+    return judged
+
+
+def pick_configs(cells: list[dict], judged: dict | None = None) -> dict[str, tuple[str, int, dict]]:
+    """Per dataset: the pick, the seed whose recorded config trains it (the lowest), and that config; datasets whose
+    pick's cells predate recorded configs are left out. ``judged``: :func:`judge` of the same cells, if at hand."""
+    picks = {}
+    for dataset, (horizon, _, (_, _, pick)) in (judged or judge(cells)).items():
         mine = sorted((c for c in cells if c.get("dataset") == dataset and c.get("model") == pick
                        and c.get("horizon") == horizon and "mse" in c and "config" in c),
                       key=lambda c: c.get("seed", 0))
@@ -263,7 +270,8 @@ def pick_configs(cells: list[dict]) -> dict[str, tuple[str, int, dict]]:
     return picks
 
 
-def verdict_markdown(cells: list[dict], profile: str, pick_files: dict[str, Path] | None = None) -> str:
+def verdict_markdown(cells: list[dict], profile: str, pick_files: dict[str, Path] | None = None,
+                     judged: dict | None = None) -> str:
     """report.md: for each dataset the winner, the rows that tie with it, each row's cost, the answer, and where
     ``pick_files`` has one, the command that trains the pick."""
     lines = ["# Does a backbone help on this data?", "",
@@ -272,11 +280,7 @@ def verdict_markdown(cells: list[dict], profile: str, pick_files: dict[str, Path
     if profile == "quick":  # bench's default budget is a smoke test; its answer is not the converged one
         lines += ["**Budget:** `quick` trains every row for minutes, not to convergence: rerun with `--profile "
                   "standard` (early stopping) before trusting the answer.", ""]
-    for dataset in dict.fromkeys(c.get("dataset") for c in cells if "mse" in c):
-        horizon, summary = seed_summary(cells, dataset)
-        if not summary:
-            continue
-        winner, group, pick = leading_rows(summary)
+    for dataset, (horizon, summary, (winner, group, pick)) in (judged or judge(cells)).items():
         mine = [c for c in cells if c.get("dataset") == dataset and "mse" in c]
         machines = sorted({f"{c.get('device')}, {PRECISION_NAMES.get(cell_precision(c), cell_precision(c))}"
                            for c in mine})
@@ -357,14 +361,14 @@ def write_report(cells: list[dict], out: Path, profile: str) -> dict[str, Path]:
     if skipped:
         text += "\nSkipped: " + "; ".join(f"{c['model']} ({c['skipped']})" for c in skipped) + "\n"
     atomic_write_bytes(written["markdown"], text.encode())
-    pick_files = {}
-    for dataset, (_, _, config) in pick_configs(cells).items():
+    judged, pick_files = judge(cells), {}
+    for dataset, (_, _, config) in pick_configs(cells, judged).items():
         pick_files[dataset] = out / "picks" / f"{dataset}.yaml"
         pick_files[dataset].parent.mkdir(parents=True, exist_ok=True)
         write_config_sections(pick_files[dataset], model=settings_read_by(config["model"]["model"], config["model"]),
                               train=config["train"])
     written["report"] = out / "report.md"
-    atomic_write_bytes(written["report"], verdict_markdown(cells, profile, pick_files).encode())
+    atomic_write_bytes(written["report"], verdict_markdown(cells, profile, pick_files, judged).encode())
     atomic_write_bytes(written["json"], json.dumps({"profile": profile, "note": PROFILES[profile]["note"],
                                                     "cells": cells, **environment()}, indent=2,
                                                    default=float).encode())
