@@ -46,6 +46,14 @@ def test_train_evaluate_forecast(trained, synthetic_csv, tmp_path, capsys):
     assert f"forecast origin {-rows} (row 0) needs 48 rows of history" in error
     assert f"(origins {48 - rows} to -1, or 48 to {rows})" in error and error.count("\n") == 1
     assert not (tmp_path / "early.csv").exists()
+    # A file shorter than the look-back: no origin works, so none is offered. The run folder names its model.
+    short = tmp_path / "short.csv"
+    pd.read_csv(synthetic_csv).iloc[:30].to_csv(short, index=False)
+    assert main(["forecast", "--checkpoint", str(trained), "--dataset", str(short), "--output",
+                 str(tmp_path / "short_forecast.csv")]) == 2
+    error = capsys.readouterr().err
+    assert "short.csv: 30 rows, fewer than the 48 rows of history" in error and "origins" not in error
+    assert error.count("\n") == 1 and not (tmp_path / "short_forecast.csv").exists()
 
 
 def test_evaluate_uses_the_saved_scaler_even_where_the_file_could_not_be_scaled(trained, synthetic_csv, tmp_path,

@@ -48,6 +48,17 @@ def test_an_edited_config_a_missing_file_and_a_newer_format_are_one_line(tmp_pat
         load_checkpoint(path)
 
 
+def test_a_run_folder_loads_the_saved_model_inside_it(tmp_path):
+    """`--checkpoint runs/x` for `runs/x/model`: the run folder train wrote holds one saved model, so it is the one
+    meant; a folder with neither stays a one-line error naming it."""
+    path = saved(tmp_path)
+    assert path.name == "model"
+    assert load_checkpoint(tmp_path)["trainable_state"]["steps"] == 3
+    (tmp_path / "other").mkdir()
+    with pytest.raises(ConfigError, match="other: not a complete saved model"):
+        load_checkpoint(tmp_path / "other")
+
+
 def test_the_folder_holds_safetensors_and_json_only(tmp_path):
     path = saved(tmp_path)
     from safetensors.torch import load_file

@@ -45,6 +45,9 @@ def forecast_at(pipeline: ForecastPipeline, table: SeriesTable, origin: int | No
     n_rows = len(table)
     given = origin
     origin = n_rows if origin is None else (origin + n_rows if origin < 0 else origin)
+    if n_rows < lookback:  # no origin works: naming a range of origins would only name impossible ones
+        raise DataError(f"{table.source}: {n_rows} rows, fewer than the {lookback} rows of history (the look-back) "
+                        "a forecast needs")
     if not lookback <= origin <= n_rows:
         row = f"{given} (row {origin})" if given is not None and given < 0 else f"{origin}"
         raise DataError(f"{table.source}: forecast origin {row} needs {lookback} rows of history inside the "

@@ -79,6 +79,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         return _load_legacy(path)
     if not path.is_dir():
         raise ConfigError(f"{path}: saved model not found")
+    if not (path / MANIFEST).is_file() and (path / CHECKPOINT_NAME / MANIFEST).is_file():
+        path = path / CHECKPOINT_NAME  # the folder `tsreprog train` wrote: its saved model is what was meant
     missing = [name for name in (MANIFEST, WEIGHTS) if not (path / name).is_file()]
     if missing:
         raise ConfigError(f"{path}: not a complete saved model ({missing[0]} is missing)")
