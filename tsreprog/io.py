@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from tsreprog.errors import TsreprogError
+from tsreprog.errors import ConfigError, TsreprogError
 
 
 def check_writable(path: str | Path, overwrite: bool = False, folder: bool = False) -> Path:
@@ -61,7 +61,8 @@ def _umask() -> int:
 
 def load_yaml(path: str | Path):
     """A YAML file's content, refusing a key given twice in one mapping (YAML keeps the last one silently, so a
-    setting the user wrote would be lost) with a one-line error naming the file, key and line."""
+    setting the user wrote would be lost) with a one-line error naming the file, key and line; invalid YAML is one
+    line naming the file and where the parser stopped."""
     import yaml
 
     class StrictLoader(yaml.SafeLoader):
@@ -78,7 +79,14 @@ def load_yaml(path: str | Path):
         return yaml.SafeLoader.construct_mapping(loader, node, deep)
 
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    return yaml.load(Path(path).read_text(), Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    try:
+        return yaml.load(Path(path).read_text(), Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:  # one line naming where the parser stopped, not its multi-line report
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        if mark is not None:
+            problem = f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+        raise ConfigError(f"{path}: invalid YAML ({problem})") from None
 
 
 def save_figure(figure, path: str | Path, dpi: int = 90) -> None:

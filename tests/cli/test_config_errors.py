@@ -15,6 +15,8 @@ from tsreprog.train import TrainConfig
     ("model: 5\n", "section 'model' must be a mapping of settings, got 5"),
     ("", "the config file is empty"),
     ("train:\n  progress: maybe\n", "train.progress must be bool, got 'maybe'"),
+    ("model:\n  lookback: 48\n   horizon: 3\n", "invalid YAML (line 3, column 11: mapping values are not allowed"),
+    ("model:\n  lookback: 48\n  lookback: 96\n", "key 'lookback' appears twice (lines 2 and 3)"),
 ])
 def test_bad_yaml_values_are_named_in_one_line(tmp_path, capsys, text, message):
     config = tmp_path / "config.yaml"

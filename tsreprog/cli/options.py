@@ -12,7 +12,6 @@ import typing
 from dataclasses import MISSING, fields
 from pathlib import Path
 
-import yaml
 
 from tsreprog.errors import ConfigError
 from tsreprog.io import load_yaml
@@ -76,10 +75,7 @@ def read_yaml(path: str | Path, sections: tuple[str, ...] = ("model", "train")) 
     named = " and ".join(f"'{name}'" for name in sections)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
-    try:
-        values = load_yaml(path)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    values = load_yaml(path)
     if values is None:  # an empty file would otherwise run the whole default job without a word
         raise ConfigError(f"{path}: the config file is empty (expected {named} section{'s' * (len(sections) > 1)})")
     if not isinstance(values, dict):

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from tsreprog.errors import ConfigError
 from tsreprog.io import load_yaml
@@ -49,10 +48,7 @@ def load_space(path: str | Path | None, model: str = "reprogrammed") -> dict[str
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: search-space file not found")
-    try:
-        values = load_yaml(path) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    values = load_yaml(path) or {}
     overrides = values.get("space") if isinstance(values, dict) else None
     if not isinstance(overrides, dict):
         raise ConfigError(f"{path}: expected a 'space:' mapping")
