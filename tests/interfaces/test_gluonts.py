@@ -75,6 +75,10 @@ def test_a_dataset_of_another_frequency_or_with_inf_is_refused(predictor, datase
     words = [{"start": pd.Timestamp("2020-01-01"), "target": ["1.0", "n/a", "3.0"], "item_id": "x"}]
     with pytest.raises(DataError, match="entry 0 \\(item 'x'\\): non-numeric target"):
         collection_from_gluonts(words, freq="h")  # was numpy's conversion traceback
+    with pytest.raises(DataError, match="a pandas DataFrame is not a GluonTS dataset"):
+        collection_from_gluonts(pd.DataFrame({"target": [1.0, 2.0]}), freq="h")  # was "entry 0" for a column name
+    with pytest.raises(DataError, match="entry 1: expected a dict with 'start' and 'target', got list"):
+        collection_from_gluonts([{"start": pd.Timestamp("2020"), "target": [1.0]}, [1.0]], freq="h")
 
 
 def test_pandas_and_gluonts_give_the_same_forecast():

@@ -64,6 +64,8 @@ def test_point_forecaster_and_errors(pedestrian):
         forecaster.cross_validation(n_windows=100, step=24)  # was "0 rows, fewer than the look-back"
     with pytest.raises(DataError, match="no column 'y'"):
         Forecaster(**small()).fit(frame.rename(columns={"y": "count"}))
+    with pytest.raises(DataError, match="expected a pandas DataFrame with columns unique_id, ds, y; got dict"):
+        forecaster.predict(df=frame.to_dict())  # was an AttributeError traceback
     with pytest.raises(ConfigError, match="unknown option"):
         Forecaster(lookbak=3)
     duplicated = pd.concat([frame, frame.iloc[:1]])

@@ -45,6 +45,9 @@ class SeriesCollection:
 def collection_from_long(frame: pd.DataFrame, id_col: str = "unique_id", time_col: str = "ds",
                          target_col: str = "y", freq: str | None = None) -> SeriesCollection:
     """Validate a long frame and put every series on a regular grid (gaps as NaN)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame with columns {id_col}, {time_col}, {target_col}; got "
+                        f"{type(frame).__name__}")
     missing = [c for c in (id_col, time_col, target_col) if c not in frame.columns]
     if missing:
         raise DataError(f"frame has no column '{missing[0]}' (columns: {', '.join(map(str, frame.columns))}); "

@@ -7,6 +7,7 @@ on the CLI and pandas routes; this module only translates GluonTS entries and fo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Iterator
 
@@ -30,7 +31,12 @@ STATE_FILE = "model"  # the saved model folder (tsreprog.train.checkpoint)
 
 def collection_from_gluonts(dataset: Dataset, freq: str | None = None) -> SeriesCollection:
     series, freqs = [], set()
+    if isinstance(dataset, pd.DataFrame):  # iterating it would yield column names, each a puzzling "entry"
+        raise DataError("a pandas DataFrame is not a GluonTS dataset: wrap it (gluonts.dataset.pandas.PandasDataset) "
+                        "or use tsreprog.interfaces.pandas_api.Forecaster")
     for k, entry in enumerate(dataset):
+        if not isinstance(entry, Mapping):
+            raise DataError(f"GluonTS entry {k}: expected a dict with 'start' and 'target', got {type(entry).__name__}")
         if "target" not in entry or "start" not in entry:
             raise DataError(f"GluonTS entry {k}: needs 'start' and 'target'")
         try:
