@@ -78,6 +78,17 @@ def coerce(annotation, key: str, value):
 class ConfigMixin:
     _kind = "setting"
 
+    def _coerce_fields(self) -> None:
+        """Every field as its declared type, converted as :meth:`from_dict` converts a YAML value: in Python,
+        ``ModelConfig(lookback="a")`` gets the one-line error the same value in a file gets, not a TypeError from
+        the first check that compares it."""
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            converted = coerce(hints[f.name], f.name, value)
+            if converted is not value:
+                setattr(self, f.name, converted)
+
     @staticmethod
     def _require(checks: list[tuple[bool, str]]) -> None:
         for ok, message in checks:

@@ -33,6 +33,17 @@ def test_values_are_converted_to_their_field_types():
     assert TrainConfig.from_dict({"learning_rate": "1e-3", "max_steps_per_epoch": "none"}).learning_rate == 1e-3
 
 
+def test_python_constructors_convert_and_name_values_as_files_do():
+    """``ModelConfig(lookback="a")`` was a TypeError from the first comparison; in Python a value gets what the same
+    value in a YAML file gets."""
+    assert ModelConfig(lookback="96", quantiles=(0.1, 0.9)).lookback == 96
+    assert TrainConfig(learning_rate="1e-3", progress="no").learning_rate == 1e-3
+    with pytest.raises(ConfigError, match="^lookback must be an integer, got 'a'$"):
+        ModelConfig(lookback="a")
+    with pytest.raises(ConfigError, match="^epochs must be an integer, got 2.5$"):
+        TrainConfig(epochs=2.5)
+
+
 def test_quantiles_from_the_command_line_parse_as_numbers(tmp_path, capsys):
     # dlinear has no quantile head: refused before training, naming the model (and proving the list parsed)
     assert main(["train", "--model", "dlinear", "--quantiles", "0.1,0.5,0.9", "--output-dir", str(tmp_path)]) == 2

@@ -35,6 +35,7 @@ class BenchConfig(CsvReading, ConfigMixin):
                                                   "(every test window, the target's own scaler): zero-shot transfer")
 
     def __post_init__(self) -> None:
+        self._coerce_fields()
         unknown = [m for m in self.models if m not in MODELS]
         self._require([
             (not unknown, f"unknown benchmark model '{unknown[0] if unknown else ''}' (known: {', '.join(MODELS)})"),

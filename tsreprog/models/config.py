@@ -94,6 +94,7 @@ class ModelConfig(ConfigMixin):
         return cls.from_dict({k: v for k, v in values.items() if k in own or k not in defaults})
 
     def __post_init__(self) -> None:
+        self._coerce_fields()
         self.prompt = prompt_form(self.prompt)
         checks = [
             (self.lookback >= 2, f"lookback must be >= 2, got {self.lookback}"),

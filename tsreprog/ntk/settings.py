@@ -61,6 +61,7 @@ class SelectConfig(CsvReading, ConfigMixin):
     n_pool: int = setting(512, "training windows the warm-up and halving draw their batches from")
 
     def __post_init__(self) -> None:
+        self._coerce_fields()
         self._require([
             (bool(self.backbones), "backbones must name at least one backbone"),
             (self.n_train >= 1, f"n_train must be at least 1, got {self.n_train}"),

@@ -53,6 +53,7 @@ class TrainConfig(CsvReading, ConfigMixin):
     progress: bool = setting(True, "show progress bars (true/false)")
 
     def __post_init__(self) -> None:
+        self._coerce_fields()
         checks = [
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),

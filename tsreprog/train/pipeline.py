@@ -110,7 +110,8 @@ class ForecastPipeline:
 
     def statistics(self, histories: Sequence[np.ndarray], names: Sequence[str] | None) -> tuple[np.ndarray, ...]:
         """Mean and std for each history: the fitted ones for a series seen in training, the history's own for an
-        unseen one (every model here is channel independent and RevIN-normalised, so that only balances scales)."""
+        unseen one (every model here is channel independent; the RevIN-normalised ones see only a balanced scale,
+        and for DLinear and naive, which have no RevIN, this puts the series on the scale they trained on)."""
         known = {name: k for k, name in enumerate(self.scaler.names)}
         means, stds = [], []
         for j, values in enumerate(histories):
