@@ -7,6 +7,7 @@ from tsreprog.bench import models as bench_models
 from tsreprog.bench.report import write_report
 from tsreprog.bench.runner import cell_path, collect, run_bench
 from tsreprog.cli.main import main
+from tsreprog.errors import ConfigError
 from tsreprog.models import ModelConfig
 
 
@@ -83,6 +84,20 @@ def test_interrupted_run_resumes_missing_cells_only(tiny_models, synthetic_csv, 
 def test_bench_cli_rejects_unknown_model(capsys):
     assert main(["bench", "--models", "gpt-9"]) == 2
     assert "unknown benchmark model 'gpt-9'" in capsys.readouterr().err
+
+
+def test_a_repeated_name_or_a_seed_horizon_off_the_table_is_refused_before_any_cell(synthetic_csv, tmp_path,
+                                                                                     capsys):
+    """ETTh1,ETTh1 ran the table twice; extra seeds at a horizon seed 0 never runs had no spread to join. Every
+    dataset is checked before the first cell trains, so a bad second one costs no hours."""
+    assert main(["bench", "--datasets", "ETTh1,ETTh1", "--output-dir", str(tmp_path / "a")]) == 2
+    assert "datasets names ETTh1 more than once" in capsys.readouterr().err
+    assert main(["bench", "--models", "dlinear,naive,dlinear", "--output-dir", str(tmp_path / "b")]) == 2
+    assert "models names dlinear more than once" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match=r"seed_horizons 5: not among .*'s horizons \(12, 24\)"):
+        run_bench([str(synthetic_csv)], ["naive"], "quick", lookback=48, horizons=[12, 24], out=tmp_path / "c",
+                  seeds=[0, 1], seed_horizons=[12, 5])
+    assert not (tmp_path / "c" / "cells").exists()
 
 
 def test_quick_profile_stride_fills_the_step_budget_on_small_datasets():

@@ -230,13 +230,20 @@ def run_bench(datasets: list[str], models: list[str], profile: str = "quick", lo
     ``precision`` is TrainConfig's (auto: per model, what this machine runs fastest; see train.precision)."""
     out = Path(out)
     computed = 0
-    for dataset in datasets:
-        table_lookback, dataset_horizons = table_window(dataset, lookback, horizons, data_dir, csv)
+    extra = [s for s in (seeds or []) if s != 0]
+    windows = {}
+    for dataset in datasets:  # every dataset's checks before any cell trains: a bad second dataset wastes no hours
+        windows[dataset] = table_lookback, dataset_horizons = table_window(dataset, lookback, horizons, data_dir, csv)
         check_one_precision(out, dataset, precision)
         check_one_table(out, dataset, profile, table_lookback)
-        for horizon in dataset_horizons if transfer_to else []:  # a target no cell can be scored on: before any cell
+        for horizon in dataset_horizons if transfer_to else []:  # a target no cell can be scored on
             transfer_targets(transfer_to, dataset, table_lookback, horizon, data_dir)
-        extra = [s for s in (seeds or []) if s != 0]
+        stray = [h for h in seed_horizons or [] if h not in dataset_horizons]
+        if extra and stray:  # seed 0 never runs there, so those seeds would have no spread to join
+            raise ConfigError(f"seed_horizons {', '.join(map(str, stray))}: not among {dataset}'s horizons "
+                              f"({', '.join(map(str, dataset_horizons))})")
+    for dataset in datasets:
+        table_lookback, dataset_horizons = windows[dataset]
         runs = [(model, horizon, 0) for model in models for horizon in dataset_horizons]
         runs += [(model, horizon, seed) for seed in extra for model in models
                  for horizon in (seed_horizons or dataset_horizons[:1])]

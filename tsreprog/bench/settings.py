@@ -44,6 +44,10 @@ class BenchConfig(CsvReading, ConfigMixin):
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'"),
             (self.lookback is None or self.lookback >= 2, f"lookback must be >= 2, got {self.lookback}"),
         ])
+        for name in ("datasets", "models", "transfer_to"):  # a name given twice would run (or score) it twice
+            values = getattr(self, name) or []
+            repeated = sorted({v for v in values if values.count(v) > 1})
+            self._require([(not repeated, f"{name} names {', '.join(repeated)} more than once")])
         for name, least in (("horizons", 1), ("seeds", 0), ("seed_horizons", 1)):
             values = getattr(self, name)
             if values is not None:
