@@ -40,12 +40,21 @@ def _init(threads: int, started: float) -> None:
     global STARTED
     STARTED = started
     torch.set_num_threads(threads)
+    # SIGTERM to one worker stops its cell as Ctrl-C would (training hands it back as KeyboardInterrupt), so _run
+    # reports it; killed outright, the worker took its task with it and the pool waited for that task forever.
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _run(task: tuple[dict, dict]) -> str:
-    """One cell; a failing cell is reported as a line and never stops the other workers."""
+    """One cell; a failing or stopped cell is reported as a line and never stops the other workers."""
     try:
         return _run_cell(*task)
+    except KeyboardInterrupt:
+        return f"{task[0]}: stopped by a signal; a rerun resumes it from its last saved training state"
     except Exception as error:  # noqa: BLE001 - reported, the queue goes on
         return f"{task[0]}: failed: {type(error).__name__}: {error}"
 

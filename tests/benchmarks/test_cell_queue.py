@@ -1,4 +1,5 @@
-"""benchmarks/cell_queue.py: stopping the queue stops its workers (they used to keep computing as orphans)."""
+"""benchmarks/cell_queue.py: stopping the queue stops its workers (they used to keep computing as orphans); stopping
+one worker stops its cell only (the queue used to wait for that cell forever)."""
 
 import json
 import os
@@ -37,4 +38,34 @@ def test_sigterm_to_the_queue_stops_its_workers(tmp_path):
     finally:  # nothing of this test outlives it, whatever failed
         for process in [psutil.Process(queue.pid), *workers] if queue.poll() is None else workers:
             if process.is_running():
+                process.kill()
+
+
+def test_sigterm_to_one_worker_stops_its_cell_and_the_queue_ends(tmp_path):
+    jobs = tmp_path / "jobs.json"
+    jobs.write_text(json.dumps([{"dataset": "ETTh1", "model": "patchtst", "horizon": 96, "profile": "standard"}]))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = tmp_path / "out"
+    queue = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "cell_queue.py"), str(jobs), "--workers", "1",
+                              "--output-dir", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True)
+    try:
+        def holder() -> str:  # "pid N on host" once the worker has claimed the cell: it is computing
+            locks = list((out / "standard" / ".resume").rglob("*.lock"))
+            return locks[0].read_text() if locks else ""
+
+        deadline = time.time() + 120
+        while time.time() < deadline and not holder():
+            time.sleep(0.2)
+        assert holder(), "the cell was not claimed within 120 s"
+        worker = int(holder().split()[1])
+        time.sleep(2.0)
+        os.kill(worker, signal.SIGTERM)
+        stdout, _ = queue.communicate(timeout=60)
+        assert queue.returncode == 0
+        assert "stopped by a signal; a rerun resumes it" in stdout
+        assert not (out / "standard" / "cells" / "ETTh1" / "patchtst" / "H96.json").exists()
+    finally:
+        if queue.poll() is None:
+            for process in [*psutil.Process(queue.pid).children(recursive=True), psutil.Process(queue.pid)]:
                 process.kill()
