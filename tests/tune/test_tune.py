@@ -282,3 +282,26 @@ def test_a_space_deeper_than_the_backbone_is_refused_before_the_study(synthetic_
     assert main(args) == 2
     assert "space entry 'n_layers' reaches 9, but backbone 'random:bert' has 2 blocks" in capsys.readouterr().err
     assert not (tmp_path / "study.db").exists()
+
+
+@pytest.mark.parametrize("entry,message", [
+    ("learning_rate: {type: float, low: 0, high: 0.1, log: true}",
+     "space entry 'learning_rate': a log scale needs low > 0, got 0"),  # was Optuna's ValueError traceback
+    ("lookback: {type: int, low: 96, high: 48}", "space entry 'lookback': low 96 is above high 48"),
+    ("foo: {type: int, low: 1, high: 2}", "space entry 'foo' is not a model or training setting"),
+    ("prompt: {type: categorical, choices: []}", "space entry 'prompt' needs a non-empty 'choices' list"),
+])
+def test_a_bad_space_entry_is_one_line_naming_it(tmp_path, capsys, entry, message):
+    from tsreprog.errors import ConfigError
+    from tsreprog.tune.space import load_space
+
+    space = tmp_path / "space.yaml"
+    space.write_text(f"space:\n  {entry}\n")
+    with pytest.raises(ConfigError, match="^" + str(space).replace("\\", "\\\\") + ": " + message.replace("(", r"\(")):
+        load_space(space, "reprogrammed")
+
+
+def test_zero_trials_is_refused_by_the_flag(capsys):
+    with pytest.raises(SystemExit):
+        main(["tune", "--n-trials", "0"])
+    assert "--n-trials: invalid positive_int value: '0'" in capsys.readouterr().err

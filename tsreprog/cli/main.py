@@ -326,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Optuna storage URL: sqlite:///file.db (default) or any SQLAlchemy URL, e.g. "
                            "postgresql://user@host/db")
     tune.add_argument("--study-name", default="tsreprog", help="study name (default tsreprog)")
-    tune.add_argument("--n-trials", type=int, default=20, help="finished trials wanted, all workers together")
+    tune.add_argument("--n-trials", type=positive_int, default=20, help="finished trials wanted, all workers together")
     tune.add_argument("--resume", action="store_true",
                       help="continue an existing study (also how extra workers join one)")
     tune.add_argument("--space", help="YAML with a 'space:' mapping overriding the default search space")

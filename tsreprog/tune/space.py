@@ -89,6 +89,8 @@ def check_entry(path: Path, name: str, spec: dict) -> None:
                           f"{spec['high']!r}")
     if spec["low"] > spec["high"]:
         raise ConfigError(f"{path}: space entry '{name}': low {spec['low']} is above high {spec['high']}")
+    if spec.get("log") and spec["low"] <= 0:  # a log scale has no zero or negative end
+        raise ConfigError(f"{path}: space entry '{name}': a log scale needs low > 0, got {spec['low']}")
 
 
 def suggest(trial, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
