@@ -27,15 +27,22 @@ def check_writable(path: str | Path, overwrite: bool = False, folder: bool = Fal
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TsreprogError(f"{path.parent}: cannot create the output folder ({exc.strerror})") from None
-    if not os.access(path.parent, os.W_OK):
-        raise TsreprogError(f"{path.parent}: the output folder is not writable")
+    try:  # a file made and removed there: os.access says yes to root where no file can be made (/proc, say)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise TsreprogError(f"{path.parent}: the output folder is not writable ({exc.strerror})") from None
     return path
 
 
 def atomic_write_bytes(path: str | Path, payload: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:  # nothing was written: the previous file, if any, is as it was
+        raise TsreprogError(f"{path}: cannot write ({error.strerror}); the previous version, if any, is "
+                            f"unchanged") from None
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes owner-only files; outputs get the usual permissions
         with os.fdopen(fd, "wb") as handle:

@@ -1,5 +1,7 @@
 """Bad configuration gets one line naming the key and value (issue 20, item 8), checked before anything trains."""
 
+from pathlib import Path
+
 import pytest
 
 from tsreprog.cli.main import main
@@ -89,6 +91,13 @@ def test_output_paths_that_cannot_be_written_are_named(tmp_path, capsys):
 
     with pytest.raises(TsreprogError, match="is a folder"):
         check_writable(folder)
+    if Path("/proc/self").is_dir():  # a folder no file can be made in, even by root (forecast --plot there was a
+        from tsreprog.io import atomic_write_bytes  # traceback after the CSV had been written)
+
+        with pytest.raises(TsreprogError, match="^/proc: the output folder is not writable"):
+            check_writable("/proc/forecast.png")
+        with pytest.raises(TsreprogError, match="^/proc/forecast.png: cannot write"):
+            atomic_write_bytes("/proc/forecast.png", b"x")
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
