@@ -61,11 +61,13 @@ def test_sigkill_then_resume_matches_the_uninterrupted_run(synthetic_csv, tmp_pa
                                                                        rel=1e-6)
 
 
-def test_a_run_killed_inside_an_epoch_resumes_from_its_step_state(synthetic_csv, tmp_path):
-    """The step state records the batches already trained in the epoch: the resumed run skips exactly those."""
+@pytest.mark.parametrize("precision", ["32", "bf16-mixed"])
+def test_a_run_killed_inside_an_epoch_resumes_from_its_step_state(synthetic_csv, tmp_path, precision):
+    """The step state records the batches already trained in the epoch: the resumed run skips exactly those. In
+    bf16 autocast too, which `precision: auto` picks on CPUs with AMX or AVX512-BF16 (emulated, slower, elsewhere)."""
     import torch
 
-    args = ("--epochs", "2", "--patience", "2", "--state-every-steps", "5")
+    args = ("--epochs", "2", "--patience", "2", "--state-every-steps", "5", "--precision", precision)
     assert main(train_args(synthetic_csv, tmp_path / "whole", *args)) == 0
     whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
 
@@ -84,6 +86,7 @@ def test_a_run_killed_inside_an_epoch_resumes_from_its_step_state(synthetic_csv,
 
     assert main(train_args(synthetic_csv, killed, *args, "--resume")) == 0
     resumed = json.loads((killed / "metrics.json").read_text())
+    assert resumed["metrics"]["precision"] == whole["metrics"]["precision"] == precision
     for key in ("best_val_mse", "test_mse", "test_mae"):
         assert resumed["metrics"][key] == pytest.approx(whole["metrics"][key], rel=1e-6, abs=1e-9)
 
