@@ -159,3 +159,30 @@ def test_evaluate_a_registered_dataset_keeps_its_split_and_reproduces_train(tmp_
     scored = json.loads((tmp_path / "e.json").read_text())
     assert scored["n_windows"] == trained["test_n_windows"]  # ETT's 12/4/4 months, not a CSV's 70/10/20
     assert scored["mse"] == pytest.approx(trained["test_mse"], rel=1e-6)
+
+
+def test_one_saved_model_serves_the_command_line_and_pandas(trained, synthetic_csv, tmp_path, capsys):
+    """One file format: a model `tsreprog train` saved forecasts in pandas (its columns as series ids) exactly as
+    `tsreprog forecast` does; a model the pandas Forecaster saved forecasts from a CSV given with --dataset, and
+    without one says that it was trained on a frame (it used to fall back to ETTh1)."""
+    from tsreprog.interfaces.pandas_api import Forecaster
+
+    assert main(["forecast", "--checkpoint", str(trained), "--output", str(tmp_path / "cli.csv")]) == 0
+    cli = pd.read_csv(tmp_path / "cli.csv")
+    frame = pd.read_csv(synthetic_csv).melt(id_vars="date", var_name="unique_id", value_name="y")
+    frame = frame.rename(columns={"date": "ds"}).assign(ds=lambda f: pd.to_datetime(f["ds"]))
+    for path in (trained, trained / "model"):
+        pandas = Forecaster.load(path).predict(df=frame)
+        for column in ("c0", "c1", "c2"):
+            assert pandas[pandas.unique_id == column]["tsreprog"].to_numpy() == pytest.approx(
+                cli[column].to_numpy(), rel=1e-6)
+
+    saved = tmp_path / "pandas_saved"
+    Forecaster(model="dlinear", lookback=48, horizon=12, epochs=1, max_steps_per_epoch=2).fit(frame).save(saved)
+    capsys.readouterr()
+    assert main(["forecast", "--checkpoint", str(saved / "model"), "--output", str(tmp_path / "p.csv")]) == 2
+    assert "trained on a pandas frame, not a file: give the data (--dataset, a CSV with its series as columns: c0, " \
+           "c1, c2)" in capsys.readouterr().err
+    assert main(["forecast", "--checkpoint", str(saved / "model"), "--dataset", str(synthetic_csv), "--output",
+                 str(tmp_path / "p.csv")]) == 0
+    assert list(pd.read_csv(tmp_path / "p.csv").columns) == ["date", "c0", "c1", "c2"]

@@ -64,6 +64,8 @@ class Forecaster:
             own = collection_from_long(df, self.id_col, self.time_col, self.target_col, None)
         except DataError:  # too irregular to infer on its own: read it at the fitted frequency
             return self._collect(df)
+        if self.freq is None:  # a model trained on a file without timestamps: any spacing is the one it knows
+            return own
         if pd.tseries.frequencies.to_offset(own.freq) != pd.tseries.frequencies.to_offset(self.freq):
             raise DataError(f"the frame's frequency is {own.freq}, the model was fitted on {self.freq} data")
         return self._collect(df)
@@ -116,7 +118,8 @@ class Forecaster:
         self._require_fitted()
         h = self._check_h(h)
         if df is None and self.history == "none":
-            raise ConfigError("this Forecaster was saved without its history (history='none'): pass df=")
+            raise ConfigError("this Forecaster keeps no history (saved with history='none', or loaded from a model "
+                              "trained on a file): pass df=")
         collection = self._collect_like_fitted(df) if df is not None else self.collection
         return self._forecast(collection, [len(s.values) for s in collection.series], h)
 
@@ -181,17 +184,28 @@ class Forecaster:
 
     @classmethod
     def load(cls, path: str | Path) -> "Forecaster":
+        """A Forecaster's folder (from :meth:`save`), or any saved model of the one format: the ``model/`` folder
+        itself, or what `tsreprog train` wrote (its run folder). A model trained on a file keeps no history here:
+        ``predict(df=...)`` forecasts each series of ``df``, scaled as its column was in training if the ids are the
+        column names (OT, ...), by its own history otherwise."""
         folder = Path(path)
         earlier = folder / "tsreprog.pt"  # what savers before the folder format wrote
-        pipeline = ForecastPipeline.load(earlier if not (folder / STATE_FILE).exists() and earlier.is_file()
-                                         else folder / STATE_FILE)
+        if (folder / STATE_FILE).exists():
+            pipeline = ForecastPipeline.load(folder / STATE_FILE)
+        else:
+            pipeline = ForecastPipeline.load(earlier if earlier.is_file() else folder)
         extra = pipeline.extra
-        if extra.get("kind") != "pandas":
-            raise ConfigError(f"{path}: not a saved tsreprog Forecaster")
+        if extra.get("kind") not in (None, "pandas"):
+            raise ConfigError(f"{path}: saved by the {extra['kind']} interface: load it there")
         from tsreprog.data.collection import Series
 
         self = cls.__new__(cls)
         self.model_config, self.train_config, self.pipeline = pipeline.model_config, pipeline.train_config, pipeline
+        if extra.get("kind") is None:  # trained by `tsreprog train` or fit(): the frame's defaults, no history
+            self.freq, self.id_col, self.time_col, self.target_col = pipeline.freq, "unique_id", "ds", "y"
+            self.alias, self.val_size, self.history = "tsreprog", self.model_config.horizon, "none"
+            self.collection = SeriesCollection([], pipeline.freq)
+            return self
         for key in ("freq", "id_col", "time_col", "target_col", "alias", "val_size"):
             setattr(self, key, extra[key])
         self.history = extra.get("history", "all")

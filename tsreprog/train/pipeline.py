@@ -198,6 +198,12 @@ class ForecastPipeline:
         recorded (the relative one in the training config only holds from the folder training ran in)."""
         from tsreprog.data.registry import DATASETS
 
+        kind = self.extra.get("kind")
+        if kind in ("pandas", "gluonts"):  # its training config still holds the default dataset, never trained on
+            names = list(self.scaler.names or [])
+            raise ConfigError(f"this model was trained on a {'pandas frame' if kind == 'pandas' else 'GluonTS dataset'}"
+                              f", not a file: give the data (--dataset, a CSV with its series as columns: "
+                              f"{', '.join(map(str, names[:5]))}{', ...' if len(names) > 5 else ''})")
         name = self.train_config.dataset
         if name.lower() in DATASETS and not Path(name).suffix:  # a registered name keeps its own split rule
             return name
