@@ -548,12 +548,14 @@ def ntk_main(argv: list[str]) -> None:
 
 
 def ntk_attention_main(argv: list[str]) -> None:
-    """The sketch kernel of the default model shape (MiniLM x2, L=512, H=96) with the pruned last block's attention
-    fused (SDPA: no vmap batching rule on the CPU, so run once per sample, as before this was fixed), as plain
-    operations (today), and without pruning (HF's eager attention over the whole last block); rounds alternate."""
+    """The sketch kernel of the default model shape (MiniLM x2, L=512, H=96) with SDPA's fused attention (no vmap
+    batching rule on the CPU, so run once per sample: the kernel without its attention switch), on SDPA's math
+    backend (today: ntk.kernel.vmap_friendly_attention), and without pruning the last block (math backend over the
+    whole block); rounds alternate."""
+    import contextlib
     import statistics
 
-    import tsreprog.backbones.base as base
+    import tsreprog.ntk.kernel as kernel_module
     from tsreprog.bench.environment import environment
     from tsreprog.data import prepare
     from tsreprog.models import ModelConfig, build_model
@@ -568,18 +570,15 @@ def ntk_attention_main(argv: list[str]) -> None:
     config = ModelConfig(backbone="minilm-l6", n_layers=2, lookback=512, horizon=96, dropout=0.0)
     model = build_model(config).eval()
     x, _ = sample_windows(prepare("ETTh1", 512, 96), "train", 512, 96, args.n, 0)
-    pruned = base.last_block_pruned
-
-    def fused(model_, inputs, keep, math=False):
-        return pruned(model_, inputs, keep, False)
+    switch = kernel_module.vmap_friendly_attention
 
     def kernel(variant: str) -> torch.Tensor:
         model.backbone.prune_last_block = variant != "unpruned"
-        base.last_block_pruned = fused if variant == "fused" else pruned
+        kernel_module.vmap_friendly_attention = contextlib.nullcontext if variant == "fused" else switch
         try:
             return empirical_ntk(model, x, mode="sketch", n_probes=2, chunk=32).kernel
         finally:
-            base.last_block_pruned, model.backbone.prune_last_block = pruned, True
+            kernel_module.vmap_friendly_attention, model.backbone.prune_last_block = switch, True
 
     variants = ("fused", "math", "unpruned")
     seconds = {v: [] for v in variants}
