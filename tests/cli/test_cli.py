@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from tsreprog.cli.main import main
+from tsreprog.errors import ConfigError
 
 TINY = ["--backbone", "random:gpt2", "--lookback", "48", "--horizon", "12", "--patch-len", "8", "--patch-stride", "4",
         "--d-model", "16", "--n-heads", "4", "--n-prototypes", "20", "--epochs", "1", "--train-stride", "8",
@@ -176,6 +177,13 @@ def test_one_saved_model_serves_the_command_line_and_pandas(trained, synthetic_c
         for column in ("c0", "c1", "c2"):
             assert pandas[pandas.unique_id == column]["tsreprog"].to_numpy() == pytest.approx(
                 cli[column].to_numpy(), rel=1e-6)
+    from tsreprog.interfaces.gluonts_api import ReprogrammedPredictor
+
+    entries = [{"start": pd.Period(frame["ds"].iloc[0], "h"), "target": frame[frame.unique_id == c]["y"].to_numpy(),
+                "item_id": c} for c in ("c0", "c1", "c2")]
+    forecasts = list(ReprogrammedPredictor.deserialize(trained).predict(entries))
+    for forecast, column in zip(forecasts, ("c0", "c1", "c2")):
+        assert forecast.mean == pytest.approx(cli[column].to_numpy(), rel=1e-6)
 
     saved = tmp_path / "pandas_saved"
     Forecaster(model="dlinear", lookback=48, horizon=12, epochs=1, max_steps_per_epoch=2).fit(frame).save(saved)
@@ -186,3 +194,5 @@ def test_one_saved_model_serves_the_command_line_and_pandas(trained, synthetic_c
     assert main(["forecast", "--checkpoint", str(saved / "model"), "--dataset", str(synthetic_csv), "--output",
                  str(tmp_path / "p.csv")]) == 0
     assert list(pd.read_csv(tmp_path / "p.csv").columns) == ["date", "c0", "c1", "c2"]
+    with pytest.raises(ConfigError, match="saved by the pandas interface: load it there"):
+        ReprogrammedPredictor.deserialize(saved)

@@ -122,14 +122,21 @@ class ReprogrammedPredictor(Predictor):
 
     @classmethod
     def deserialize(cls, path: Path, **kwargs) -> "ReprogrammedPredictor":
+        """A serialised predictor, or any saved model of the one format (what `tsreprog train` wrote: its run or
+        model folder), which then forecasts its whole horizon at the frequency it trained at."""
         folder = Path(path)
         earlier = folder / "tsreprog.pt"  # what savers before the folder format wrote
-        pipeline = ForecastPipeline.load(earlier if not (folder / STATE_FILE).exists() and earlier.is_file()
-                                         else folder / STATE_FILE)
-        if pipeline.extra.get("kind") != "gluonts":
-            raise ConfigError(f"{path}: not a serialised tsreprog GluonTS predictor")
-        pipeline.freq = pipeline.freq or pipeline.extra["freq"]
-        return cls(pipeline, pipeline.extra["prediction_length"])
+        if (folder / STATE_FILE).exists():
+            pipeline = ForecastPipeline.load(folder / STATE_FILE)
+        else:
+            pipeline = ForecastPipeline.load(earlier if earlier.is_file() else folder)
+        kind = pipeline.extra.get("kind")
+        if kind not in (None, "gluonts"):
+            raise ConfigError(f"{path}: saved by the {kind} interface: load it there")
+        pipeline.freq = pipeline.freq or pipeline.extra.get("freq")
+        if pipeline.freq is None:
+            raise ConfigError(f"{path}: trained on data without timestamps: GluonTS needs a frequency")
+        return cls(pipeline, pipeline.extra.get("prediction_length", pipeline.model_config.horizon))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ReprogrammedPredictor):
