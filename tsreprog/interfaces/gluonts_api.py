@@ -23,10 +23,9 @@ from tsreprog.data.collection import Series, SeriesCollection
 from tsreprog.errors import ConfigError, DataError
 from tsreprog.interfaces.core import split_options, train_collection
 from tsreprog.models import ModelConfig
+from tsreprog.train.checkpoint import CHECKPOINT_NAME
 from tsreprog.train.config import TrainConfig
 from tsreprog.train.pipeline import ForecastPipeline
-
-STATE_FILE = "model"  # the saved model folder (tsreprog.train.checkpoint)
 
 
 def collection_from_gluonts(dataset: Dataset, freq: str | None = None) -> SeriesCollection:
@@ -118,18 +117,13 @@ class ReprogrammedPredictor(Predictor):
         path.mkdir(parents=True, exist_ok=True)
         super().serialize(path)
         self.pipeline.extra = {"kind": "gluonts", "freq": self.freq, "prediction_length": self.prediction_length}
-        self.pipeline.save(path / STATE_FILE)
+        self.pipeline.save(path / CHECKPOINT_NAME)
 
     @classmethod
     def deserialize(cls, path: Path, **kwargs) -> "ReprogrammedPredictor":
         """A serialised predictor, or any saved model of the one format (what `tsreprog train` wrote: its run or
         model folder), which then forecasts its whole horizon at the frequency it trained at."""
-        folder = Path(path)
-        earlier = folder / "tsreprog.pt"  # what savers before the folder format wrote
-        if (folder / STATE_FILE).exists():
-            pipeline = ForecastPipeline.load(folder / STATE_FILE)
-        else:
-            pipeline = ForecastPipeline.load(earlier if earlier.is_file() else folder)
+        pipeline = ForecastPipeline.load(path)  # the folder's model/ (or its earlier tsreprog.pt), or the model itself
         kind = pipeline.extra.get("kind")
         if kind not in (None, "gluonts"):
             raise ConfigError(f"{path}: saved by the {kind} interface: load it there")

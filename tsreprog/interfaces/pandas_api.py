@@ -15,10 +15,9 @@ from tsreprog.data.collection import SeriesCollection, collection_from_long
 from tsreprog.errors import ConfigError, DataError
 from tsreprog.interfaces.core import split_options, train_collection
 from tsreprog.models import ModelConfig
+from tsreprog.train.checkpoint import CHECKPOINT_NAME
 from tsreprog.train.config import TrainConfig
 from tsreprog.train.pipeline import ForecastPipeline
-
-STATE_FILE = "model"  # the saved model folder (tsreprog.train.checkpoint)
 
 
 class Forecaster:
@@ -179,7 +178,7 @@ class Forecaster:
                                "series": series, "history": history}
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        self.pipeline.save(folder / STATE_FILE)
+        self.pipeline.save(folder / CHECKPOINT_NAME)
         return folder
 
     @classmethod
@@ -188,12 +187,7 @@ class Forecaster:
         itself, or what `tsreprog train` wrote (its run folder). A model trained on a file keeps no history here:
         ``predict(df=...)`` forecasts each series of ``df``, scaled as its column was in training if the ids are the
         column names (OT, ...), by its own history otherwise."""
-        folder = Path(path)
-        earlier = folder / "tsreprog.pt"  # what savers before the folder format wrote
-        if (folder / STATE_FILE).exists():
-            pipeline = ForecastPipeline.load(folder / STATE_FILE)
-        else:
-            pipeline = ForecastPipeline.load(earlier if earlier.is_file() else folder)
+        pipeline = ForecastPipeline.load(path)  # the folder's model/ (or its earlier tsreprog.pt), or the model itself
         extra = pipeline.extra
         if extra.get("kind") not in (None, "pandas"):
             raise ConfigError(f"{path}: saved by the {extra['kind']} interface: load it there")

@@ -79,8 +79,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         return _load_legacy(path)
     if not path.is_dir():
         raise ConfigError(f"{path}: saved model not found")
-    if not (path / MANIFEST).is_file() and (path / CHECKPOINT_NAME / MANIFEST).is_file():
-        path = path / CHECKPOINT_NAME  # the folder `tsreprog train` wrote: its saved model is what was meant
+    if not (path / MANIFEST).is_file():  # a folder that holds the saved model: the one meant
+        if (path / CHECKPOINT_NAME / MANIFEST).is_file():  # `tsreprog train`'s run folder, an interface's folder
+            path = path / CHECKPOINT_NAME
+        elif (path / "tsreprog.pt").is_file():  # what the interfaces' savers wrote before the folder format
+            return _load_legacy(path / "tsreprog.pt")
     missing = [name for name in (MANIFEST, WEIGHTS) if not (path / name).is_file()]
     if missing:
         raise ConfigError(f"{path}: not a complete saved model ({missing[0]} is missing)")
