@@ -22,7 +22,8 @@ def test_missing_column(tmp_path):
     path = write(tmp_path, synthetic_frame())
     with pytest.raises(DataError, match="missing column.*OT"):
         read_csv_table(path, columns=["OT"])
-    with pytest.raises(DataError, match="no column 'timestamp'"):
+    with pytest.raises(DataError, match="no column 'timestamp' .*; name the time column with date_column "
+                                        r"\(--date-column\), or none if the file has none"):
         read_csv_table(path, date_column="timestamp")
 
 

@@ -96,7 +96,8 @@ def table_from_wide_frame(
     timestamps = None
     if date_column is not None:
         if date_column not in frame.columns:
-            raise DataError(f"{source}: no column '{date_column}' (columns: {', '.join(map(str, frame.columns))})")
+            raise DataError(f"{source}: no column '{date_column}' (columns: {', '.join(map(str, frame.columns))}); "
+                            "name the time column with date_column (--date-column), or none if the file has none")
         timestamps = parse_timestamps(frame[date_column], source, date_column, csv_line)
         repeated = frame.duplicated(keep="first").to_numpy() if allow_repeated_times else None
         check_increasing(timestamps, source, date_column, csv_line, repeated)
