@@ -58,3 +58,17 @@ def test_every_documented_command_parses(doc, command):
         pytest.fail(f"{doc}: '{command}' does not parse (exit {exit_.code})")
     config = next((a for a in args if a.endswith(".yaml") and a.startswith("configs/")), None)
     assert config is None or (ROOT / config).is_file(), f"{doc}: {config} does not exist"
+
+
+def named_tests() -> list[tuple[str, str]]:
+    """`tests/...py` and `tests/...py::test_name` references in the docs: a claimed test must exist."""
+    return sorted({(doc.name, ref) for doc in DOCS
+                   for ref in re.findall(r"tests/[\w/]+\.py(?:::\w+)?", doc.read_text())})
+
+
+@pytest.mark.parametrize("doc,reference", named_tests())
+def test_every_test_the_docs_name_exists(doc, reference):
+    path, _, name = reference.partition("::")
+    assert (ROOT / path).is_file(), f"{doc}: {path} does not exist"
+    assert not name or re.search(rf"^def {name}\(", (ROOT / path).read_text(), flags=re.M), \
+        f"{doc}: {path} has no test named {name}"
