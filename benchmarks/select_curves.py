@@ -24,7 +24,7 @@ from select_validity import bench_cells
 from tsreprog.bench.environment import environment
 from tsreprog.io import write_json
 from tsreprog.ntk.agreement import spearman
-from tsreprog.ntk.curves import best_within, epoch_cost, mean_sd, replay_halving, within_spread
+from tsreprog.ntk.curves import best_within, epoch_cost, mean_sd, replay_halving, spread_in_sd, within_spread
 
 RESULTS = Path(__file__).parent / "results"
 # (regime, bench folder, datasets) and the select_validity studies whose halving runs timed the candidates' steps
@@ -121,13 +121,6 @@ def summarise(runs: list[dict]) -> dict:
             "picks_within_spread": sum(r["within_spread"] for r in runs),
             "pick_gap": sum(r["pick_gap"] for r in runs) / len(runs),
             "cost_fraction": sum(r["cost_fraction"] for r in runs) / len(runs)}
-
-
-def spread_in_sd(means: dict[str, tuple[float, float]]) -> float:
-    """How far apart the candidates converge: best-to-worst gap in units of the mean seed sd."""
-    values = [m for m, _ in means.values()]
-    sd = sum(s for _, s in means.values()) / len(means)
-    return (max(values) - min(values)) / sd if sd else float("inf")
 
 
 def first_text(first: dict | None) -> str:

@@ -17,17 +17,24 @@ import math
 import time
 from pathlib import Path
 
+from readme_tables import write_between
 from tsreprog.bench.environment import environment
 from tsreprog.bench.models import PATCHTST_DEFAULT_SHAPE, PATCHTST_SHAPES, bench_model, train_config
 from tsreprog.data import prepare
 from tsreprog.io import write_json
 from tsreprog.models import ModelConfig
 from tsreprog.ntk.agreement import spearman
+from tsreprog.ntk.curves import mean_sd, spread_in_sd, within_spread
 from tsreprog.ntk.halving import successive_halving
 from tsreprog.ntk.select import NO_BACKBONE, Candidate, sample_windows, score_candidate, selection_windows
 from tsreprog.ntk.settings import SelectConfig
 
+RESULTS = Path(__file__).parent / "results"
 TARGET_RHO, TARGET_COST = 0.8, 0.05
+# the committed studies the README's table shows, in its order
+STUDIES = ("select_validity_standard.json", "select_validity_fewshot10.json",
+           "select_validity_fewshot10_candidates.json")
+METHODS = ("kernel", "warm", "warm-val", "halving")
 
 
 def parse_label(label: str) -> Candidate:
@@ -372,7 +379,13 @@ def main() -> None:
     parser.add_argument("--rejudge", action="store_true",
                         help="with --bench-targets: judge the finished study in --output again against the folder's "
                              "cells as they stand now (more seeds), without scoring anything")
+    parser.add_argument("--write", type=Path, metavar="README",
+                        help="only write the committed studies' table between this file's SELECT-VALIDITY markers")
     args = parser.parse_args()
+    if args.write:
+        studies = [json.loads((RESULTS / name).read_text()) for name in STUDIES]
+        write_between(args.write, "<!-- SELECT-VALIDITY -->", "<!-- /SELECT-VALIDITY -->", markdown(studies))
+        return
     source = None if args.bench_targets else json.loads(Path(args.source).read_text())
     out = Path(args.output)
     result = json.loads(out.read_text()) if out.is_file() else {"datasets": {}}
@@ -405,6 +418,28 @@ def main() -> None:
         result.update({"benchmark": "select_validity", "config": vars(args), **verdicts(result),
                        **environment("cpu")})
         write_json(out, result)
+
+
+def markdown(studies: list[dict]) -> str:
+    """One row per study set: the candidates' spread, and each method's rho and pick gap, marked where the pick lies
+    within the seed spread of the best (the 2-sd rule), so the README copies no figure by hand."""
+    lines = ["| set | candidates | spread | best (mean test MSE) | kernel at initialisation | warm kernel | "
+             "warm-val (the default) | halving | cost: kernel / warm-up / halving |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for result in studies:
+        for dataset, found in result["datasets"].items():
+            tests = {label: list(seeds.values())
+                     for label, seeds in found["target_details"]["test_mse_per_seed"].items()}
+            means = {label: mean_sd(values) for label, values in tests.items()}
+            best = min(means, key=lambda label: means[label][0])
+            methods = found["methods"]
+            cells = [f"{methods[m]['rho']:+.2f} / {methods[m]['pick_gap']:.0%}"
+                     f"{' (within)' if within_spread(methods[m]['pick'], tests) else ''}" for m in METHODS]
+            cost = " / ".join(f"{methods[m]['cost_fraction']:.1%}" for m in ("kernel", "warm", "halving"))
+            lines.append(f"| {found.get('regime', 'standard')} {dataset} | {len(tests)} | "
+                         f"{spread_in_sd(means):.1f} sd | {best} ({means[best][0]:.3f}) | {' | '.join(cells)} | "
+                         f"{cost} |")
+    return "\n".join(lines)
 
 
 def verdicts(result: dict) -> dict:

@@ -24,6 +24,13 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
     return mean, sd
 
 
+def spread_in_sd(means: dict[str, tuple[float, float]]) -> float:
+    """How far apart the candidates converge: best-to-worst gap in units of the mean seed sd."""
+    values = [m for m, _ in means.values()]
+    sd = sum(s for _, s in means.values()) / len(means)
+    return (max(values) - min(values)) / sd if sd else float("inf")
+
+
 def within_spread(pick: str, tests: dict[str, list[float]]) -> bool:
     """The project's 2-sd rule: the pick's mean test MSE lies within twice the larger seed sd of the best one's."""
     stats = {label: mean_sd(values) for label, values in tests.items()}
