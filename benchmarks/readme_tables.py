@@ -58,7 +58,8 @@ def ntk_speed(d: dict) -> list[str]:
              "", "Sketch-mode scaling (MiniLM 2 blocks, L=512, H=96, full vocabulary, "
              f"{d['scaling']['points'][0]['probes']} probes):", "",
              "| N | seconds | peak RSS |", "| --- | --- | --- |"]
-    lines += [f"| {p['n']} | {p['seconds']:.1f} | {p['peak_rss_mb']:.0f} MB |" for p in d["scaling"]["points"]]
+    lines += [f"| {p['n']} | {p['seconds']:.1f} | {p.get('peak_memory_mb', p.get('peak_rss_mb')):.0f} MB |"
+              for p in d["scaling"]["points"]]
     return lines
 
 

@@ -4,7 +4,7 @@ benchmarks/results/. Run it on a quiet machine (nothing else heavy on the cores)
     python benchmarks/speed.py step   [--timellm-dir DIR] [--rounds 3] [--floor]   -> step_speed.json
     python benchmarks/speed.py adapt  [--precision auto|32|bf16-mixed]             -> adapt_step_cost.json
     python benchmarks/speed.py vision [--device cuda]                              -> vision_throughput.json
-    python benchmarks/speed.py ntk    [--scaling 64,256,1024]                      -> ntk_speed.json
+    python benchmarks/speed.py ntk    [--scaling 64,256,1024] [--device cuda]      -> ntk_speed.json
     python benchmarks/speed.py ntk-attention [--n 256]                             -> ntk_attention_speed.json
 
 step: training and scoring speed of the reprogrammed MiniLM against older code and Time-LLM.
@@ -485,14 +485,22 @@ def plain_recipe(model, x: torch.Tensor) -> torch.Tensor:
                for j, j2 in zip(jac.values(), jac.values()))
 
 
-def measure(fn):
-    """Seconds and peak resident memory (MiB, process high-water mark reset before the call)."""
+def measure(fn, device: str = "cpu"):
+    """Seconds and peak memory (MiB): the process high-water mark reset before the call, or on a GPU the peak the
+    call allocated there (the GPU's queue drained before the clock stops)."""
     from tsreprog.bench.environment import current_peak_rss_mb, reset_peak_rss
 
+    on_gpu = device.startswith("cuda")
+    if on_gpu:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
     reset_peak_rss()
     started = time.perf_counter()
     value = fn()
-    return value, time.perf_counter() - started, current_peak_rss_mb()
+    if on_gpu:
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    return value, seconds, torch.cuda.max_memory_allocated() / 2**20 if on_gpu else current_peak_rss_mb()
 
 
 def ntk_main(argv: list[str]) -> None:
@@ -501,23 +509,26 @@ def ntk_main(argv: list[str]) -> None:
     from tsreprog.models import ModelConfig, build_model
     from tsreprog.ntk import empirical_ntk
     from tsreprog.ntk.select import sample_windows
+    from tsreprog.ntk.spectrum import eigenvalues, spectrum_report
 
     parser = argparse.ArgumentParser(prog="speed.py ntk")
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--scaling", default="64,256,1024,4096")
     parser.add_argument("--probes", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where the models and windows sit")
     parser.add_argument("--output", default="benchmarks/results/ntk_speed.json")
     args = parser.parse_args(argv)
+    device = args.device
 
     # Comparison model: real MiniLM (1 block), a 4,096-row vocabulary subset so the plain recipe fits in memory.
     compare = ModelConfig(backbone="minilm-l6", n_layers=1, lookback=128, horizon=24, n_prototypes=1000,
                           prototype_vocab=4096, dropout=0.0)
     data = prepare("ETTh1", compare.lookback, compare.horizon)
     x, _ = sample_windows(data, "train", compare.lookback, compare.horizon, args.n, 0)
-    model = build_model(compare).double().eval()
-    xd = x.double()
-    ours, ours_s, ours_mb = measure(lambda: empirical_ntk(model, xd, dtype=torch.float64).kernel)
-    plain, plain_s, plain_mb = measure(lambda: plain_recipe(model, xd))
+    model = build_model(compare).double().eval().to(device)
+    xd = x.double().to(device)
+    ours, ours_s, ours_mb = measure(lambda: empirical_ntk(model, xd, dtype=torch.float64).kernel, device)
+    plain, plain_s, plain_mb = measure(lambda: plain_recipe(model, xd), device)
     difference = float((ours - plain).abs().max() / plain.abs().max())
     comparison = {"model": compare.to_dict(), "n": args.n,
                   "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
@@ -529,20 +540,24 @@ def ntk_main(argv: list[str]) -> None:
     # Scaling curve, sketch mode, the real default model shape (MiniLM 2 blocks, L=512, H=96, full vocabulary).
     scaling_config = ModelConfig(backbone="minilm-l6", n_layers=2, lookback=512, horizon=96, dropout=0.0)
     data = prepare("ETTh1", 512, 96)
-    model = build_model(scaling_config).eval()
+    model = build_model(scaling_config).eval().to(device)
     curve = []
     for n in [int(v) for v in args.scaling.split(",")]:
         xs, _ = sample_windows(data, "train", 512, 96, n, 0)
+        xs = xs.to(device)
         result, seconds, mb = measure(lambda: empirical_ntk(model, xs, mode="sketch", n_probes=args.probes,
-                                                            chunk=32).kernel)
-        curve.append({"n": n, "seconds": seconds, "peak_rss_mb": mb, "probes": args.probes,
-                      "kernel_mb": result.numel() * 4 / 2**20})
+                                                            chunk=32).kernel, device)
+        # the spectrum select reports, computed from that kernel on the CPU as select computes it
+        _, spectrum_seconds, _ = measure(lambda: spectrum_report(eigenvalues(result.double().cpu())))
+        curve.append({"n": n, "seconds": seconds, "spectrum_seconds": spectrum_seconds, "peak_memory_mb": mb,
+                      "probes": args.probes, "kernel_mb": result.numel() * 4 / 2**20})
         print(curve[-1], flush=True)
     payload = {"benchmark": "ntk_speed", "comparison": comparison,
                "scaling": {"model": scaling_config.to_dict(), "mode": "sketch", "points": curve},
                "peak_rss_mb": peak_rss_mb(),
-               "memory_note": "peak_rss_mb per phase: the process high-water mark (VmHWM), reset before each phase",
-               **environment("cpu")}
+               "memory_note": "peak memory per phase: on a CPU the process high-water mark (VmHWM), reset before "
+                              "each phase; on a GPU the peak allocated there",
+               **environment(device)}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(payload, indent=2))
 

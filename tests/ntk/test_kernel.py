@@ -163,6 +163,24 @@ def test_cpu_and_gpu_kernels_agree():
     torch.testing.assert_close(on_gpu, on_cpu, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("mode", ["exact", "sketch"])
+def test_the_kernel_makes_its_own_tensors_where_the_model_is(mode):
+    """A GPU cannot run here; the meta device refuses to mix with CPU tensors as CUDA does, so a probe, identity or
+    column of ones made on the CPU beside a model elsewhere fails this test (it did before `select` ran on GPUs)."""
+    model = build_model(ModelConfig(**TINY)).to("meta")
+    model.prototypes._embeddings[0] = model.backbone.word_embeddings  # moving to meta makes new parameter objects
+    x = torch.empty(4, 48, 2, device="meta")
+    for options in (dict(blocks=True), dict(full=True)):
+        if options.get("full") and mode == "sketch":
+            continue
+        result = empirical_ntk(model, x if not options.get("full") else x[..., :1], mode=mode, n_probes=2, **options)
+        assert result.kernel.device.type == "meta"
+    mlp = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 6)).to("meta")
+    for full in (False, True) if mode == "exact" else (False,):
+        result = empirical_ntk(mlp, torch.empty(5, 4, device="meta"), mode=mode, n_probes=2, full=full)
+        assert result.kernel.device.type == "meta" and result.kernel.shape[0] == 5 * (6 if full else 1)
+
+
 @pytest.mark.parametrize("adapt", ["layernorm", "lora"])
 def test_adapted_backbone_kernel_covers_its_trained_weights(adapt):
     """An adapted backbone trains weights inside it: the kernel is over those too (the autograd loop's), not the

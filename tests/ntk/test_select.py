@@ -27,6 +27,16 @@ def test_select_ranks_candidates_and_writes_outputs(tmp_path, synthetic_csv, cap
     assert (out / "spectra.png").read_bytes()[:4] == b"\x89PNG"
     printed = capsys.readouterr().out
     assert "rank" in printed and "random:bert×1" in printed
+    assert report["device"] == ("cpu" if not torch.cuda.is_available() else torch.cuda.get_device_name(0))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_select_on_a_gpu_where_none_is_is_one_line_before_any_scoring(tmp_path, synthetic_csv, capsys):
+    code = main(["select", "--dataset", str(synthetic_csv), "--backbones", "none,random:bert", "--layers", "1",
+                 "--lookback", "48", "--horizon", "12", "--accelerator", "gpu", "--output-dir", str(tmp_path / "s")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == [err[0]] and "accelerator gpu: PyTorch sees no GPU" in err[0]
+    assert not (tmp_path / "s" / "select.json").exists()
 
 
 def test_attention_switch_is_restored():

@@ -62,9 +62,10 @@ def _validate(contender: Contender, x: torch.Tensor, y: torch.Tensor, batch_size
 def successive_halving(candidates: list, base: ModelConfig, train_windows: tuple[torch.Tensor, torch.Tensor],
                        val_windows: tuple[torch.Tensor, torch.Tensor], budget_steps: int, first_rung_steps: int,
                        learning_rate: float = 1e-3, schedule: str = "onecycle", batch_size: int = 32,
-                       seed: int = 0, log=None) -> HalvingResult:
+                       seed: int = 0, log=None, device: torch.device | str = "cpu") -> HalvingResult:
     """Halve ``candidates`` (objects with ``backbone``, ``n_layers`` and ``label``) rung by rung: rung k trains every
-    survivor up to ``first_rung_steps * 2**k`` steps (at most ``budget_steps``) of the budget's own schedule."""
+    survivor up to ``first_rung_steps * 2**k`` steps (at most ``budget_steps``) of the budget's own schedule, each
+    model and the windows on ``device``."""
     if first_rung_steps < 1 or budget_steps < first_rung_steps:
         raise ValueError(f"need 1 <= first_rung_steps ({first_rung_steps}) <= budget_steps ({budget_steps})")
     rates = learning_rates(schedule, learning_rate, budget_steps)
@@ -72,7 +73,7 @@ def successive_halving(candidates: list, base: ModelConfig, train_windows: tuple
     for candidate in candidates:
         torch.manual_seed(seed)
         try:
-            model = build_model(candidate_config(candidate, base))
+            model = build_model(candidate_config(candidate, base)).to(device)
         except BackboneError as exc:
             if "cannot keep" not in str(exc):
                 raise
@@ -81,7 +82,9 @@ def successive_halving(candidates: list, base: ModelConfig, train_windows: tuple
         contenders.append(Contender(candidate.label, model, new_optimizer(model, learning_rate)))
     if not contenders:
         raise BackboneError("no candidate could be built: " + "; ".join(s["reason"] for s in skipped))
-    generator = torch.Generator().manual_seed(seed)
+    train_windows = tuple(w.to(device) for w in train_windows)
+    val_windows = tuple(w.to(device) for w in val_windows)
+    generator = torch.Generator().manual_seed(seed)  # batches drawn on the CPU: the same on every device
     alive, rungs, rung = list(contenders), [], 0
     while True:
         target = min(budget_steps, first_rung_steps * 2 ** rung)

@@ -75,12 +75,14 @@ class KernelOperator:
         return self.features.shape[0]
 
     def matvec(self, v: torch.Tensor) -> torch.Tensor:
-        v = v.to(self.features.dtype)
+        """K·v, on the device ``v`` came from (the features may sit on a GPU, the Lanczos basis on the CPU)."""
+        device = v.device
+        v = v.to(self.features)
         out = self.scale * (self.features @ (self.features.T @ v))
         if self.low_rank is not None:
             u, c = self.low_rank
             out = out + c * (u @ (u.T @ v.to(u.dtype))).to(out.dtype)
-        return out
+        return out.to(device)
 
 
 def _split_params(model: nn.Module, param_filter: Callable[[str, nn.Parameter], bool] | None):
@@ -90,13 +92,15 @@ def _split_params(model: nn.Module, param_filter: Callable[[str, nn.Parameter], 
     return params, rest
 
 
-def _probes(mode: str, n_outputs: int, n_probes: int, seed: int, dtype: torch.dtype) -> torch.Tensor:
-    """(k, O) probe directions: identity rows for exact mode, Rademacher rows for sketch mode."""
+def _probes(mode: str, n_outputs: int, n_probes: int, seed: int, dtype: torch.dtype,
+            device: torch.device | str = "cpu") -> torch.Tensor:
+    """(k, O) probe directions on ``device``: identity rows for exact mode, Rademacher rows for sketch mode (drawn
+    on the CPU, so a seed gives the same probes on every device)."""
     if mode == "exact":
-        return torch.eye(n_outputs, dtype=dtype)
+        return torch.eye(n_outputs, dtype=dtype, device=device)
     if mode != "sketch":
         raise ValueError(f"unknown NTK mode '{mode}' (exact or sketch)")
-    return rademacher((n_probes, n_outputs), torch.Generator().manual_seed(seed), dtype)
+    return rademacher((n_probes, n_outputs), torch.Generator().manual_seed(seed), dtype).to(device)
 
 
 def _accumulate(feature_blocks, n: int, n_out: int, full: bool, scale: float,
@@ -228,7 +232,7 @@ def _generic_ntk(model, x, options: NTKOptions, param_filter, memory_mb) -> NTKR
         outputs = torch.cat([functional_call(model, {**params, **rest}, (x[i:i + chunk],)).reshape(
             len(x[i:i + chunk]), -1) for i in range(0, len(x), chunk)]).to(dtype)
     n, n_out = outputs.shape
-    probes = _probes(options.mode, n_out, options.n_probes, options.seed, dtype)
+    probes = _probes(options.mode, n_out, options.n_probes, options.seed, dtype, outputs.device)
     scale = 1.0 if options.mode == "exact" else 1.0 / len(probes)
     bar, tick = _progress_bar(len(probes), options.progress)
     features = (probe_features(fn, params, x, block.expand(n, -1, -1), chunk=chunk)
@@ -249,7 +253,7 @@ def gram_root(embeddings: torch.Tensor, dtype: torch.dtype, projection: torch.Te
     """R with R Rᵀ = B(EᵀE + 11ᵀ)Bᵀ (B = ``projection``, identity when None): the metric in which the prototype
     map's gradient (weights and bias) is measured once it is pulled back through B."""
     e = embeddings.to(torch.float64)
-    gram = e.T @ e + torch.ones(e.shape[1], e.shape[1], dtype=torch.float64)
+    gram = e.T @ e + torch.ones(e.shape[1], e.shape[1], dtype=torch.float64, device=e.device)
     if projection is not None:
         b = projection.to(torch.float64)
         gram = b @ gram @ b.T
@@ -286,7 +290,7 @@ def _reprogrammed_ntk(model, x, options: NTKOptions, memory_mb) -> NTKResult:
         upstream["__kv__"] = attention.project(prototypes.to(attention.key.weight.dtype)).detach()
     projection = torch.cat([attention.key.weight, attention.value.weight]).detach().to(dtype)  # B: (2hk, d)
     root = gram_root(embeddings, dtype, projection)
-    prototypes_1 = torch.cat([prototypes, torch.ones(len(prototypes), 1, dtype=dtype)], dim=1)  # [S, 1]
+    prototypes_1 = torch.cat([prototypes, prototypes.new_ones(len(prototypes), 1)], dim=1)  # [S, 1]
     frozen = {**rest, **{k: v for k, v in params.items() if k in head_names | kv_names}}
 
     def kv_features(a: torch.Tensor) -> torch.Tensor:
@@ -317,15 +321,15 @@ def _reprogrammed_ntk(model, x, options: NTKOptions, memory_mb) -> NTKResult:
         w = head.proj.weight.detach().to(dtype)
         outputs = (hs @ w.T + head.proj.bias.detach().to(dtype)) * std + mean.to(dtype)
     n, n_out = outputs.shape
-    probes = _probes(options.mode, n_out, options.n_probes, options.seed, dtype)
+    probes = _probes(options.mode, n_out, options.n_probes, options.seed, dtype, outputs.device)
     scale = 1.0 if options.mode == "exact" else 1.0 / len(probes)
     transforms = {"__kv__": kv_features}
     bar, tick = _progress_bar(len(probes), options.progress)
     features = (probe_features(hidden, upstream, series, (block @ w)[None] * std[:, :, None], transforms, chunk)
                 for block in _probe_blocks(probes, options.probe_chunk))
-    probe_mass = float((probes * probes).sum() * scale)  # = O for one-hot and for Rademacher probes alike
+    probe_mass = float(n_out)  # Σ (probe entries)² · scale: O for one-hot and for Rademacher probes alike
     # Head term O·σσᵀ∘(H Hᵀ + 1) = O·U Uᵀ with U = σ∘[H, 1]: low rank, kept as a factor in matrix-free mode.
-    head_factor = torch.cat([hs, torch.ones(len(hs), 1, dtype=dtype)], dim=1) * std
+    head_factor = torch.cat([hs, hs.new_ones(len(hs), 1)], dim=1) * std
     splits = _column_splits(dims) if options.blocks else None
     kernel, operator = _finish(features, n, n_out, options, scale, tick, (head_factor, probe_mass), splits)
     if bar:
@@ -335,7 +339,7 @@ def _reprogrammed_ntk(model, x, options: NTKOptions, memory_mb) -> NTKResult:
         return NTKResult(None, outputs, n_params, options.mode, len(probes), operator)
     head_gram = head_factor @ head_factor.T
     if full:
-        eye = torch.eye(n_out, dtype=dtype)
+        eye = torch.eye(n_out, dtype=dtype, device=head_gram.device)
         kernel = kernel + torch.kron(head_gram, eye)
     elif options.blocks:
         kernel["head.proj"] = probe_mass * head_gram

@@ -37,14 +37,20 @@ def run_selection(settings, plot_path: Path | None, log: Callable[[str], None] =
                           f"only {candidates[0].label if candidates else 'none'} (e.g. --backbones none,minilm-l6)")
     for name in dict.fromkeys(b for b in backbones if b != NO_BACKBONE):
         check_loadable(name)  # every name before any candidate is scored
+    import torch
+
+    from tsreprog.train.loop import torch_device
+
+    device = torch_device(settings.accelerator)  # a GPU asked for and absent: one line, before any scoring
     windows = selection_windows(data, settings.lookback, settings.horizon, settings.n_train, settings.n_val,
                                 settings.n_pool, settings.seed, settings.train_fraction)
-    report = {"dataset": data.name, "method": settings.method, "settings": settings.to_dict()}
+    report = {"dataset": data.name, "method": settings.method, "settings": settings.to_dict(),
+              "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"}
     if settings.method == "halving":
-        report.update(rank_by_halving(settings, candidates, base, windows.pool, windows.val, log))
+        report.update(rank_by_halving(settings, candidates, base, windows.pool, windows.val, log, device))
     else:
         report.update(rank_by_kernel(settings, candidates, base, windows.x, windows.y, windows.n_train,
-                                     windows.pool, plot_path, log))
+                                     windows.pool, plot_path, log, device))
     report["reliability"] = reliability_line(settings.method)
     print(reliability_summary(settings.method))
     report["pick"] = report.get("pick") or report["ranking"][0]["candidate"]
@@ -64,7 +70,7 @@ def pick_config(settings, candidates, base, pick: str) -> dict:
     return {"model": candidate_config(chosen, base).to_dict(), "train": train.to_dict()}
 
 
-def rank_by_kernel(settings, candidates, base, x, y, n_train, pool, plot_path, log) -> dict:
+def rank_by_kernel(settings, candidates, base, x, y, n_train, pool, plot_path, log, device="cpu") -> dict:
     """Rank by the kernel-regression validation MSE of each candidate's NTK, at initialisation (kernel) or after
     ``warmup_steps`` of real training (warm), or by the warmed model's own validation MSE (warm-val)."""
     from tsreprog.errors import BackboneError
@@ -82,7 +88,7 @@ def rank_by_kernel(settings, candidates, base, x, y, n_train, pool, plot_path, l
                                           learning_rate=settings.learning_rate,
                                           warmup_steps=settings.warmup_steps if warm else 0, warmup_windows=pool,
                                           batch_size=settings.batch_size,
-                                          warm_kernel=settings.method == "warm"))
+                                          warm_kernel=settings.method == "warm", device=device))
         except BackboneError as exc:
             if "cannot keep" not in str(exc):
                 raise
@@ -122,13 +128,13 @@ def rank_by_kernel(settings, candidates, base, x, y, n_train, pool, plot_path, l
             **({"ties": ties, "pick": ties["pick"]} if ties else {})}
 
 
-def rank_by_halving(settings, candidates, base, pool, val, log) -> dict:
+def rank_by_halving(settings, candidates, base, pool, val, log, device="cpu") -> dict:
     """Rank without a kernel: successive halving over the candidates (tsreprog.ntk.halving)."""
     from tsreprog.ntk.halving import successive_halving
 
     result = successive_halving(candidates, base, pool, val, settings.budget_steps, settings.first_rung_steps,
                                 settings.learning_rate, batch_size=settings.batch_size, seed=settings.seed,
-                                log=log)
+                                log=log, device=device)
     print(f"{'rank':>4}  {'candidate':<28} {'val MSE':>9} {'steps':>6} {'sec':>7}")
     for rank, row in enumerate(result.ranking, 1):
         print(f"{rank:>4}  {row['candidate']:<28} {row['val_mse']:>9.4f} {row['steps']:>6} {row['seconds']:>7.1f}")

@@ -137,19 +137,20 @@ def kernel_figures(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, n_t
     """Every figure of ``model``'s empirical NTK on (x, y), the first ``n_train`` rows training, the rest validation;
     ``rates``: the learning rates of the training steps the descent figures model. Returns (figures, eigenvalues)."""
     result = empirical_ntk(model, x, mode=mode, n_probes=n_probes, seed=seed, chunk=chunk, blocks=True)
-    kernel = result.kernel.double()
+    # The kernel is computed where the model is (a GPU, say); the N × N algebra below is cheap and runs on the CPU.
+    kernel, outputs, y = result.kernel.double().cpu(), result.outputs.cpu(), y.cpu()
+    blocks = {name: block.cpu() for name, block in result.block_kernels.items()}
     values = eigenvalues(kernel[:n_train, :n_train])
-    residual = y[:n_train] - result.outputs[:n_train].reshape(y[:n_train].shape)
+    residual = y[:n_train] - outputs[:n_train].reshape(y[:n_train].shape)
     figures = {
         **spectrum_report(values).to_dict(),
         "kernel_target_alignment": kernel_target_alignment(kernel[:n_train, :n_train], residual),
-        "krr_val_mse": kernel_regression_mse(kernel, result.outputs, y, n_train, ridge),
-        **centred_figures(kernel, result.outputs, y, n_train, ridge, residual),
-        "gd_val_mse": gradient_descent_mse(kernel, result.outputs, y, n_train, len(rates)),
+        "krr_val_mse": kernel_regression_mse(kernel, outputs, y, n_train, ridge),
+        **centred_figures(kernel, outputs, y, n_train, ridge, residual),
+        "gd_val_mse": gradient_descent_mse(kernel, outputs, y, n_train, len(rates)),
         "adam_val_mse": scheduled_descent_mse(
-            adam_kernel(result.block_kernels, result.block_sizes, residual, n_train), result.outputs, y, n_train,
-            rates),
-        "init_val_mse": validation_mse(result.outputs, y, n_train),
+            adam_kernel(blocks, result.block_sizes, residual, n_train), outputs, y, n_train, rates),
+        "init_val_mse": validation_mse(outputs, y, n_train),
         "trainable_parameters": result.n_parameters,
         "mode": result.mode, "probes": result.n_probes,
     }
@@ -161,15 +162,20 @@ def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y:
                     chunk: int = 16, budget_steps: int = 120, learning_rate: float = 1e-3,
                     schedule: str = "onecycle", warmup_steps: int = 0,
                     warmup_windows: tuple[torch.Tensor, torch.Tensor] | None = None,
-                    batch_size: int = 32, warm_kernel: bool = True, init_kernel: bool = True) -> CandidateScore:
+                    batch_size: int = 32, warm_kernel: bool = True, init_kernel: bool = True,
+                    device: torch.device | str = "cpu") -> CandidateScore:
     """The candidate's figures at initialisation and, with ``warmup_steps``, the same figures (``warm_`` names)
     after that many steps of real training on ``warmup_windows``: early training moves the kernel most, and the
     kernel after it has been reported to predict final accuracy far better (Fort et al., NeurIPS 2020).
     ``warm_kernel=False`` skips the second kernel and keeps only the warmed model's own validation MSE
     (``warm_init_val_mse``, what method warm-val ranks by): the kernel was most of a candidate's cost;
-    ``init_kernel=False`` skips the kernel at initialisation too (studies of warm-val alone)."""
+    ``init_kernel=False`` skips the kernel at initialisation too (studies of warm-val alone). The model, its
+    windows and its kernel live on ``device``; the figures are computed on the CPU."""
     started = time.perf_counter()
-    model = build_model(candidate_config(candidate, base, dropout=0.0))
+    model = build_model(candidate_config(candidate, base, dropout=0.0)).to(device)
+    x, y = x.to(device), y.to(device)
+    if warmup_windows is not None:
+        warmup_windows = tuple(w.to(device) for w in warmup_windows)
     rates = learning_rates(schedule, learning_rate, budget_steps)
     if init_kernel:
         figures, values = kernel_figures(model, x, y, n_train, mode, n_probes, ridge, seed, chunk, rates)
@@ -188,9 +194,9 @@ def score_candidate(candidate: Candidate, base: ModelConfig, x: torch.Tensor, y:
         else:
             model.eval()  # as the kernel's own forward passes run
             with torch.inference_mode():
-                outputs = model(x)
-                figures["warm_init_val_mse"] = validation_mse(outputs, y, n_train)
-                figures["warm_val_errors"] = window_errors(outputs, y, n_train)
+                outputs = model(x).cpu()
+                figures["warm_init_val_mse"] = validation_mse(outputs, y.cpu(), n_train)
+                figures["warm_val_errors"] = window_errors(outputs, y.cpu(), n_train)
         figures["warmup_steps"] = warmup_steps
     return CandidateScore(candidate, figures["krr_val_mse"], figures, values.tolist(),
                           time.perf_counter() - started)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from tsreprog.config_base import ConfigMixin, setting
 from tsreprog.data.loading import CsvReading
+from tsreprog.train.config import ACCELERATORS
 
 KERNEL_MODES = ("exact", "sketch")
 METHODS = ("kernel", "warm", "warm-val", "halving")
@@ -59,6 +60,8 @@ class SelectConfig(CsvReading, ConfigMixin):
     learning_rate: float = setting(1e-3, "learning rate of the warm-up and halving steps and of the modelled budget")
     batch_size: int = setting(32, "windows per warm-up or halving step")
     n_pool: int = setting(512, "training windows the warm-up and halving draw their batches from")
+    accelerator: str = setting("auto", "where the candidates are scored and warmed up: auto (the GPU where PyTorch "
+                                       "sees one), cpu or gpu; the spectral figures are computed on the CPU")
 
     def __post_init__(self) -> None:
         self._coerce_fields()
@@ -78,6 +81,8 @@ class SelectConfig(CsvReading, ConfigMixin):
             (self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
             (self.batch_size >= 1 and self.n_pool >= 1, "batch_size and n_pool must be at least 1"),
             (0 < self.train_fraction <= 1, f"train_fraction must lie in (0, 1], got {self.train_fraction}"),
+            (self.accelerator in ACCELERATORS,
+             f"accelerator must be one of {', '.join(ACCELERATORS)}, got '{self.accelerator}'"),
         ])
         self.layer_counts()
 

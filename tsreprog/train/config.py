@@ -11,6 +11,7 @@ from tsreprog.train.distributed import STRATEGIES
 from tsreprog.train.precision import PRECISIONS
 
 SCHEDULES = ("onecycle", "cosine", "constant", "halving")
+ACCELERATORS = ("auto", "cpu", "gpu")
 
 
 @dataclass
@@ -71,8 +72,8 @@ class TrainConfig(CsvReading, ConfigMixin):
             (self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1,
              f"max_steps_per_epoch must be >= 1 (or none for no cap), got {self.max_steps_per_epoch}"),
             (self.eval_batch_size >= 1, f"eval_batch_size must be >= 1, got {self.eval_batch_size}"),
-            (self.accelerator in ("auto", "cpu", "gpu"),
-             f"accelerator must be one of auto, cpu, gpu, got '{self.accelerator}'"),
+            (self.accelerator in ACCELERATORS,
+             f"accelerator must be one of {', '.join(ACCELERATORS)}, got '{self.accelerator}'"),
             (self.state_every_steps is None or self.state_every_steps >= 1,
              f"state_every_steps must be >= 1 (or none), got {self.state_every_steps}"),
             (self.strategy in STRATEGIES, f"unknown strategy '{self.strategy}' (use {', '.join(STRATEGIES)})"),

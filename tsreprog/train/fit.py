@@ -14,7 +14,7 @@ from tsreprog.data.splits import PreparedData, prepare
 from tsreprog.models import ModelConfig
 from tsreprog.train.config import TrainConfig
 from tsreprog.train.distributed import is_rank_zero, launch_rank
-from tsreprog.train.loop import resolve_accelerator
+from tsreprog.train.loop import torch_device
 from tsreprog.train.metrics import evaluate
 from tsreprog.train.pipeline import ForecastPipeline
 from tsreprog.train.resume import remove_state
@@ -90,7 +90,7 @@ def fit(model_config: ModelConfig, train: TrainConfig, checkpoint_path: str | Pa
         remove_state(state)
     metrics = dict(pipeline.metrics)
     if test:
-        device = "cuda" if resolve_accelerator(train) == "gpu" else "cpu"
+        device = torch_device(train.accelerator)
         model.to(device)
         test_set = data.windows("test", model_config.lookback, model_config.horizon, 1)
         metrics.update({f"test_{k}": v for k, v in evaluate(model, test_set, train.eval_batch_size, device,

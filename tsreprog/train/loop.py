@@ -78,13 +78,20 @@ class EpochLog(Callback):
                  f"{float(val) if val is not None else float('nan'):.4f}, {time.perf_counter() - self.started:.0f} s")
 
 
-def resolve_accelerator(train: TrainConfig) -> str:
-    if train.accelerator == "auto":
+def resolve_accelerator(accelerator: str) -> str:
+    """``auto``, ``cpu`` or ``gpu`` as Lightning's accelerator: auto takes the GPU where PyTorch sees one; gpu on a
+    machine without one is a one-line error, not a failure deep inside the first step."""
+    if accelerator == "auto":
         return "gpu" if torch.cuda.is_available() else "cpu"
-    if train.accelerator == "gpu" and not torch.cuda.is_available():
+    if accelerator == "gpu" and not torch.cuda.is_available():
         raise ConfigError("accelerator gpu: PyTorch sees no GPU on this machine (a CPU build of torch, or no "
                           "driver); use accelerator auto or cpu")
-    return train.accelerator
+    return accelerator
+
+
+def torch_device(accelerator: str) -> torch.device:
+    """The device a model runs on outside Lightning (scoring, selection) for an ``accelerator`` setting."""
+    return torch.device("cuda" if resolve_accelerator(accelerator) == "gpu" else "cpu")
 
 
 def first_batch(dataset, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,7 +136,7 @@ def train_on_windows(model: torch.nn.Module, train_set, val_set, train: TrainCon
 
     ``last_state``: where the whole training state is saved after every epoch; with ``resume`` and that file
     present, training continues from it (see :mod:`tsreprog.train.resume`)."""
-    accelerator = resolve_accelerator(train)
+    accelerator = resolve_accelerator(train.accelerator)
     resume_from = str(last_state) if resume and last_state is not None and Path(last_state).is_file() else None
     # auto is decided once per run (a timed probe on CPUs with bf16 instructions can decide either way) and a
     # resumed run continues in what the run recorded; an explicit precision always wins.

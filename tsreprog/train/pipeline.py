@@ -96,7 +96,7 @@ class ForecastPipeline:
                             "epochs_run": len(keeper.history), "train_series_windows": len(train_set)}
             self.history = keeper.history
         else:  # nothing to train (a zero-shot model): it forecasts as built
-            self.precision = choose_precision(train_config.precision, resolve_accelerator(train_config))
+            self.precision = choose_precision(train_config.precision, resolve_accelerator(train_config.accelerator))
             self.metrics = {"best_val_mse": None, "epochs_run": 0, "train_series_windows": None}
             if checkpoint:
                 self.save(checkpoint)
