@@ -519,6 +519,8 @@ def ntk_main(argv: list[str]) -> None:
     parser.add_argument("--output", default="benchmarks/results/ntk_speed.json")
     args = parser.parse_args(argv)
     device = args.device
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("speed.py ntk --device cuda: PyTorch sees no GPU on this machine")
 
     # Comparison model: real MiniLM (1 block), a 4,096-row vocabulary subset so the plain recipe fits in memory.
     compare = ModelConfig(backbone="minilm-l6", n_layers=1, lookback=128, horizon=24, n_prototypes=1000,
