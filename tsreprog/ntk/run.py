@@ -11,15 +11,17 @@ from tsreprog.errors import ConfigError, TsreprogError
 
 def run_selection(settings, plot_path: Path | None, log: Callable[[str], None] = print) -> dict:
     """Rank ``settings``' candidates on its dataset; prints the ranking (and the method's measured reliability)."""
+    from dataclasses import replace
+
+    import torch
+
     from tsreprog.backbones.registry import check_loadable
+    from tsreprog.data.sizing import sized_window
     from tsreprog.data.splits import prepare
     from tsreprog.models import ModelConfig
     from tsreprog.ntk.reliability import reliability_line, reliability_summary
     from tsreprog.ntk.select import NO_BACKBONE, Candidate, selection_windows
-
-    from dataclasses import replace
-
-    from tsreprog.data.sizing import sized_window
+    from tsreprog.train.loop import torch_device
 
     lookback, horizon = sized_window(settings.dataset, settings.data_dir, settings.lookback, settings.horizon,
                                      **settings.csv_options())
@@ -37,10 +39,6 @@ def run_selection(settings, plot_path: Path | None, log: Callable[[str], None] =
                           f"only {candidates[0].label if candidates else 'none'} (e.g. --backbones none,minilm-l6)")
     for name in dict.fromkeys(b for b in backbones if b != NO_BACKBONE):
         check_loadable(name)  # every name before any candidate is scored
-    import torch
-
-    from tsreprog.train.loop import torch_device
-
     device = torch_device(settings.accelerator)  # a GPU asked for and absent: one line, before any scoring
     windows = selection_windows(data, settings.lookback, settings.horizon, settings.n_train, settings.n_val,
                                 settings.n_pool, settings.seed, settings.train_fraction)
