@@ -14,7 +14,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from tsreprog.bench.report import within_seed_spread
+from tsreprog.seed_spread import within_seed_spread
 from tsreprog.data.protocol import few_shot_end, split_borders
 from tsreprog.data.registry import DATASETS as REGISTERED
 from readme_tables import write_between
@@ -99,7 +99,7 @@ def summary(values: list[float]) -> dict:
 
 
 def verdict(a: dict | None, b: dict | None) -> str:
-    """``a`` against ``b`` by the project's 2-sd rule (tsreprog.bench.report.within_seed_spread), once both have the
+    """``a`` against ``b`` by the project's 2-sd rule (tsreprog.seed_spread.within_seed_spread), once both have the
     3 seeds the rule and the table's header name: the sd of 2 seeds is too loose to call a gap real."""
     if not a or not b or a["n"] < VERDICT_SEEDS or b["n"] < VERDICT_SEEDS:
         return "not measured"

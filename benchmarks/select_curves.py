@@ -24,7 +24,8 @@ from select_validity import bench_cells
 from tsreprog.bench.environment import environment
 from tsreprog.io import write_json
 from tsreprog.ntk.agreement import spearman
-from tsreprog.ntk.curves import best_within, epoch_cost, mean_sd, replay_halving, spread_in_sd, within_spread
+from tsreprog.ntk.curves import best_within, epoch_cost, replay_halving, within_spread
+from tsreprog.seed_spread import mean_sd, spread_in_sd
 
 RESULTS = Path(__file__).parent / "results"
 # (regime, bench folder, datasets) and the select_validity studies whose halving runs timed the candidates' steps

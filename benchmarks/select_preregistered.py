@@ -24,7 +24,7 @@ from pathlib import Path
 
 from select_validity import table_candidate, table_setup
 from tsreprog.bench.environment import environment
-from tsreprog.bench.report import within_seed_spread
+from tsreprog.seed_spread import within_seed_spread
 from tsreprog.bench.runner import cell_path
 from tsreprog.io import write_json
 from tsreprog.ntk.agreement import spearman

@@ -24,7 +24,8 @@ from tsreprog.data import prepare
 from tsreprog.io import write_json
 from tsreprog.models import ModelConfig
 from tsreprog.ntk.agreement import spearman
-from tsreprog.ntk.curves import mean_sd, spread_in_sd, within_spread
+from tsreprog.ntk.curves import within_spread
+from tsreprog.seed_spread import mean_sd, spread_in_sd
 from tsreprog.ntk.halving import successive_halving
 from tsreprog.ntk.select import NO_BACKBONE, Candidate, sample_windows, score_candidate, selection_windows
 from tsreprog.ntk.settings import SelectConfig

@@ -1,5 +1,6 @@
 """No package imports one above it in the data flow (issue 19): data < backbones < reprogram < models < train <
-evaluate < ntk < tune < bench < interfaces < cli; shared helpers (errors, io, config_base) sit below all."""
+evaluate < ntk < tune < bench < interfaces < cli; shared helpers (errors, io, config_base, seed_spread) sit below
+all."""
 
 import ast
 from pathlib import Path

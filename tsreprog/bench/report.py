@@ -12,6 +12,7 @@ from tsreprog.bench.models import PROFILES
 from tsreprog.bench.published import PUBLISHED
 from tsreprog.io import atomic_write_bytes, save_figure, write_config_sections
 from tsreprog.models.registry import settings_read_by
+from tsreprog.seed_spread import within_seed_spread
 
 
 PRECISION_NAMES = {"32": "fp32", "bf16-mixed": "bf16-mixed (bf16 autocast, fp32 weights)"}
@@ -107,11 +108,6 @@ def seed_table(cells: list[dict]) -> pd.DataFrame:
     more than one seed."""
     stats = seed_stats(cells)
     return stats[stats["count"] > 1][["dataset", "horizon", "model", "mean", "std", "count"]].reset_index(drop=True)
-
-
-def within_seed_spread(mean_a: float, sd_a: float, mean_b: float, sd_b: float) -> bool:
-    """The project's one rule for calling a difference real: it must exceed twice the larger seed sd."""
-    return abs(mean_a - mean_b) <= 2 * max(sd_a, sd_b)
 
 
 def beats(stats: pd.DataFrame) -> list[str]:

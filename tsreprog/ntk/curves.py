@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from tsreprog.seed_spread import mean_sd, within_seed_spread
+
 
 def best_within(history: list[dict], epochs: int) -> float:
     """The best validation MSE of the first ``epochs`` epochs (of all of them where the run stopped sooner): what
@@ -17,25 +19,11 @@ def best_within(history: list[dict], epochs: int) -> float:
     return min(scores)
 
 
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    """Mean and sample sd (0 for one value)."""
-    mean = sum(values) / len(values)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return mean, sd
-
-
-def spread_in_sd(means: dict[str, tuple[float, float]]) -> float:
-    """How far apart the candidates converge: best-to-worst gap in units of the mean seed sd."""
-    values = [m for m, _ in means.values()]
-    sd = sum(s for _, s in means.values()) / len(means)
-    return (max(values) - min(values)) / sd if sd else float("inf")
-
-
 def within_spread(pick: str, tests: dict[str, list[float]]) -> bool:
     """The project's 2-sd rule: the pick's mean test MSE lies within twice the larger seed sd of the best one's."""
     stats = {label: mean_sd(values) for label, values in tests.items()}
     best = min(stats, key=lambda label: stats[label][0])
-    return stats[pick][0] - stats[best][0] <= 2 * max(stats[pick][1], stats[best][1])
+    return within_seed_spread(*stats[pick], *stats[best])
 
 
 def epoch_cost(epochs: dict[str, float], trained: dict[str, int], step_seconds: dict[str, float]) -> float:
