@@ -1,7 +1,10 @@
 """Every `tsreprog` command shown in the README and docs parses with today's CLI (flags and choices exist)."""
 
+import ast
+import inspect
 import re
 import shlex
+import typing
 from pathlib import Path
 
 import pytest
@@ -72,3 +75,79 @@ def test_every_test_the_docs_name_exists(doc, reference):
     assert (ROOT / path).is_file(), f"{doc}: {path} does not exist"
     assert not name or re.search(rf"^def {name}\(", (ROOT / path).read_text(), flags=re.M), \
         f"{doc}: {path} has no test named {name}"
+
+
+def python_examples() -> list[tuple[str, int, str]]:
+    return [(doc.name, i, block) for doc in DOCS
+            for i, block in enumerate(re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S))]
+
+
+def returned_class(method) -> type | None:
+    """The class a method says it returns (``fit`` returns its Forecaster, ``train`` a predictor), if it says."""
+    try:
+        kind = typing.get_type_hints(method).get("return")
+    except NameError:
+        return None
+    return kind if isinstance(kind, type) else None
+
+
+@pytest.mark.parametrize("doc,index,example", python_examples())
+def test_every_python_example_calls_what_exists(doc, index, example):
+    """Every call of a documented example names a class, function, method and keywords that exist: constructors
+    with literal arguments are built (nothing trains), everything else is bound to its signature without running."""
+    namespace: dict = {}
+    tree = ast.parse(example)
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            exec(compile(ast.Module([node], []), doc, "exec"), namespace)
+    kinds: dict[str, type] = {}
+
+    def kind_of(expr):
+        """The class a name or call evaluates to, as far as the example's own calls tell."""
+        if isinstance(expr, ast.Name):
+            value = namespace.get(expr.id, kinds.get(expr.id))
+            return value if isinstance(value, type) else kinds.get(expr.id)
+        if isinstance(expr, ast.Call):
+            target = callee(expr)
+            if isinstance(target, type):
+                return target
+            return returned_class(target) if target is not None else None
+        return None
+
+    def callee(call: ast.Call):
+        func = call.func
+        if isinstance(func, ast.Name):
+            return namespace.get(func.id)
+        if isinstance(func, ast.Attribute):
+            owner = kind_of(func.value)
+            if owner is None:
+                return None
+            assert hasattr(owner, func.attr), f"{doc}: {owner.__name__} has no {func.attr} (example {index})"
+            return getattr(owner, func.attr)
+        return None
+
+    checked = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            kind = kind_of(node.value)
+            if kind is not None:
+                kinds[node.targets[0].id] = kind
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or (target := callee(node)) is None or target is print:
+            continue
+        literal = all(isinstance(a, ast.Constant) or isinstance(a, (ast.List, ast.Tuple)) for a in
+                      [*node.args, *(k.value for k in node.keywords)])
+        if isinstance(target, type) and literal:
+            target(*[ast.literal_eval(a) for a in node.args],
+                   **{k.arg: ast.literal_eval(k.value) for k in node.keywords})  # a wrong value fails here
+        else:
+            signature = inspect.signature(target)
+            bound_self = isinstance(node.func, ast.Attribute) and not isinstance(
+                inspect.getattr_static(kind_of(node.func.value), node.func.attr), (classmethod, staticmethod))
+            placeholders = [None] * (len(node.args) + bound_self)
+            try:
+                signature.bind(*placeholders, **{k.arg: None for k in node.keywords})
+            except TypeError as error:
+                pytest.fail(f"{doc}: {ast.unparse(node)} does not match {target.__qualname__}{signature}: {error}")
+        checked += 1
+    assert checked, f"{doc}: example {index} calls nothing this test could check"
