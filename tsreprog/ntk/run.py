@@ -44,6 +44,7 @@ def run_selection(settings, plot_path: Path | None, log: Callable[[str], None] =
                                 settings.n_pool, settings.seed, settings.train_fraction)
     report = {"dataset": data.name, "method": settings.method, "settings": settings.to_dict(),
               "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"}
+    log(f"{len(candidates)} candidates by {settings.method}, on {report['device']}")
     if settings.method == "halving":
         report.update(rank_by_halving(settings, candidates, base, windows.pool, windows.val, log, device))
     else:
