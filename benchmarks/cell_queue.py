@@ -40,9 +40,6 @@ def _init(threads: int, started: float) -> None:
     global STARTED
     STARTED = started
     torch.set_num_threads(threads)
-    # SIGTERM to one worker stops its cell as Ctrl-C would (training hands it back as KeyboardInterrupt), so _run
-    # reports it; killed outright, the worker took its task with it and the pool waited for that task forever.
-    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _interrupt(signum, frame) -> None:
@@ -50,13 +47,21 @@ def _interrupt(signum, frame) -> None:
 
 
 def _run(task: tuple[dict, dict]) -> str:
-    """One cell; a failing or stopped cell is reported as a line and never stops the other workers."""
+    """One cell; a failing or stopped cell is reported as a line and never stops the other workers.
+
+    While the cell runs, SIGTERM to its worker stops it as Ctrl-C would (training hands it back as
+    KeyboardInterrupt), so it is reported; killed outright, the worker took its task with it and the pool waited for
+    that task forever. Outside a cell SIGTERM ends the worker quietly: the pool's own shutdown sends it to idle
+    workers, and an exception raised then is a traceback in the log."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return _run_cell(*task)
     except KeyboardInterrupt:
         return f"{task[0]}: stopped by a signal; a rerun resumes it from its last saved training state"
     except Exception as error:  # noqa: BLE001 - reported, the queue goes on
         return f"{task[0]}: failed: {type(error).__name__}: {error}"
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _run_cell(job: dict, opts: dict) -> str:

@@ -69,3 +69,19 @@ def test_sigterm_to_one_worker_stops_its_cell_and_the_queue_ends(tmp_path):
         if queue.poll() is None:
             for process in [*psutil.Process(queue.pid).children(recursive=True), psutil.Process(queue.pid)]:
                 process.kill()
+
+
+def test_a_queue_that_ends_leaves_no_traceback(tmp_path):
+    """The pool's shutdown sends SIGTERM to idle workers; the handler that stops a running cell used to turn it into
+    a KeyboardInterrupt traceback in the log at the end of every queue."""
+    out = tmp_path / "out"
+    done = out / "standard" / "cells" / "ETTh1" / "dlinear" / "H96.json"
+    done.parent.mkdir(parents=True)
+    done.write_text(json.dumps({"dataset": "ETTh1", "mse": 0.4, "val_mse": 0.5}))
+    jobs = tmp_path / "jobs.json"
+    jobs.write_text(json.dumps([{"dataset": "ETTh1", "model": "dlinear", "horizon": 96, "profile": "standard"}] * 2))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    finished = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cell_queue.py"), str(jobs), "--workers",
+                               "2", "--output-dir", str(out)], env=env, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0 and finished.stdout.count("already done") == 2
+    assert "Traceback" not in finished.stderr, finished.stderr
