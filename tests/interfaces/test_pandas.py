@@ -106,6 +106,21 @@ def test_save_keeps_only_the_history_asked_for(fitted, pedestrian, tmp_path):
         df=pedestrian.drop(columns="Date")))
 
 
+def test_a_second_save_to_the_same_folder_needs_overwrite(fitted, tmp_path):
+    import json
+
+    from tsreprog.errors import ConfigError
+
+    fitted.save(tmp_path / "saved", history="lookback")
+    first = (tmp_path / "saved" / "model" / "model.json").read_text()
+    with pytest.raises(ConfigError, match="already holds a saved model; pass overwrite=True"):
+        fitted.save(tmp_path / "saved")
+    assert (tmp_path / "saved" / "model" / "model.json").read_text() == first  # the first save is intact
+    fitted.save(tmp_path / "saved", overwrite=True)  # history none now
+    stored = json.loads((tmp_path / "saved" / "model" / "model.json").read_text())["interface"]
+    assert stored["history"] == "none" and all(s["values"] == [] for s in stored["series"])
+
+
 def test_a_forecaster_saved_by_an_earlier_version_loads_with_a_warning(fitted, tmp_path):
     import shutil
     import warnings

@@ -157,15 +157,19 @@ class Forecaster:
         return h
 
     # -- persistence ---------------------------------------------------------------------------------------------
-    def save(self, path: str | Path, history: str = "none") -> Path:
+    def save(self, path: str | Path, history: str = "none", overwrite: bool = False) -> Path:
         """Write a folder holding the saved model (``model/``: weights.safetensors + model.json with the configs,
         per-series scalers and precision). No training data is kept unless asked: with ``history="none"`` (the
         default) a loaded forecaster forecasts from the frame given to ``predict(df)``; ``"lookback"`` keeps each
         series' last look-back, what ``predict()`` without a frame forecasts from; ``"all"`` keeps every value
-        (``cross_validation()`` without ``df`` needs it)."""
+        (``cross_validation()`` without ``df`` needs it). A model already saved there is replaced only with
+        ``overwrite=True``, as `tsreprog train` asks for ``--overwrite``: a second save must not lose the first."""
         self._require_fitted()
         if history not in ("lookback", "all", "none"):
             raise ConfigError(f"history must be one of lookback, all, none, got {history!r}")
+        folder = Path(path)
+        if (folder / CHECKPOINT_NAME).exists() and not overwrite:
+            raise ConfigError(f"{folder}: already holds a saved model; pass overwrite=True to replace it")
         series = []
         for s in self.collection.series:
             keep = {"lookback": min(len(s.values), self.model_config.lookback), "all": len(s.values),
@@ -176,7 +180,6 @@ class Forecaster:
         self.pipeline.extra = {"kind": "pandas", "freq": self.freq, "id_col": self.id_col, "time_col": self.time_col,
                                "target_col": self.target_col, "alias": self.alias, "val_size": self.val_size,
                                "series": series, "history": history}
-        folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         self.pipeline.save(folder / CHECKPOINT_NAME)
         return folder
