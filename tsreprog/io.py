@@ -15,14 +15,16 @@ from typing import Callable
 from tsreprog.errors import ConfigError, TsreprogError
 
 
-def check_writable(path: str | Path, overwrite: bool = False, folder: bool = False) -> Path:
+def check_writable(path: str | Path, overwrite: bool = False, folder: bool = False,
+                   how_to_replace: str = "--overwrite") -> Path:
     """Refuse to replace a user's file (or, with ``folder``, a folder such as a saved model) unless ``overwrite``;
-    create the parent folder."""
+    create the parent folder. ``how_to_replace``: what the error tells the caller to pass (a flag, or a Python
+    keyword such as ``overwrite=True``)."""
     path = Path(path)
     if path.is_dir() and not folder:
         raise TsreprogError(f"{path}: is a folder; give a file path")
     if path.exists() and not overwrite:
-        raise TsreprogError(f"{path}: already exists; pass --overwrite to replace it or choose another path")
+        raise TsreprogError(f"{path}: already exists; pass {how_to_replace} to replace it or choose another path")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

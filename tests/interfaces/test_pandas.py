@@ -109,11 +109,11 @@ def test_save_keeps_only_the_history_asked_for(fitted, pedestrian, tmp_path):
 def test_a_second_save_to_the_same_folder_needs_overwrite(fitted, tmp_path):
     import json
 
-    from tsreprog.errors import ConfigError
+    from tsreprog.errors import TsreprogError
 
     fitted.save(tmp_path / "saved", history="lookback")
     first = (tmp_path / "saved" / "model" / "model.json").read_text()
-    with pytest.raises(ConfigError, match="already holds a saved model; pass overwrite=True"):
+    with pytest.raises(TsreprogError, match="saved/model: already exists; pass overwrite=True to replace it"):
         fitted.save(tmp_path / "saved")
     assert (tmp_path / "saved" / "model" / "model.json").read_text() == first  # the first save is intact
     fitted.save(tmp_path / "saved", overwrite=True)  # history none now

@@ -14,6 +14,7 @@ import pandas as pd
 from tsreprog.data.collection import SeriesCollection, collection_from_long
 from tsreprog.errors import ConfigError, DataError
 from tsreprog.interfaces.core import split_options, train_collection
+from tsreprog.io import check_writable
 from tsreprog.models import ModelConfig
 from tsreprog.train.checkpoint import CHECKPOINT_NAME
 from tsreprog.train.config import TrainConfig
@@ -168,8 +169,7 @@ class Forecaster:
         if history not in ("lookback", "all", "none"):
             raise ConfigError(f"history must be one of lookback, all, none, got {history!r}")
         folder = Path(path)
-        if (folder / CHECKPOINT_NAME).exists() and not overwrite:
-            raise ConfigError(f"{folder}: already holds a saved model; pass overwrite=True to replace it")
+        check_writable(folder / CHECKPOINT_NAME, overwrite, folder=True, how_to_replace="overwrite=True")
         series = []
         for s in self.collection.series:
             keep = {"lookback": min(len(s.values), self.model_config.lookback), "all": len(s.values),
@@ -180,7 +180,6 @@ class Forecaster:
         self.pipeline.extra = {"kind": "pandas", "freq": self.freq, "id_col": self.id_col, "time_col": self.time_col,
                                "target_col": self.target_col, "alias": self.alias, "val_size": self.val_size,
                                "series": series, "history": history}
-        folder.mkdir(parents=True, exist_ok=True)
         self.pipeline.save(folder / CHECKPOINT_NAME)
         return folder
 
